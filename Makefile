@@ -1,0 +1,33 @@
+# sciflow — every target works from a fresh clone; `make install` is idempotent.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint demo preview policy bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy components handlers sandbox policy bench
+
+preview: install
+	$(PY) -m sandbox preview --stack dev
+
+policy: install
+	$(PY) -m policy.check __main__.py --stack dev
+
+demo: install
+	$(PY) -m sandbox demo --stack dev
+
+clean:
+	rm -rf $(VENV) .sciflow out
