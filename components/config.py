@@ -20,7 +20,8 @@ NAMESPACE = "sciflow"
 SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
 ARCHITECTURES = ("x86_64", "arm64")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-_SCHEDULE = re.compile(r"^(cron\((?P<cron>[^)]+)\)|rate\((?P<n>\d+) (?P<unit>minutes?|hours?|days?)\)|at\([0-9T:-]+\))$")
+_SCHEDULE = re.compile(
+    r"^(cron\((?P<cron>[^)]+)\)|rate\((?P<n>\d+) (?P<unit>minutes?|hours?|days?)\)|at\([0-9T:-]+\))$")
 _LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                        2922, 3288, 3653)
 
@@ -230,7 +231,8 @@ def _schedule(value: Any, path: str) -> str:
 def _handler(value: Any, path: str) -> str:
     text = _str(value, path)
     if not re.match(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$", text):
-        raise ConfigError(path, f"{text!r} is not a dotted path inside handlers/ (e.g. computations.daily_stats.handler)")
+        raise ConfigError(path, f"{text!r} is not a dotted path inside handlers/ "
+                                "(e.g. computations.daily_stats.handler)")
     return text
 
 
