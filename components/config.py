@@ -434,7 +434,9 @@ def load() -> StackConfig:
 
 
 def _configured_keys() -> set[str]:
-    from pulumi.runtime.config import get_config_env
+    """The ``sciflow:*`` keys the engine passed (explicitly set or through ``PULUMI_CONFIG``)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
 
     prefix = f"{NAMESPACE}:"
-    return {key[len(prefix):].removeprefix("config:") for key in get_config_env() if key.startswith(prefix)}
+    keys = set(CONFIG.get()) | set(get_config_env())
+    return {key[len(prefix):].removeprefix("config:") for key in keys if key.startswith(prefix)}

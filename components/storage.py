@@ -121,7 +121,7 @@ def create_secure_bucket(name: str, *, kms_key: aws.kms.Key, parent: pulumi.Reso
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=_child(parent))
     policy = aws.s3.BucketPolicy(
-        f"{name}-policy", bucket=bucket.id,
+        f"{name}-bucket-policy", bucket=bucket.id,
         policy=policy_document([tls_only_statement([bucket.arn, pulumi.Output.concat(bucket.arn, "/*")], "s3:*")]),
         opts=_child(parent, [public_access_block]))
     notification = None

@@ -1,0 +1,198 @@
+"""Run a Pulumi program under Pulumi's mock runtime and record the resource graph it declares.
+
+This is the offline twin of the engine's registration step: the *real* program runs (``__main__.py`` and all
+components), every ``RegisterResource`` is recorded with its raw request and response, and the result is a
+:class:`~sandbox.graph.Graph` that preview prints, deploy creates in the embedded AWS and the policy pack checks.
+
+Example
+-------
+>>> graph = synth(Path("__main__.py"), stack="dev")
+>>> graph.counts_by_type()["aws:lambda/function:Function"]
+6
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import runpy
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+from sandbox.graph import STACK_TYPE, Graph, Resource
+from sandbox.mocks import AwsMocks
+
+DEFAULT_REGION = "us-east-1"
+
+
+class SynthError(RuntimeError):
+    """The program could not be synthesized (its own exception is the ``__cause__``)."""
+
+
+class DuplicateUrnError(SynthError):
+    pass
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration in order and rejects duplicate URNs like the engine."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[Resource] = []
+        self._by_urn: dict[str, Resource] = {}
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            if urn in self._by_urn:
+                message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
+                self.errors.append(message)
+                raise DuplicateUrnError(message)
+        response = super().RegisterResource(request)
+        inputs = rpc.deserialize_properties(request.object) if request.type != STACK_TYPE else {}
+        outputs = rpc.deserialize_properties(response.object) if response.object else {}
+        record = Resource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            id=response.id or None,
+            inputs=dict(inputs),
+            outputs=dict(outputs),
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider or None,
+            request=request,
+            response=response,
+        )
+        with self._lock:
+            self._by_urn[record.urn] = record
+            self.records.append(record)
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        with self._lock:
+            record = self._by_urn.get(request.urn)
+        if record is not None:
+            record.component_outputs = dict(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def load_stack_config(program_dir: Path, stack: str) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` beside the program (keys ``ns:key``)."""
+    path = program_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise SynthError(f"{path}: no such stack file (create it or pass another --stack)")
+    data = yaml.safe_load(path.read_text()) or {}
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise SynthError(f"{path}: 'config' must be a mapping")
+    return config
+
+
+def project_name(program_dir: Path) -> str:
+    path = program_dir / "Pulumi.yaml"
+    if path.is_file():
+        return str((yaml.safe_load(path.read_text()) or {}).get("name") or "project")
+    return "project"
+
+
+def engine_config(config: Mapping[str, Any], project: str) -> dict[str, str]:
+    """Config as the engine hands it to a program: ``ns:key`` -> string (structured values JSON-encoded)."""
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raise SynthError(f"{full}: secrets cannot be decrypted offline; set a plain value for the sandbox")
+        out[full] = value if isinstance(value, str) else json.dumps(value)
+    return out
+
+
+def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
+          config: Mapping[str, Any] | None = None, preview: bool = True) -> Graph:
+    """Run ``program`` under the mocks and return its resource graph.
+
+    Parameters
+    ----------
+    program:
+        A Python file that declares resources when run (like ``__main__.py``).
+    stack:
+        Loads ``Pulumi.<stack>.yaml`` beside the program as config; ``None`` uses ``config`` only.
+    config:
+        Extra config (``ns:key`` or ``key`` in the project namespace) laid over the stack file.
+    preview:
+        Run as ``pulumi preview`` (``is_dry_run()`` true) or as ``pulumi up``.
+    """
+    path = Path(program).resolve()
+    if not path.is_file():
+        raise SynthError(f"{path}: no such program file")
+    program_dir = path.parent
+    project = project_name(program_dir)
+    raw: dict[str, Any] = dict(load_stack_config(program_dir, stack)) if stack else {}
+    raw.update(config or {})
+    settings = engine_config(raw, project)
+    stack_name = stack or "sandbox"
+    region = settings.get("aws:region", DEFAULT_REGION)
+    monitor = RecordingMonitor(AwsMocks(stack=stack_name, region=region))
+
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        # A fresh thread has a fresh contextvars context: settings, config and the root stack are isolated
+        # from any other synth in this process.
+        from pulumi.runtime.config import set_all_config
+        from pulumi.runtime.settings import get_root_resource
+        from pulumi.runtime.stack import run_pulumi_func
+        from pulumi.runtime.sync_await import _sync_await
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            set_all_config(settings)
+            pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack_name, preview=preview,
+                                   monitor=monitor)
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(path), run_name="__main__")))
+            root = get_root_resource()
+            result["outputs"] = _resolve_outputs(getattr(root, "outputs", {}) or {})
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    sys.path.insert(0, str(program_dir))
+    os.chdir(program_dir)
+    try:
+        thread = threading.Thread(target=run, name=f"synth-{stack_name}")
+        thread.start()
+        thread.join()
+    finally:
+        sys.path[:] = saved_path
+        os.chdir(saved_cwd)
+    if monitor.errors:
+        raise DuplicateUrnError(monitor.errors[0])
+    if "error" in result:
+        error = result["error"]
+        raise SynthError(f"{path.name} (stack {stack_name}): {type(error).__name__}: {error}") from error
+    return Graph(project=project, stack=stack_name, region=region, resources=list(monitor.records),
+                 outputs=result.get("outputs", {}), config=raw)
+
+
+def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve the stack's exported Outputs (all known under the mocks)."""
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    return {key: _sync_await(pulumi.Output.from_input(value).future()) for key, value in outputs.items()}
