@@ -31,6 +31,7 @@ from sandbox.graph import STACK_TYPE, Graph, Resource
 from sandbox.mocks import AwsMocks
 
 DEFAULT_REGION = "us-east-1"
+_SYNTH_LOCK = threading.Lock()
 
 
 class SynthError(RuntimeError):
@@ -152,7 +153,7 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
         # A fresh thread has a fresh contextvars context: settings, config and the root stack are isolated
         # from any other synth in this process.
         from pulumi.runtime.config import set_all_config
-        from pulumi.runtime.settings import get_root_resource
+        from pulumi.runtime.settings import SETTINGS, get_root_resource
         from pulumi.runtime.stack import run_pulumi_func
         from pulumi.runtime.sync_await import _sync_await
 
@@ -162,6 +163,9 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
             set_all_config(settings)
             pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack_name, preview=preview,
                                    monitor=monitor)
+            # Like ``pulumi.runtime.test``: drop tasks a previous (failed) program in this process left behind.
+            SETTINGS.rpc_manager.clear()
+            SETTINGS.outputs.clear()
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(path), run_name="__main__")))
             root = get_root_resource()
             result["outputs"] = _resolve_outputs(getattr(root, "outputs", {}) or {})
@@ -171,16 +175,17 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
             asyncio.set_event_loop(None)
             loop.close()
 
-    saved_path, saved_cwd = list(sys.path), os.getcwd()
-    sys.path.insert(0, str(program_dir))
-    os.chdir(program_dir)
-    try:
-        thread = threading.Thread(target=run, name=f"synth-{stack_name}")
-        thread.start()
-        thread.join()
-    finally:
-        sys.path[:] = saved_path
-        os.chdir(saved_cwd)
+    with _SYNTH_LOCK:  # Pulumi's runtime SETTINGS, sys.path and the cwd are process-wide: one synth at a time
+        saved_path, saved_cwd = list(sys.path), os.getcwd()
+        sys.path.insert(0, str(program_dir))
+        os.chdir(program_dir)
+        try:
+            thread = threading.Thread(target=run, name=f"synth-{stack_name}")
+            thread.start()
+            thread.join()
+        finally:
+            sys.path[:] = saved_path
+            os.chdir(saved_cwd)
     if monitor.errors:
         raise DuplicateUrnError(monitor.errors[0])
     if "error" in result:
