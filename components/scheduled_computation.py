@@ -1,0 +1,309 @@
+"""``ScheduledComputation``: a daily scientific job with a run ledger, write-once artifacts and safe defaults.
+
+One component = one EventBridge Scheduler schedule → one Lambda function (the zipped ``handlers/`` package),
+plus (unless shared ones are passed in) its KMS key, artifact bucket and ledger table, an encrypted DLQ and
+alarms. The function's role may only write and read back objects under ``bucket/prefix/*``, get/put/update
+items of the ledger table, use the key, write its own logs, and send to its DLQ; the schedule's role may only
+invoke this one function and dead-letter into the DLQ.
+
+Example
+-------
+>>> comp = ScheduledComputation("daily-stats", ScheduledComputationArgs(
+...     handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
+...     layers=[scientific.layer_arn]))                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarms import create_alarm
+from components.code import handlers_archive
+from components.config import ComputationConfig
+from components.functions import FunctionSpec, create_function
+from components.iam import Statement, create_role, s3_objects
+from components.schedules import validate_schedule, validate_timezone
+from components.storage import create_kms_key, create_queue, create_secure_bucket, create_table, send_to_queue
+from handlers.runtime import env
+from handlers.runtime.env import SCHEDULER_INPUT
+
+TYPE_TOKEN = "sciflow:index:ScheduledComputation"
+LEDGER_HASH_KEY = "date"
+LEDGER_RANGE_KEY = "computation"
+LEASE_EXTRA_S = 60
+TAG_COMPUTATION = "sciflow:computation"
+TAG_STACK = "sciflow:stack"
+_LAMBDA_MAX_ASYNC_RETRIES = 2
+
+
+@dataclass
+class ScheduledComputationArgs:
+    """Everything one scheduled computation needs; defaults are the safe ones.
+
+    Parameters
+    ----------
+    handler:
+        dotted path inside ``handlers/`` (``computations.daily_stats.handler``).
+    schedule:
+        ``cron(...)``, ``rate(...)`` or ``at(...)``, evaluated in ``timezone``.
+    timezone:
+        IANA zone for the schedule *and* for the business date the handler derives.
+    flexible_window_minutes:
+        0 turns the flexible window off; otherwise Scheduler may fire up to this many minutes late.
+    artifact_prefix:
+        key prefix for artifacts (ends with ``/``); default ``<name>/``. The role is scoped to it.
+    reserved_concurrency:
+        1 by default (one run at a time); ``None`` leaves the function unreserved.
+    retry_attempts, max_event_age_s:
+        the schedule target's retry policy; the function's async retries are ``min(retry_attempts, 2)``.
+    kms_key, artifact_bucket, ledger_table:
+        shared resources to use instead of creating this component's own. A shared table must have hash
+        key ``date`` and range key ``computation`` (strings); a shared key's policy must let CloudWatch Logs
+        use it.
+    """
+
+    handler: str
+    schedule: str
+    timezone: str = "UTC"
+    flexible_window_minutes: int = 0
+    layers: Sequence[pulumi.Input[str]] = ()
+    memory_mb: int = 1024
+    timeout_s: int = 30
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    artifact_prefix: str = ""
+    reserved_concurrency: int | None = 1
+    retry_attempts: int = 3
+    max_event_age_s: int = 3600
+    log_retention_days: int = 30
+    log_level: str = "INFO"
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    runtime: str = "python3.11"
+    architecture: str = "x86_64"
+    kms_key: aws.kms.Key | None = None
+    artifact_bucket: aws.s3.Bucket | None = None
+    ledger_table: aws.dynamodb.Table | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_schedule(self.schedule)
+        validate_timezone(self.timezone)
+        if not 0 <= self.flexible_window_minutes <= 1440:
+            raise ValueError(f"flexible_window_minutes {self.flexible_window_minutes} is outside 0..1440")
+        if not 1 <= self.timeout_s <= 900:
+            raise ValueError(f"timeout_s {self.timeout_s} is outside 1..900 (the Lambda maximum)")
+        if not 0 <= self.retry_attempts <= 185:
+            raise ValueError(f"retry_attempts {self.retry_attempts} is outside 0..185")
+        if not 60 <= self.max_event_age_s <= 86_400:
+            raise ValueError(f"max_event_age_s {self.max_event_age_s} is outside 60..86400")
+        prefix = self.artifact_prefix
+        if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
+            raise ValueError(f"artifact_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
+        reserved = set(self.environment) & set(env.ALL)
+        if reserved:
+            raise ValueError(f"environment sets {', '.join(sorted(reserved))}, which the component manages")
+
+    @classmethod
+    def from_config(cls, config: ComputationConfig, *, layers: Sequence[pulumi.Input[str]] = (),
+                    tags: Mapping[str, str] | None = None) -> ScheduledComputationArgs:
+        """Map one ``sciflow:computations[i]`` entry to Args; ``layers`` are the resolved layer ARNs.
+
+        Example
+        -------
+        >>> args = ScheduledComputationArgs.from_config(stack.computations[0], layers=[arn1, arn2])  # doctest: +SKIP
+        """
+        return cls(
+            handler=config.handler, schedule=config.schedule, timezone=config.timezone,
+            flexible_window_minutes=config.flexible_window_minutes, layers=list(layers),
+            memory_mb=config.memory_mb, timeout_s=config.timeout_s, environment=dict(config.environment),
+            artifact_prefix=config.artifact_prefix, reserved_concurrency=config.reserved_concurrency,
+            retry_attempts=config.retry.max_attempts, max_event_age_s=config.retry.max_event_age_s,
+            log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
+            tags=dict(tags or {}),
+        )
+
+
+# --------------------------------------------------------------------------- pure helpers
+def artifact_prefix(name: str, args: ScheduledComputationArgs) -> str:
+    """The effective artifact prefix: ``args.artifact_prefix`` or ``<name>/``.
+
+    Example
+    -------
+    >>> artifact_prefix("daily-stats", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"))
+    'daily-stats/'
+    """
+    return args.artifact_prefix or f"{name}/"
+
+
+def function_statements(bucket_arn: pulumi.Input[str], prefix: str,
+                        table_arn: pulumi.Input[str]) -> list[Statement]:
+    """What the function may do beyond logs/tracing/key/DLQ: write-once artifacts and the ledger.
+
+    Example
+    -------
+    >>> [s.actions for s in function_statements("arn:aws:s3:::b", "p/", "arn:aws:dynamodb:r:1:table/t")]
+    [('s3:PutObject',), ('s3:GetObject',), ('dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem')]
+    """
+    objects = s3_objects(bucket_arn, prefix) if isinstance(bucket_arn, pulumi.Output) else f"{bucket_arn}/{prefix}*"
+    return [
+        Statement(sid="WriteArtifactsOnce", actions=("s3:PutObject",), resources=(objects,)),
+        Statement(sid="ReadBackArtifacts", actions=("s3:GetObject",), resources=(objects,)),
+        Statement(sid="KeepRunLedger", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+                  resources=(table_arn,)),
+    ]
+
+
+def function_environment(name: str, args: ScheduledComputationArgs, *, bucket: pulumi.Input[str],
+                         table: pulumi.Input[str], code_hash: str) -> dict[str, pulumi.Input[str]]:
+    """The function's environment: the user's variables plus the runtime's settings (names in ``env``).
+
+    Example
+    -------
+    >>> sorted(function_environment("c", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"),
+    ...                             bucket="b", table="t", code_hash="h"))[0]
+    'POWERTOOLS_SERVICE_NAME'
+    """
+    return {
+        **dict(args.environment),
+        env.COMPUTATION_NAME: name,
+        env.ARTIFACT_BUCKET: bucket,
+        env.ARTIFACT_PREFIX: artifact_prefix(name, args),
+        env.LEDGER_TABLE: table,
+        env.TIMEZONE: args.timezone,
+        env.SCHEDULE: args.schedule,
+        env.CODE_HASH: code_hash,
+        env.LEASE_SECONDS: str(args.timeout_s + LEASE_EXTRA_S),
+        env.SERVICE_NAME: name,
+        env.LOG_LEVEL: args.log_level,
+    }
+
+
+def flexible_window(minutes: int) -> aws.scheduler.ScheduleFlexibleTimeWindowArgs:
+    """``OFF`` for 0, else ``FLEXIBLE`` with that maximum window."""
+    if minutes == 0:
+        return aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF")
+    return aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="FLEXIBLE", maximum_window_in_minutes=minutes)
+
+
+# --------------------------------------------------------------------------- the component
+class ScheduledComputation(pulumi.ComponentResource):
+    """A scheduled computation; see the module docstring. Outputs: ``function_name``, ``function_arn``,
+    ``schedule_name``, ``schedule_arn``, ``bucket_name``, ``bucket_arn``, ``table_name``, ``table_arn``,
+    ``dlq_url``, ``dlq_arn``."""
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    schedule_name: pulumi.Output[str]
+    schedule_arn: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ScheduledComputationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.args = args
+        tags = {**dict(args.tags), TAG_COMPUTATION: name, TAG_STACK: pulumi.get_stack()}
+        self.tags = tags
+        self.kms_key = args.kms_key or create_kms_key(name, description=f"sciflow {name}: artifacts, ledger, "
+                                                                         "logs, DLQ", parent=self, tags=tags)
+        self._create_storage(name)
+        self.dlq = create_queue(f"{name}-dlq", kms_key=self.kms_key, parent=self, tags=tags)
+        self._create_function(name)
+        self._create_schedule(name)
+        self._create_alarms(name)
+
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.schedule_name = self.schedule.name
+        self.schedule_arn = self.schedule.arn
+        self.dlq_url = self.dlq.url
+        self.dlq_arn = self.dlq.arn
+        self.register_outputs({
+            "function_name": self.function_name, "function_arn": self.function_arn,
+            "schedule_name": self.schedule_name, "schedule_arn": self.schedule_arn,
+            "bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn,
+            "table_name": self.table_name, "table_arn": self.table_arn,
+            "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn,
+        })
+
+    def _create_storage(self, name: str) -> None:
+        if self.args.artifact_bucket is not None:
+            self.bucket_name = self.args.artifact_bucket.bucket
+            self.bucket_arn = self.args.artifact_bucket.arn
+        else:
+            secure = create_secure_bucket(f"{name}-artifacts", kms_key=self.kms_key, parent=self, tags=self.tags)
+            self.bucket_name, self.bucket_arn = secure.name, secure.arn
+        table = self.args.ledger_table or create_table(
+            f"{name}-ledger", hash_key=LEDGER_HASH_KEY, range_key=LEDGER_RANGE_KEY, kms_key=self.kms_key,
+            parent=self, tags=self.tags)
+        self.table_name, self.table_arn = table.name, table.arn
+
+    def _create_function(self, name: str) -> None:
+        args = self.args
+        spec = FunctionSpec(
+            handler=args.handler, memory_mb=args.memory_mb, timeout_s=args.timeout_s,
+            environment=function_environment(name, args, bucket=self.bucket_name, table=self.table_name,
+                                             code_hash=handlers_archive().source_code_hash),
+            layers=list(args.layers), runtime=args.runtime, architecture=args.architecture,
+            reserved_concurrency=args.reserved_concurrency, log_retention_days=args.log_retention_days,
+            log_level=args.log_level, max_retry_attempts=min(args.retry_attempts, _LAMBDA_MAX_ASYNC_RETRIES),
+            max_event_age_s=min(args.max_event_age_s, 21_600),
+            description=f"sciflow {name}: {args.schedule} {args.timezone}",
+        )
+        resources = create_function(
+            name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn),
+            kms_key=self.kms_key, dlq=self.dlq, parent=self, tags=self.tags)
+        self.function = resources.function
+        self.function_role = resources.role
+        self.log_group = resources.log_group
+        self.invoke_config = resources.invoke_config
+
+    def _create_schedule(self, name: str) -> None:
+        args = self.args
+        self.scheduler_role = create_role(
+            f"{name}-scheduler", service="scheduler.amazonaws.com",
+            statements=[Statement(sid="InvokeThisFunction", actions=("lambda:InvokeFunction",),
+                                  resources=(self.function.arn,)),
+                        *send_to_queue(self.dlq, self.kms_key)],
+            source_account=aws.get_caller_identity_output().account_id,
+            parent=self, tags=self.tags)
+        self.schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            description=f"sciflow {name}: {args.handler}",
+            schedule_expression=args.schedule,
+            schedule_expression_timezone=args.timezone,
+            flexible_time_window=flexible_window(args.flexible_window_minutes),
+            kms_key_arn=self.kms_key.arn,
+            state="ENABLED",
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.function.arn,
+                role_arn=self.scheduler_role.arn,
+                input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=args.retry_attempts,
+                    maximum_event_age_in_seconds=args.max_event_age_s),
+                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=self.dlq.arn),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_alarms(self, name: str) -> None:
+        function_dims = {"FunctionName": self.function.name}
+        self.alarms = [
+            create_alarm(f"{name}-errors", namespace="AWS/Lambda", metric_name="Errors", dimensions=function_dims,
+                         parent=self, tags=self.tags, topic_arn=self.args.alarm_topic_arn,
+                         description=f"{name}: the computation failed (see the ledger's FAILED row and logs)"),
+            create_alarm(f"{name}-throttles", namespace="AWS/Lambda", metric_name="Throttles",
+                         dimensions=function_dims, parent=self, tags=self.tags, topic_arn=self.args.alarm_topic_arn,
+                         description=f"{name}: invocations were throttled (reserved concurrency reached)"),
+            create_alarm(f"{name}-dlq-depth", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+                         dimensions={"QueueName": self.dlq.name}, statistic="Maximum", parent=self, tags=self.tags,
+                         topic_arn=self.args.alarm_topic_arn,
+                         description=f"{name}: events reached the dead-letter queue; run backfill after fixing"),
+        ]
