@@ -1,0 +1,53 @@
+"""Names of the environment variables the handlers read: the one place they are spelled.
+
+Components set these on the Lambda function; handlers read them through :class:`Settings` (or a subsystem's
+own settings object) so an explicit argument always beats the environment. Generic names (bucket, prefix,
+table, timezone, code hash, log level) are shared by every handler family (computations, ETL); the
+``SCIFLOW_`` prefix keeps them apart from AWS's reserved variables.
+
+Example
+-------
+>>> from handlers.runtime import env
+>>> env.ARTIFACT_BUCKET
+'SCIFLOW_ARTIFACT_BUCKET'
+"""
+
+from __future__ import annotations
+
+ARTIFACT_BUCKET = "SCIFLOW_ARTIFACT_BUCKET"
+"""S3 bucket that receives write-once artifacts."""
+ARTIFACT_PREFIX = "SCIFLOW_ARTIFACT_PREFIX"
+"""Key prefix inside the bucket (``""`` or ending in ``/``); the function's IAM grant covers only this."""
+LEDGER_TABLE = "SCIFLOW_LEDGER_TABLE"
+"""DynamoDB table holding the run ledger."""
+TIMEZONE = "SCIFLOW_TIMEZONE"
+"""IANA time zone in which scheduled times become business dates (default ``UTC``)."""
+SCHEDULE = "SCIFLOW_SCHEDULE"
+"""The schedule expression (``cron(...)``/``rate(...)``), so backfill can rebuild scheduled times."""
+CODE_HASH = "SCIFLOW_CODE_HASH"
+"""base64 SHA-256 of the deployed ``handlers/`` zip; stamped on every artifact and ledger row."""
+COMPUTATION_NAME = "SCIFLOW_COMPUTATION"
+"""Name of the computation (the ledger's sort key and the logs' service name)."""
+LEASE_SECONDS = "SCIFLOW_LEASE_SECONDS"
+"""How long a RUNNING claim blocks other runs of the same date (default: function timeout + 60 s)."""
+SAFETY_MARGIN_MS = "SCIFLOW_SAFETY_MARGIN_MS"
+"""Time kept back before the Lambda timeout to record FAILED("timeout") (default 3000 ms)."""
+INPUT_URI = "SCIFLOW_INPUT_URI"
+"""Optional ``s3://bucket/key`` input object a computation reads instead of synthetic data."""
+LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+"""Powertools' own variable for the log level."""
+SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+"""Powertools' own variable for the ``service`` key of every log line."""
+
+SCHEDULER_INPUT = {
+    "scheduledTime": "<aws.scheduler.scheduled-time>",
+    "executionId": "<aws.scheduler.execution-id>",
+    "attemptNumber": "<aws.scheduler.attempt-number>",
+    "scheduleArn": "<aws.scheduler.schedule-arn>",
+}
+"""The schedule target's input template (the component/handler contract): EventBridge Scheduler replaces each
+``<aws.scheduler.*>`` keyword when it invokes the target, e.g. ``"2026-03-01T10:30:00Z"`` for the scheduled
+time; every value arrives as a string."""
+
+ALL = (ARTIFACT_BUCKET, ARTIFACT_PREFIX, LEDGER_TABLE, TIMEZONE, SCHEDULE, CODE_HASH, COMPUTATION_NAME,
+       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, LOG_LEVEL, SERVICE_NAME)
