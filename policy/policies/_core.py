@@ -1,0 +1,269 @@
+"""The small framework every sciflow policy is built on.
+
+A policy is a ``ResourceValidationPolicy`` / ``StackValidationPolicy`` from ``pulumi_policy`` (so the CLI and
+``policy.check`` run it through the same analyzer), plus documentation fields that ``policy.docs`` renders.
+
+Unknown values
+--------------
+During ``pulumi preview`` an input computed from a resource that does not exist yet is *unknown*, and reading
+it through the analyzer's proxy raises ``UnknownValueError``. :class:`Ctx` catches that on every read,
+returns :data:`UNKNOWN`, lets the policy check everything that *is* known, and at the end re-raises the first
+unknown when the policy's ``unknown`` mode is ``"report"``. The engine turns that into a diagnostic
+"can't run policy ... during preview: string value at .policy can't be known" for the resource, so a
+security-critical policy never passes silently; during ``pulumi up`` the value is known before the resource is
+created and the policy enforces its level then. (A *mandatory* report of "unknown" is deliberately not used:
+it would block the preview phase of every first ``pulumi up``.) Mode ``"ignore"`` is for presence checks,
+where an unknown value means "set to something computed", which is what the policy asks for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+
+UnknownMode = Literal["report", "ignore"]
+
+
+class _Unknown:
+    """The value of a property that cannot be known during preview."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+UNKNOWN: Any = _Unknown()
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What ``docs/policies.md`` says about a policy (the description says what and why in one line)."""
+
+    why: str
+    fix: str
+    unknown: str
+    references: tuple[str, ...] = ()
+
+
+def schema(**properties: dict[str, Any]) -> PolicyConfigSchema:
+    """A config schema; each property carries its ``default`` (applied by :meth:`Ctx.config`)."""
+    return PolicyConfigSchema(properties=dict(properties))
+
+
+def _defaults(config_schema: PolicyConfigSchema | None) -> dict[str, Any]:
+    if config_schema is None:
+        return {}
+    return {k: v["default"] for k, v in config_schema.properties.items() if "default" in v}
+
+
+class Ctx:
+    """A read-only view of one resource's properties that records unknowns instead of raising."""
+
+    def __init__(self, props: Mapping[str, Any], report: ReportViolation, config: Mapping[str, Any],
+                 urn: str | None = None) -> None:
+        self.props = props
+        self._report = report
+        self.config = config
+        self.urn = urn
+        self.unknowns: list[UnknownValueError] = []
+        self.reported = 0
+
+    def get(self, *path: str | int, default: Any = None, props: Any = None) -> Any:
+        """The value at ``path`` (keys / list indexes), ``default`` if absent, :data:`UNKNOWN` if unknown."""
+        node: Any = self.props if props is None else props
+        for key in path:
+            try:
+                if isinstance(key, int):
+                    if not isinstance(node, Sequence) or isinstance(node, str) or key >= len(node):
+                        return default
+                    node = node[key]
+                else:
+                    if not isinstance(node, Mapping):
+                        return default
+                    node = node[key]
+            except KeyError:
+                return default
+            except UnknownValueError as err:
+                self.unknowns.append(err)
+                return UNKNOWN
+        return default if node is None else node
+
+    def items(self, value: Any) -> list[Any]:
+        """The elements of a list property, with unknown elements as :data:`UNKNOWN`."""
+        if value is None or value is UNKNOWN:
+            return []
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            return [value]
+        out: list[Any] = []
+        for i in range(len(value)):
+            out.append(self.get(i, props=value))
+        return out
+
+    def mapping(self, value: Any) -> dict[str, Any]:
+        """A plain dict of a map property, unknown entries as :data:`UNKNOWN`."""
+        if not isinstance(value, Mapping):
+            return {}
+        return {k: self.get(k, props=value) for k in value}
+
+    def report(self, message: str, urn: str | None = None) -> None:
+        self.reported += 1
+        self._report(message, urn if urn is not None else self.urn)
+
+
+def tags_of(ctx: Ctx) -> Any:
+    return ctx.get("tags")
+
+
+class SciflowResourcePolicy(ResourceValidationPolicy):
+    """A resource policy limited to ``resource_types`` (all types when empty) with sciflow docs."""
+
+    def __init__(self, *, name: str, description: str, resource_types: Iterable[str],
+                 check: Callable[[Ctx, ResourceValidationArgs], None], enforcement_level: EnforcementLevel,
+                 severity: Severity, doc: Doc, unknown: UnknownMode = "report",
+                 config_schema: PolicyConfigSchema | None = None, area: str = "") -> None:
+        super().__init__(name=name, description=description, validate=self._validate,
+                         enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
+                         remediation_steps=doc.fix, tags=[area] if area else None)
+        self.resource_types = frozenset(resource_types)
+        self.check = check
+        self.doc = doc
+        self.unknown: UnknownMode = unknown
+        self.area = area
+        self.defaults = _defaults(config_schema)
+
+    def applies_to(self, resource_type: str) -> bool:
+        return not self.resource_types or resource_type in self.resource_types
+
+    def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if not self.applies_to(args.resource_type):
+            return
+        config = {**self.defaults, **(args.get_config() or {})}
+        ctx = Ctx(args.props, report_violation, config)
+        self.check(ctx, args)
+        if ctx.unknowns and self.unknown == "report":
+            raise ctx.unknowns[0]
+
+
+class SciflowStackPolicy(StackValidationPolicy):
+    """A stack policy with sciflow docs; ``resource_types`` names the types it reads (for docs)."""
+
+    def __init__(self, *, name: str, description: str, resource_types: Iterable[str],
+                 check: Callable[[StackCtx], None], enforcement_level: EnforcementLevel, severity: Severity,
+                 doc: Doc, unknown: UnknownMode = "report", config_schema: PolicyConfigSchema | None = None,
+                 area: str = "") -> None:
+        super().__init__(name=name, description=description, validate=self._validate,
+                         enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
+                         remediation_steps=doc.fix, tags=[area] if area else None)
+        self.resource_types = frozenset(resource_types)
+        self.check = check
+        self.doc = doc
+        self.unknown: UnknownMode = unknown
+        self.area = area
+        self.defaults = _defaults(config_schema)
+
+    def _validate(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config = {**self.defaults, **(args.get_config() or {})}
+        ctx = StackCtx(args.resources, report_violation, config)
+        self.check(ctx)
+        if ctx.unknowns and self.unknown == "report":
+            raise ctx.unknowns[0]
+
+
+class StackCtx(Ctx):
+    """The stack view: resources by type and the links between them."""
+
+    def __init__(self, resources: list[PolicyResource], report: ReportViolation,
+                 config: Mapping[str, Any]) -> None:
+        super().__init__({}, report, config)
+        self.resources = resources
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        for res in resources:
+            self._by_type.setdefault(res.resource_type, []).append(res)
+
+    def of_type(self, *types: str) -> list[PolicyResource]:
+        out: list[PolicyResource] = []
+        for t in types:
+            out.extend(self._by_type.get(t, ()))
+        return out
+
+    def prop(self, res: PolicyResource, *path: str | int, default: Any = None) -> Any:
+        return self.get(*path, default=default, props=res.props)
+
+    def linked(self, res: PolicyResource, key: str, candidates: Iterable[PolicyResource],
+               *match_props: str) -> list[PolicyResource]:
+        """Candidates ``res.<key>`` points at: by property dependency, else by equal known values
+        (``res.<key>`` equal to a candidate's ``match_props`` output, e.g. a bucket's ``id``)."""
+        pool = list(candidates)
+        deps = res.property_dependencies.get(key) or []
+        by_dep = [c for c in pool if any(d.urn == c.urn for d in deps)]
+        if by_dep:
+            return by_dep
+        values = {v for v in self.items(self.prop(res, key)) if isinstance(v, str)}
+        if not values:
+            return []
+        found = []
+        for cand in pool:
+            for mp in match_props:
+                v = self.prop(cand, mp)
+                if isinstance(v, str) and v in values:
+                    found.append(cand)
+                    break
+        return found
+
+
+# --------------------------------------------------------------------------- JSON documents
+def parse_json(ctx: Ctx, value: Any, what: str) -> Any:
+    """A JSON property (IAM policy, ASL definition) as Python data; ``None`` when absent or unknown.
+
+    A document that is already a mapping is returned as is; invalid JSON is reported."""
+    if value is None or value is UNKNOWN:
+        return None
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str):
+        ctx.report(f"{what} is a {type(value).__name__}, not a JSON document.")
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        ctx.report(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.")
+        return None
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+AnyPolicy = SciflowResourcePolicy | SciflowStackPolicy

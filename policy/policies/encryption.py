@@ -1,0 +1,318 @@
+"""Encryption at rest (customer-managed KMS keys with rotation) and in transit (TLS-only resource policies)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
+
+from ._core import (
+    MANDATORY,
+    UNKNOWN,
+    AnyPolicy,
+    Ctx,
+    Doc,
+    SciflowResourcePolicy,
+    SciflowStackPolicy,
+    StackCtx,
+    as_list,
+    parse_json,
+    schema,
+)
+from .iam import statements
+from .public_access import BUCKET, QUEUE, QUEUE_POLICY, bucket_side
+
+AREA = "encryption"
+SSE_CONFIG = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+TABLE = "aws:dynamodb/table:Table"
+KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FUNCTION = "aws:lambda/function:Function"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+
+_PRESENCE = ("Only presence matters: a key ARN unknown at preview (a key created in the same stack) is set, so "
+             "it passes.")
+
+
+def _false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
+def denies_insecure_transport(doc: Any, service: str) -> bool:
+    """A Deny for Principal '*' on all of the service's actions when aws:SecureTransport is false."""
+    for st in statements(doc):
+        if st.get("Effect") != "Deny":
+            continue
+        principal = st.get("Principal")
+        if not (principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))):
+            continue
+        acts = [a.lower() for a in as_list(st.get("Action")) if isinstance(a, str)]
+        if "*" not in acts and f"{service}:*" not in acts:
+            continue
+        cond = st.get("Condition")
+        if not isinstance(cond, Mapping):
+            continue
+        for block in cond.values():
+            if isinstance(block, Mapping):
+                for key, value in block.items():
+                    if str(key).lower() == "aws:securetransport" and all(_false(v) for v in as_list(value)):
+                        return True
+    return False
+
+
+def _policy_docs(ctx: StackCtx, owner: PolicyResource, attached: list[PolicyResource]) -> list[Any]:
+    docs = []
+    for res in [owner, *attached]:
+        raw = ctx.prop(res, "policy")
+        if raw is UNKNOWN:
+            docs.append(UNKNOWN)
+        elif raw:
+            docs.append(parse_json(ctx, raw, f"{res.name} policy"))
+    return docs
+
+
+def _tls(ctx: StackCtx, owner_type: str, policy_type: str, link: str, match: tuple[str, ...],
+         service: str, noun: str) -> None:
+    owners = ctx.of_type(owner_type)
+    attached: dict[str, list[PolicyResource]] = {o.urn: [] for o in owners}
+    for pol in ctx.of_type(policy_type):
+        for owner in ctx.linked(pol, link, owners, *match):
+            attached[owner.urn].append(pol)
+    for owner in owners:
+        docs = _policy_docs(ctx, owner, attached[owner.urn])
+        if UNKNOWN in docs:
+            continue
+        if not any(denies_insecure_transport(d, service) for d in docs):
+            ctx.report(f"The {noun} policy does not deny requests without TLS. Add a Deny for Principal '*', "
+                       f"Action '{service}:*', Condition Bool aws:SecureTransport 'false' "
+                       "(components/storage.py tls_only_statement).", owner.urn)
+
+
+def _s3_tls(ctx: StackCtx) -> None:
+    _tls(ctx, BUCKET, BUCKET_POLICY, "bucket", ("id", "bucket"), "s3", "bucket")
+
+
+def _sqs_tls(ctx: StackCtx) -> None:
+    _tls(ctx, QUEUE, QUEUE_POLICY, "queueUrl", ("id", "url"), "sqs", "queue")
+
+
+def _s3_sse(ctx: StackCtx) -> None:
+    require_kms = bool(ctx.config.get("requireKms", True))
+    side = bucket_side(ctx, SSE_CONFIG)
+    for bucket in ctx.of_type(BUCKET):
+        configs = side[bucket.urn]
+        inline = ctx.prop(bucket, "serverSideEncryptionConfiguration")
+        if not configs and not inline:
+            ctx.report("Bucket has no server-side encryption configuration. Add a "
+                       "BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and the stack's key.",
+                       bucket.urn)
+            continue
+        for cfg in configs:
+            for rule in ctx.items(ctx.prop(cfg, "rules")):
+                if rule is UNKNOWN or not isinstance(rule, Mapping):
+                    continue
+                algo = ctx.get("applyServerSideEncryptionByDefault", "sseAlgorithm", props=rule)
+                if require_kms and algo not in ("aws:kms", "aws:kms:dsse", UNKNOWN):
+                    ctx.report(f"Bucket encryption uses {algo!r}; use 'aws:kms' with a customer-managed key "
+                               "(or set requireKms: false).", bucket.urn)
+
+
+def _sqs_sse(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    if ctx.get("kmsMasterKeyId") is None and ctx.get("sqsManagedSseEnabled") is not True:
+        if ctx.config.get("requireKms", False):
+            ctx.report("Queue is not encrypted with a KMS key. Set kms_master_key_id.")
+        else:
+            ctx.report("Queue encryption is not set. Set kms_master_key_id (customer-managed key) or "
+                       "sqs_managed_sse_enabled=True.")
+    elif ctx.config.get("requireKms", False) and ctx.get("kmsMasterKeyId") is None:
+        ctx.report("Queue uses SQS-managed SSE; requireKms asks for kms_master_key_id.")
+
+
+def _dynamodb_cmk(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    enabled = ctx.get("serverSideEncryption", "enabled")
+    key = ctx.get("serverSideEncryption", "kmsKeyArn")
+    if enabled is not True and enabled is not UNKNOWN:
+        ctx.report("Table uses the AWS-owned key. Set server_side_encryption enabled=True with kms_key_arn.")
+    elif key is None and ctx.config.get("requireCustomerManagedKey", True):
+        ctx.report("Table uses the AWS managed key (alias/aws/dynamodb). Set server_side_encryption.kms_key_arn.")
+
+
+def _kms_rotation(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    spec = ctx.get("customerMasterKeySpec") or ctx.get("keySpec") or "SYMMETRIC_DEFAULT"
+    if spec not in ("SYMMETRIC_DEFAULT", UNKNOWN):
+        return
+    if ctx.get("enableKeyRotation") is not True and ctx.get("enableKeyRotation") is not UNKNOWN:
+        ctx.report("Symmetric KMS key without automatic rotation. Set enable_key_rotation=True.")
+
+
+def _log_group_kms(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    if ctx.get("kmsKeyId") is None:
+        ctx.report("Log group is encrypted with the CloudWatch service key. Set kms_key_id (the key policy must "
+                   "allow logs.<region>.amazonaws.com).")
+
+
+def _lambda_env_kms(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    variables = ctx.get("environment", "variables")
+    if variables and ctx.get("kmsKeyArn") is None:
+        ctx.report("Function has environment variables but no kms_key_arn: they are encrypted with the "
+                   "AWS managed key. Set kms_key_arn.")
+
+
+def _schedule_kms(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    if ctx.get("kmsKeyArn") is None:
+        ctx.report("Schedule target input is encrypted with an AWS-owned key. Set kms_key_arn.")
+
+
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)",
+                          re.IGNORECASE)
+_SECRET_VALUE = (
+    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),  # GitHub token
+    re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),  # Slack token
+    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWT
+)
+#: Values that name where a secret lives instead of holding it.
+_REFERENCE = re.compile(r"^(arn:aws[a-z-]*:|/|\{\{resolve:|ssm:|secretsmanager:)")
+
+
+def _env_secrets(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    variables = ctx.mapping(ctx.get("environment", "variables"))
+    for name, value in variables.items():
+        if value is UNKNOWN or not isinstance(value, str) or not value:
+            continue
+        if any(p.search(value) for p in _SECRET_VALUE):
+            ctx.report(f"Environment variable {name} holds what looks like a credential. Store it in Secrets "
+                       "Manager or SSM SecureString and pass its ARN or name.")
+        elif _SECRET_NAME.search(name) and not _REFERENCE.match(value):
+            ctx.report(f"Environment variable {name} looks like a secret with a literal value. Pass the ARN or "
+                       "parameter name and read it at run time.")
+
+
+def _cmk_doc(why: str, fix: str, *refs: str) -> Doc:
+    return Doc(why=why, fix=fix, unknown=_PRESENCE, references=refs)
+
+
+S3_BUCKET_ENCRYPTION = SciflowStackPolicy(
+    name="s3-bucket-encryption",
+    description="Every S3 bucket must have default encryption with a KMS key.",
+    resource_types=(BUCKET, SSE_CONFIG), check=_s3_sse, enforcement_level=MANDATORY, severity=Severity.HIGH,
+    area=AREA,
+    config_schema=schema(requireKms={"type": "boolean", "default": True,
+                                     "description": "Reject SSE-S3 (AES256); require aws:kms."}),
+    doc=Doc(why="SSE-KMS with a customer-managed key puts reads of the data under the key policy and CloudTrail.",
+            fix="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id="
+                "key.arn and bucket_key_enabled=True (components/storage.py create_secure_bucket).",
+            unknown="Matched to its bucket by property dependency; an unknown algorithm counts as KMS.",
+            references=("checkov CKV_AWS_19", "checkov CKV_AWS_145")),
+    unknown="ignore")
+
+S3_BUCKET_TLS_ONLY = SciflowStackPolicy(
+    name="s3-bucket-tls-only",
+    description="Every S3 bucket policy must deny requests that do not use TLS.",
+    resource_types=(BUCKET, BUCKET_POLICY), check=_s3_tls, enforcement_level=MANDATORY, severity=Severity.HIGH,
+    area=AREA,
+    doc=Doc(why="Without the Deny, clients may read and write data over plain HTTP.",
+            fix="A BucketPolicy with Deny Principal '*' Action 's3:*' on the bucket and bucket/* when "
+                "aws:SecureTransport is 'false'.",
+            unknown="A bucket whose policy is unknown at preview is skipped with the engine's 'can't run policy' "
+                    "note; it is checked during `pulumi up`.",
+            references=("cdk-nag AwsSolutions-S10",)))
+
+SQS_QUEUE_ENCRYPTION = SciflowResourcePolicy(
+    name="sqs-queue-encryption",
+    description="SQS queues must be encrypted at rest (KMS key or SQS-managed SSE), set explicitly.",
+    resource_types=(QUEUE,), check=_sqs_sse, enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
+    config_schema=schema(requireKms={"type": "boolean", "default": False,
+                                     "description": "Reject SQS-managed SSE; require kms_master_key_id."}),
+    doc=Doc(why="Dead-letter queues hold the failed events, which carry the job's input data.",
+            fix="kms_master_key_id=key.arn (components/storage.py create_queue) or sqs_managed_sse_enabled=True.",
+            unknown=_PRESENCE, references=("cdk-nag AwsSolutions-SQS2", "checkov CKV_AWS_27")),
+    unknown="ignore")
+
+SQS_QUEUE_TLS_ONLY = SciflowStackPolicy(
+    name="sqs-queue-tls-only",
+    description="Every SQS queue policy must deny requests that do not use TLS.",
+    resource_types=(QUEUE, QUEUE_POLICY), check=_sqs_tls, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
+    area=AREA,
+    doc=Doc(why="Without the Deny, messages may be sent and received over plain HTTP.",
+            fix="A QueuePolicy with Deny Principal '*' Action 'sqs:*' when aws:SecureTransport is 'false'.",
+            unknown="A queue whose policy is unknown at preview is skipped with the engine's note; checked during "
+                    "`pulumi up`.",
+            references=("cdk-nag AwsSolutions-SQS4",)))
+
+DYNAMODB_TABLE_CMK = SciflowResourcePolicy(
+    name="dynamodb-table-cmk",
+    description="DynamoDB tables must be encrypted with a customer-managed KMS key.",
+    resource_types=(TABLE,), check=_dynamodb_cmk, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
+    area=AREA,
+    config_schema=schema(requireCustomerManagedKey={"type": "boolean", "default": True,
+                                                    "description": "Reject the AWS managed key."}),
+    doc=_cmk_doc("The ledger records every input and its outcome; a CMK puts reads under the key policy.",
+                 "server_side_encryption={'enabled': True, 'kms_key_arn': key.arn}.", "checkov CKV_AWS_119"),
+    unknown="ignore")
+
+KMS_KEY_ROTATION = SciflowResourcePolicy(
+    name="kms-key-rotation",
+    description="Symmetric KMS keys must rotate automatically.",
+    resource_types=(KEY,), check=_kms_rotation, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
+    doc=_cmk_doc("Rotation limits how much data one key version protects.",
+                 "enable_key_rotation=True (rotation_period_in_days=365).", "cdk-nag AwsSolutions-KMS5",
+                 "checkov CKV_AWS_7"),
+    unknown="ignore")
+
+CLOUDWATCH_LOGGROUP_KMS = SciflowResourcePolicy(
+    name="cloudwatch-loggroup-kms",
+    description="CloudWatch log groups must be encrypted with a customer-managed KMS key.",
+    resource_types=(LOG_GROUP,), check=_log_group_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
+    area=AREA,
+    doc=_cmk_doc("Logs carry row-level validation errors and inputs.", "kms_key_id=key.arn.",
+                 "checkov CKV_AWS_158"),
+    unknown="ignore")
+
+LAMBDA_FUNCTION_ENV_KMS = SciflowResourcePolicy(
+    name="lambda-function-env-kms",
+    description="Lambda functions with environment variables must encrypt them with a customer-managed key.",
+    resource_types=(FUNCTION,), check=_lambda_env_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
+    area=AREA,
+    doc=_cmk_doc("Environment variables hold table, bucket and queue names; a CMK keeps them under the key "
+                 "policy.", "kms_key_arn=key.arn.", "checkov CKV_AWS_173"),
+    unknown="ignore")
+
+SCHEDULER_SCHEDULE_KMS = SciflowResourcePolicy(
+    name="scheduler-schedule-kms",
+    description="EventBridge Scheduler schedules must encrypt their target input with a customer-managed key.",
+    resource_types=(SCHEDULE,), check=_schedule_kms, enforcement_level=MANDATORY, severity=Severity.LOW,
+    area=AREA,
+    doc=_cmk_doc("The schedule stores the job's input payload.", "kms_key_arn=key.arn (the key policy must allow "
+                 "scheduler.amazonaws.com).", "checkov CKV_AWS_297"),
+    unknown="ignore")
+
+LAMBDA_FUNCTION_ENV_NO_SECRETS = SciflowResourcePolicy(
+    name="lambda-function-env-no-secrets",
+    description="Lambda environment variables must not hold secrets.",
+    resource_types=(FUNCTION,), check=_env_secrets, enforcement_level=MANDATORY, severity=Severity.HIGH,
+    area=AREA,
+    doc=Doc(why="Environment variables are readable by anyone with lambda:GetFunctionConfiguration and end up "
+                "in the Pulumi state and the preview diff.",
+            fix="Keep the secret in Secrets Manager / SSM SecureString; put its ARN or name in the environment.",
+            unknown="A value unknown at preview is computed from another resource (an ARN or name), not a "
+                    "literal secret: it passes.",
+            references=("checkov CKV_AWS_45",)),
+    unknown="ignore")
+
+POLICIES: list[AnyPolicy] = [
+    LAMBDA_FUNCTION_ENV_NO_SECRETS,
+    S3_BUCKET_ENCRYPTION,
+    S3_BUCKET_TLS_ONLY,
+    SQS_QUEUE_ENCRYPTION,
+    SQS_QUEUE_TLS_ONLY,
+    DYNAMODB_TABLE_CMK,
+    KMS_KEY_ROTATION,
+    CLOUDWATCH_LOGGROUP_KMS,
+    LAMBDA_FUNCTION_ENV_KMS,
+    SCHEDULER_SCHEDULE_KMS,
+]

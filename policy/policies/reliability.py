@@ -1,0 +1,263 @@
+"""Reliability: nothing is lost (DLQs, failure destinations, retries), data can be recovered (PITR, versioning)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
+
+from ._core import ADVISORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, SciflowStackPolicy, StackCtx
+from .public_access import BUCKET, QUEUE, bucket_side
+
+AREA = "reliability"
+FUNCTION = "aws:lambda/function:Function"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+REDRIVE = "aws:sqs/redrivePolicy:RedrivePolicy"
+TABLE = "aws:dynamodb/table:Table"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+
+_PRESENCE = "Only presence matters: a DLQ ARN unknown at preview is set, so it passes."
+
+
+def _arn_targets(ctx: StackCtx, res: PolicyResource, key_path: tuple[str, ...], dep_key: str,
+                 candidates: list[PolicyResource]) -> list[PolicyResource]:
+    """Candidates a nested ARN property points at (by property dependency, else by equal ``arn``)."""
+    deps = {d.urn for d in res.property_dependencies.get(dep_key) or []}
+    found = [c for c in candidates if c.urn in deps]
+    if found:
+        return found
+    value = ctx.prop(res, *key_path)
+    if not isinstance(value, str) or value is UNKNOWN:
+        return []
+    return [c for c in candidates if ctx.prop(c, "arn") == value or ctx.prop(c, "name") == value]
+
+
+def _function_dlq(ctx: StackCtx) -> None:
+    functions = ctx.of_type(FUNCTION)
+    async_invoked: dict[str, list[str]] = {f.urn: [] for f in functions}
+    for perm in ctx.of_type(PERMISSION):
+        principal = ctx.prop(perm, "principal")
+        for key in ("function", "functionName"):  # pulumi-aws 7 names it ``function``
+            for fn in _arn_targets(ctx, perm, (key,), key, functions):
+                async_invoked[fn.urn].append(f"permission for {principal}")
+    for sched in ctx.of_type(SCHEDULE):
+        for fn in _arn_targets(ctx, sched, ("target", "arn"), "target", functions):
+            async_invoked[fn.urn].append(f"schedule {sched.name}")
+    for target in ctx.of_type(EVENT_TARGET):
+        for fn in _arn_targets(ctx, target, ("arn",), "arn", functions):
+            async_invoked[fn.urn].append(f"event target {target.name}")
+    on_failure: set[str] = set()
+    for cfg in ctx.of_type(INVOKE_CONFIG):
+        if ctx.prop(cfg, "destinationConfig", "onFailure", "destination") is None:
+            continue
+        for fn in _arn_targets(ctx, cfg, ("functionName",), "functionName", functions):
+            on_failure.add(fn.urn)
+    for fn in functions:
+        invokers = async_invoked[fn.urn]
+        if not invokers or fn.urn in on_failure:
+            continue
+        if ctx.prop(fn, "deadLetterConfig", "targetArn") is not None:
+            continue
+        ctx.report(f"The function is invoked asynchronously ({', '.join(invokers)}) but has neither a "
+                   "dead-letter queue nor an on-failure destination: failed events are dropped after the "
+                   "retries. Add a FunctionEventInvokeConfig with destination_config.on_failure (or "
+                   "dead_letter_config).", fn.urn)
+
+
+def _redrive_target(ctx: Ctx, raw: Any) -> str | None:
+    if raw is None or raw is UNKNOWN:
+        return None
+    try:
+        doc = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return None
+    target = doc.get("deadLetterTargetArn") if hasattr(doc, "get") else None
+    return target if isinstance(target, str) else None
+
+
+def _queue_dlq(ctx: StackCtx) -> None:
+    queues = ctx.of_type(QUEUE)
+    has_redrive: set[str] = set()
+    is_dlq: set[str] = set()
+    for q in queues:
+        raw = ctx.prop(q, "redrivePolicy")
+        if raw is not None:
+            has_redrive.add(q.urn)
+            target = _redrive_target(ctx, raw)
+            is_dlq.update(c.urn for c in queues if target and ctx.prop(c, "arn") == target)
+            is_dlq.update(d.urn for d in q.property_dependencies.get("redrivePolicy") or [])
+    for rp in ctx.of_type(REDRIVE):
+        has_redrive.update(c.urn for c in ctx.linked(rp, "queueUrl", queues, "id", "url"))
+        is_dlq.update(d.urn for d in rp.property_dependencies.get("redrivePolicy") or [])
+        target = _redrive_target(ctx, ctx.prop(rp, "redrivePolicy"))
+        is_dlq.update(c.urn for c in queues if target and ctx.prop(c, "arn") == target)
+    # Queues used as a DLQ or failure destination by Lambda, Scheduler or EventBridge are terminal.
+    for res_type, key_path, dep_key in (
+            (INVOKE_CONFIG, ("destinationConfig", "onFailure", "destination"), "destinationConfig"),
+            (FUNCTION, ("deadLetterConfig", "targetArn"), "deadLetterConfig"),
+            (SCHEDULE, ("target", "deadLetterConfig", "arn"), "target"),
+            (EVENT_TARGET, ("deadLetterConfig", "arn"), "deadLetterConfig"),
+            (MAPPING, ("destinationConfig", "onFailure", "destinationArn"), "destinationConfig")):
+        for res in ctx.of_type(res_type):
+            value = ctx.prop(res, *key_path)
+            deps = {d.urn for d in res.property_dependencies.get(dep_key) or []}
+            for q in queues:
+                if q.urn in deps or (isinstance(value, str) and ctx.prop(q, "arn") == value):
+                    is_dlq.add(q.urn)
+    for q in queues:
+        if q.urn not in has_redrive and q.urn not in is_dlq:
+            ctx.report("The queue is neither a dead-letter queue nor has a redrive policy: messages that keep "
+                       "failing are retried until they expire. Set redrive_policy with deadLetterTargetArn "
+                       "and maxReceiveCount.", q.urn)
+
+
+def _pitr(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    enabled = ctx.get("pointInTimeRecovery", "enabled")
+    if enabled is not True and enabled is not UNKNOWN:
+        ctx.report("Point-in-time recovery is off. Set point_in_time_recovery={'enabled': True}.")
+
+
+def _versioning(ctx: StackCtx) -> None:
+    side = bucket_side(ctx, VERSIONING)
+    for bucket in ctx.of_type(BUCKET):
+        statuses = [ctx.prop(v, "versioningConfiguration", "status") for v in side[bucket.urn]]
+        inline = ctx.prop(bucket, "versioning", "enabled")
+        if inline is True or any(s in ("Enabled", UNKNOWN) for s in statuses):
+            continue
+        ctx.report("Bucket versioning is not enabled: an overwrite or delete loses the artifact. Add "
+                   "BucketVersioning with status 'Enabled'.", bucket.urn)
+
+
+def _schedule(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    missing = []
+    if ctx.get("target", "retryPolicy") is None:
+        missing.append("target.retry_policy (maximum_retry_attempts, maximum_event_age_in_seconds)")
+    if ctx.get("target", "deadLetterConfig", "arn") is None:
+        missing.append("target.dead_letter_config.arn")
+    if missing:
+        ctx.report("The schedule has no " + " and no ".join(missing) + ": a failed invocation is lost "
+                   "silently. Set them (ScheduledComputation does).")
+
+
+def _event_target(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    if ctx.get("deadLetterConfig", "arn") is None:
+        ctx.report("The rule target has no dead_letter_config: events EventBridge cannot deliver are dropped. "
+                   "Set dead_letter_config.arn to an SQS queue.")
+
+
+def _concurrency(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    value = ctx.get("reservedConcurrentExecutions")
+    if value is None or (isinstance(value, int | float) and value < 0):
+        ctx.report("No reserved concurrency: a burst of inputs can use the account's whole concurrency and "
+                   "starve other functions (and the bill is unbounded). Set reserved_concurrent_executions.")
+
+
+def _explicit_memory_timeout(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    memory, timeout = ctx.get("memorySize"), ctx.get("timeout")
+    if memory is None or memory == 128:
+        ctx.report("memory_size is the 128 MB default; size it for the workload (numpy/pandas jobs need "
+                   "1024 MB or more, and more memory also means more CPU).")
+    if timeout is None or timeout == 3:
+        ctx.report("timeout is the 3 s default; set it to the job's bounded run time.")
+
+
+DLQ_DOC_UNKNOWN = ("Links are followed through property dependencies (known at preview); an unknown destination "
+                   "counts as set.")
+
+LAMBDA_FUNCTION_DLQ = SciflowStackPolicy(
+    name="lambda-function-dlq",
+    description="Asynchronously invoked Lambda functions must have a DLQ or an on-failure destination.",
+    resource_types=(FUNCTION, INVOKE_CONFIG, PERMISSION, SCHEDULE, EVENT_TARGET), check=_function_dlq,
+    enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
+    doc=Doc(why="After 2 retries Lambda drops an asynchronous event that keeps failing; the input is lost. "
+                "Functions only called synchronously (e.g. by Step Functions) are not flagged: asynchronous "
+                "means a lambda Permission, a Scheduler schedule or an EventBridge target points at it.",
+            fix="aws.lambda_.FunctionEventInvokeConfig(destination_config=on_failure -> SQS queue) or "
+                "dead_letter_config.",
+            unknown=DLQ_DOC_UNKNOWN, references=("cdk-nag Serverless LambdaDLQ", "checkov CKV_AWS_116")),
+    unknown="ignore")
+
+SQS_QUEUE_DLQ = SciflowStackPolicy(
+    name="sqs-queue-dlq",
+    description="SQS queues must have a redrive policy unless they are themselves a DLQ.",
+    resource_types=(QUEUE, REDRIVE), check=_queue_dlq, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
+    area=AREA,
+    doc=Doc(why="Poison messages otherwise cycle until retention expires and then vanish.",
+            fix="redrive_policy=json.dumps({'deadLetterTargetArn': dlq.arn, 'maxReceiveCount': 5}).",
+            unknown=DLQ_DOC_UNKNOWN, references=("cdk-nag AwsSolutions-SQS3", "cdk-nag Serverless SQSRedrivePolicy")),
+    unknown="ignore")
+
+DYNAMODB_TABLE_PITR = SciflowResourcePolicy(
+    name="dynamodb-table-pitr",
+    description="DynamoDB tables must have point-in-time recovery enabled.",
+    resource_types=(TABLE,), check=_pitr, enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
+    doc=Doc(why="The ledger is the record of what was processed; PITR restores it after a bad write.",
+            fix="point_in_time_recovery={'enabled': True}.", unknown="An unknown flag counts as enabled.",
+            references=("cdk-nag AwsSolutions-DDB3", "checkov CKV_AWS_28")),
+    unknown="ignore")
+
+S3_BUCKET_VERSIONING = SciflowStackPolicy(
+    name="s3-bucket-versioning",
+    description="S3 buckets must have versioning enabled.",
+    resource_types=(BUCKET, VERSIONING), check=_versioning, enforcement_level=ADVISORY, severity=Severity.LOW,
+    area=AREA,
+    doc=Doc(why="Versioning keeps overwritten or deleted inputs and artifacts recoverable.",
+            fix="aws.s3.BucketVersioning(bucket=bucket.id, versioning_configuration={'status': 'Enabled'}).",
+            unknown="Matched by property dependency; an unknown status counts as enabled.",
+            references=("checkov CKV_AWS_21",)),
+    unknown="ignore")
+
+SCHEDULER_SCHEDULE_RETRY_DLQ = SciflowResourcePolicy(
+    name="scheduler-schedule-retry-dlq",
+    description="EventBridge Scheduler schedules must set a retry policy and a dead-letter queue.",
+    resource_types=(SCHEDULE,), check=_schedule, enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
+    doc=Doc(why="Without a DLQ a scheduled run that cannot be delivered is dropped without a trace.",
+            fix="target.retry_policy and target.dead_letter_config.arn (an SQS queue).",
+            unknown=_PRESENCE, references=("sciflow",)),
+    unknown="ignore")
+
+EVENTBRIDGE_TARGET_DLQ = SciflowResourcePolicy(
+    name="eventbridge-target-dlq",
+    description="EventBridge rule targets must have a dead-letter queue.",
+    resource_types=(EVENT_TARGET,), check=_event_target, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
+    area=AREA,
+    doc=Doc(why="S3 -> EventBridge -> Step Functions deliveries that fail are otherwise lost.",
+            fix="dead_letter_config={'arn': queue.arn} and a retry_policy.",
+            unknown=_PRESENCE, references=("cdk-nag Serverless EventBusDLQ",)),
+    unknown="ignore")
+
+LAMBDA_FUNCTION_CONCURRENCY = SciflowResourcePolicy(
+    name="lambda-function-concurrency",
+    description="Lambda functions must set reserved concurrency.",
+    resource_types=(FUNCTION,), check=_concurrency, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
+    doc=Doc(why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency.",
+            fix="reserved_concurrent_executions=N.", unknown="An unknown value counts as set.",
+            references=("checkov CKV_AWS_115",)),
+    unknown="ignore")
+
+LAMBDA_FUNCTION_EXPLICIT_MEMORY_TIMEOUT = SciflowResourcePolicy(
+    name="lambda-function-explicit-memory-timeout",
+    description="Lambda functions should not run with the default memory (128 MB) and timeout (3 s).",
+    resource_types=(FUNCTION,), check=_explicit_memory_timeout, enforcement_level=ADVISORY, severity=Severity.LOW,
+    area=AREA,
+    doc=Doc(why="The defaults are wrong for scientific work: 128 MB cannot import pandas, 3 s times out.",
+            fix="Set memory_size and timeout from the job's measured needs.",
+            unknown="An unknown value counts as set.",
+            references=("cdk-nag Serverless LambdaDefaultMemorySize", "cdk-nag Serverless LambdaDefaultTimeout")),
+    unknown="ignore")
+
+POLICIES: list[AnyPolicy] = [
+    LAMBDA_FUNCTION_DLQ,
+    SQS_QUEUE_DLQ,
+    DYNAMODB_TABLE_PITR,
+    S3_BUCKET_VERSIONING,
+    SCHEDULER_SCHEDULE_RETRY_DLQ,
+    EVENTBRIDGE_TARGET_DLQ,
+    LAMBDA_FUNCTION_CONCURRENCY,
+    LAMBDA_FUNCTION_EXPLICIT_MEMORY_TIMEOUT,
+]
