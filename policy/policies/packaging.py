@@ -264,8 +264,9 @@ LAMBDA_FUNCTION_UNZIPPED_SIZE = SciflowStackPolicy(
             fix="Exclude packages another layer provides (LayerConfig.exclude), strip tests/pyc/symbols, or "
                 "split the work across functions.",
             unknown="Layers are followed through property dependencies, so unknown ARNs at preview still resolve; "
-                    "an unresolvable or unreadable layer is reported, never skipped.",
-            references=("sciflow", "AWS Lambda quotas")))
+                    "an unresolvable or unreadable layer is reported as a violation, never skipped.",
+            references=("sciflow", "AWS Lambda quotas")),
+    unknown="ignore")
 
 LAMBDA_FUNCTION_LAYER_COUNT = SciflowResourcePolicy(
     name="lambda-function-layer-count",

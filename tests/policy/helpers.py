@@ -111,3 +111,86 @@ def without(props: Mapping[str, Any], path: str) -> dict[str, Any]:
     else:
         del node[keys[-1]]
     return out
+
+
+# --------------------------------------------------------------------------- table-driven resource cases
+@dataclass
+class Case:
+    """One resource policy's awsguard-style cases.
+
+    ``happy`` passes; each ``failing`` entry changes one property (``path``, ``value``) and must produce
+    exactly one violation at the policy's level whose message contains ``expect``; ``missing`` removes one
+    property (``expect`` None means it still passes); ``unknown`` makes one property unknown and says whether
+    the policy then passes (``"pass"``) or gets the engine's can't-run note (``"note"``); ``config`` is a
+    ``(config, path, value, expected violation count)`` override case.
+    """
+
+    policy: str
+    type: str
+    happy: dict[str, Any]
+    failing: list[tuple[str, Any, str]]
+    missing: tuple[str, str | None]
+    unknown: tuple[str, str, str]
+    config: tuple[dict[str, Any], str, Any, int] | None = None
+
+    def __str__(self) -> str:
+        return self.policy
+
+
+def ids(cases: Sequence[Case]) -> list[str]:
+    return [c.policy for c in cases]
+
+
+def expand_failing(cases: Sequence[Case]) -> list[tuple[Case, str, Any, str]]:
+    return [(c, path, value, expect) for c in cases for path, value, expect in c.failing]
+
+
+def failing_ids(cases: Sequence[Case]) -> list[str]:
+    return [f"{c.policy}:{path}={str(value)[:30]}" for c in cases for path, value, _ in c.failing]
+
+
+def check_happy(case: Case) -> None:
+    found = run_resource(case.policy, case.type, case.happy)
+    assert found == [], messages(found)
+
+
+def check_failing(case: Case, path: str, value: Any, expect: str) -> None:
+    found = run_resource(case.policy, case.type, with_change(case.happy, path, value))
+    level = BY_NAME[case.policy].enforcement_level
+    assert len(found) == 1, messages(found)
+    assert found[0].policy == case.policy
+    assert found[0].enforcement == (level.value if level else "advisory")
+    assert found[0].message.startswith(BY_NAME[case.policy].description + "\n")
+    assert expect in found[0].message, found[0].message
+
+
+def check_missing(case: Case) -> None:
+    path, expect = case.missing
+    found = run_resource(case.policy, case.type, without(case.happy, path))
+    if expect is None:
+        assert found == [], messages(found)
+    else:
+        assert len(found) == 1 and expect in found[0].message, messages(found)
+
+
+def check_unknown(case: Case) -> None:
+    path, sentinel, outcome = case.unknown
+    found = run_resource(case.policy, case.type, with_change(case.happy, path, sentinel))
+    if outcome == "pass":
+        assert found == [], messages(found)
+    else:
+        assert len(found) == 1, messages(found)
+        assert found[0].enforcement == "advisory"
+        assert f"can't run policy '{case.policy}'" in found[0].message
+        assert "can't be known during preview" in found[0].message
+        assert found[0].urn == urn(case.type, "res")
+
+
+def check_config(case: Case) -> None:
+    assert case.config is not None
+    config, path, value, count = case.config
+    props = with_change(case.happy, path, value) if path else case.happy
+    default = run_resource(case.policy, case.type, props)
+    tuned = run_resource(case.policy, case.type, props, config=config)
+    assert len(tuned) == count, messages(tuned)
+    assert len(default) != count, "the config override must change the outcome"

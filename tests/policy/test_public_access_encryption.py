@@ -1,0 +1,228 @@
+"""Public access and encryption policies: resource cases (awsguard style) and stack cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.policy.helpers import (
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_STRING_VALUE,
+    Case,
+    Res,
+    check_config,
+    check_failing,
+    check_happy,
+    check_missing,
+    check_unknown,
+    expand_failing,
+    failing_ids,
+    ids,
+    messages,
+    run_resource,
+    run_stack,
+)
+from tests.policy.props import KEY_ARN, QUEUE_ARN, ROLE_ARN, function, policy_doc, schedule, tls_deny
+
+ALLOW_ROLE = {"Effect": "Allow", "Principal": {"AWS": ROLE_ARN}, "Action": "s3:GetObject", "Resource": "*"}
+OPEN = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+HAPPY_RESOURCE_POLICY = {"bucket": "b", "queueUrl": "q", "policy": policy_doc(tls_deny("s3"), ALLOW_ROLE)}
+PUBLIC_NOTE = ("policy", UNKNOWN_STRING_VALUE, "note")
+PERMISSION = {"action": "lambda:InvokeFunction", "function": "sciflow-fn", "principal": "events.amazonaws.com",
+              "sourceArn": "arn:aws:events:ap-south-1:123456789012:rule/r"}
+
+RESOURCE_CASES = [
+    Case("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy", HAPPY_RESOURCE_POLICY,
+         failing=[("policy", policy_doc(OPEN), "allows Principal '*'"),
+                  ("policy", policy_doc({**OPEN, "Principal": {"AWS": ["*"]}}), "anyone can use it")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("sqs-queuepolicy-no-public", "aws:sqs/queuePolicy:QueuePolicy", HAPPY_RESOURCE_POLICY,
+         failing=[("policy", policy_doc({**OPEN, "Action": "sqs:SendMessage"}), "Queue policy statement #0")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("eventbridge-buspolicy-no-public", "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+         {"policy": policy_doc({**ALLOW_ROLE, "Action": "events:PutEvents"})},
+         failing=[("policy", policy_doc({**OPEN, "Action": "events:PutEvents"}), "Event bus policy")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("s3-bucket-no-public-acl", "aws:s3/bucketAcl:BucketAcl", {"bucket": "b", "acl": "private"},
+         failing=[("acl", "public-read", "ACL 'public-read'"),
+                  ("accessControlPolicy", {"grants": [{"grantee": {
+                      "type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                      "permission": "READ"}], "owner": {"id": "o"}}, "grants READ to")],
+         missing=("acl", None), unknown=("acl", UNKNOWN_STRING_VALUE, "note")),
+    Case("lambda-functionurl-auth", "aws:lambda/functionUrl:FunctionUrl",
+         {"functionName": "sciflow-fn", "authorizationType": "AWS_IAM"},
+         failing=[("authorizationType", "NONE", "authorizationType is NONE")],
+         missing=("authorizationType", None), unknown=("authorizationType", UNKNOWN_STRING_VALUE, "note")),
+    Case("lambda-permission-no-public", "aws:lambda/permission:Permission", PERMISSION,
+         failing=[("principal", "*", "principal '*'"), ("functionUrlAuthType", "NONE", "functionUrlAuthType")],
+         missing=("principal", None), unknown=("principal", UNKNOWN_STRING_VALUE, "note")),
+    Case("lambda-permission-source-restricted", "aws:lambda/permission:Permission", PERMISSION,
+         failing=[("sourceArn", None, "neither sourceArn nor sourceAccount")],
+         missing=("principal", None), unknown=("sourceArn", UNKNOWN_STRING_VALUE, "pass")),
+    Case("sqs-queue-encryption", "aws:sqs/queue:Queue", {"kmsMasterKeyId": KEY_ARN, "name": "q"},
+         failing=[("kmsMasterKeyId", None, "Queue encryption is not set")],
+         missing=("kmsMasterKeyId", "not set"), unknown=("kmsMasterKeyId", UNKNOWN_STRING_VALUE, "pass")),
+    Case("dynamodb-table-cmk", "aws:dynamodb/table:Table",
+         {"name": "ledger", "serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY_ARN}},
+         failing=[("serverSideEncryption.enabled", False, "AWS-owned key"),
+                  ("serverSideEncryption.kmsKeyArn", None, "AWS managed key")],
+         missing=("serverSideEncryption", "AWS-owned key"),
+         unknown=("serverSideEncryption.kmsKeyArn", UNKNOWN_STRING_VALUE, "pass"),
+         config=({"requireCustomerManagedKey": False}, "serverSideEncryption.kmsKeyArn", None, 0)),
+    Case("kms-key-rotation", "aws:kms/key:Key", {"enableKeyRotation": True, "description": "k"},
+         failing=[("enableKeyRotation", False, "without automatic rotation")],
+         missing=("enableKeyRotation", "without automatic rotation"),
+         unknown=("enableKeyRotation", UNKNOWN_BOOLEAN_VALUE, "pass")),
+    Case("cloudwatch-loggroup-kms", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": KEY_ARN, "retentionInDays": 30},
+         failing=[("kmsKeyId", None, "CloudWatch service key")], missing=("kmsKeyId", "service key"),
+         unknown=("kmsKeyId", UNKNOWN_STRING_VALUE, "pass")),
+    Case("lambda-function-env-kms", "aws:lambda/function:Function", function(),
+         failing=[("kmsKeyArn", None, "no kms_key_arn")], missing=("kmsKeyArn", "no kms_key_arn"),
+         unknown=("kmsKeyArn", UNKNOWN_STRING_VALUE, "pass")),
+    Case("scheduler-schedule-kms", "aws:scheduler/schedule:Schedule", schedule(),
+         failing=[("kmsKeyArn", None, "AWS-owned key")], missing=("kmsKeyArn", "AWS-owned key"),
+         unknown=("kmsKeyArn", UNKNOWN_STRING_VALUE, "pass")),
+    Case("lambda-function-env-no-secrets", "aws:lambda/function:Function", function(),
+         failing=[("environment.variables.DB_PASSWORD", "hunter2", "DB_PASSWORD looks like a secret"),
+                  ("environment.variables.NOTES", "key AKIAABCDEFGHIJKLMNOP", "NOTES holds what looks like")],
+         missing=("environment", None),
+         unknown=("environment.variables.LEDGER_TABLE", UNKNOWN_STRING_VALUE, "pass")),
+]
+
+
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
+def test_happy_path_passes(case: Case) -> None:
+    check_happy(case)
+
+
+@pytest.mark.parametrize(("case", "path", "value", "expect"), expand_failing(RESOURCE_CASES),
+                         ids=failing_ids(RESOURCE_CASES))
+def test_one_change_fails(case: Case, path: str, value: Any, expect: str) -> None:
+    check_failing(case, path, value, expect)
+
+
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
+def test_missing_property(case: Case) -> None:
+    check_missing(case)
+
+
+@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
+def test_unknown_value(case: Case) -> None:
+    check_unknown(case)
+
+
+CONFIG_CASES = [c for c in RESOURCE_CASES if c.config]
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=ids(CONFIG_CASES))
+def test_config_override(case: Case) -> None:
+    check_config(case)
+
+
+def test_star_principal_with_restricting_condition_is_not_public() -> None:
+    scoped = {**OPEN, "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
+    assert run_resource("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy",
+                        {"policy": policy_doc(scoped)}) == []
+
+
+def test_queue_require_kms_config_rejects_sqs_managed_sse() -> None:
+    props = {"sqsManagedSseEnabled": True}
+    queue = "aws:sqs/queue:Queue"
+    assert run_resource("sqs-queue-encryption", queue, props) == []
+    found = run_resource("sqs-queue-encryption", queue, props, config={"requireKms": True})
+    assert len(found) == 1 and "requireKms" in found[0].message
+
+
+def test_asymmetric_keys_need_no_rotation() -> None:
+    assert run_resource("kms-key-rotation", "aws:kms/key:Key", {"keySpec": "RSA_2048"}) == []
+
+
+def test_secret_references_are_not_secrets() -> None:
+    env = {"environment": {"variables": {"DB_PASSWORD_ARN": "arn:aws:secretsmanager:x:1:secret:db",
+                                         "API_TOKEN": "{{resolve:ssm:/x}}"}}}
+    assert run_resource("lambda-function-env-no-secrets", "aws:lambda/function:Function", function(**env)) == []
+
+
+# --------------------------------------------------------------------------- stack policies
+BUCKET = "aws:s3/bucket:Bucket"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+FLAGS = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
+
+
+def bucket(name: str) -> Res:
+    return Res(BUCKET, name, {"id": f"{name}-123", "bucket": f"{name}-123", "arn": f"arn:aws:s3:::{name}-123"})
+
+
+def side(type_: str, name: str, of: str, props: dict[str, Any], *, by_dep: bool = True) -> Res:
+    """A bucket side resource linked by property dependency (as the engine sends it) or only by value."""
+    return Res(type_, name, {"bucket": f"{of}-123", **props}, deps={"bucket": [of]} if by_dep else {})
+
+
+def urns(found: list[Any]) -> set[str]:
+    return {v.urn for v in found}
+
+
+def test_public_access_block_per_bucket() -> None:
+    resources = [bucket("raw"), side(PAB, "raw-pab", "raw", FLAGS), bucket("out"),
+                 side(PAB, "out-pab", "out", {**FLAGS, "blockPublicPolicy": False}, by_dep=False), bucket("logs")]
+    found = run_stack("s3-bucket-public-access-block", resources)
+    assert urns(found) == {resources[2].urn, resources[4].urn}, messages(found)
+    assert "leaves blockPublicPolicy off" in messages(found)
+    assert "has no BucketPublicAccessBlock" in messages(found)
+    assert all(v.enforcement == "mandatory" for v in found)
+
+
+def test_public_access_block_unknown_flag_counts_as_set() -> None:
+    resources = [bucket("raw"), side(PAB, "raw-pab", "raw", {**FLAGS, "blockPublicAcls": UNKNOWN_BOOLEAN_VALUE})]
+    assert run_stack("s3-bucket-public-access-block", resources) == []
+
+
+def test_ownership_enforced_is_advisory() -> None:
+    resources = [bucket("raw"), side(OWNERSHIP, "raw-own", "raw", {"rule": {"objectOwnership": "ObjectWriter"}}),
+                 bucket("ok"), side(OWNERSHIP, "ok-own", "ok", {"rule": {"objectOwnership": "BucketOwnerEnforced"}})]
+    found = run_stack("s3-bucket-ownership-enforced", resources)
+    assert urns(found) == {resources[0].urn} and found[0].enforcement == "advisory"
+    assert "ObjectWriter" in found[0].message
+
+
+def sse(of: str, algo: str) -> Res:
+    rule = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": algo, "kmsMasterKeyId": KEY_ARN},
+            "bucketKeyEnabled": True}
+    return side(SSE, f"{of}-sse", of, {"rules": [rule]})
+
+
+def test_bucket_encryption_kms_required_by_default() -> None:
+    resources = [bucket("kms"), sse("kms", "aws:kms"), bucket("aes"), sse("aes", "AES256"), bucket("none")]
+    found = run_stack("s3-bucket-encryption", resources)
+    assert urns(found) == {resources[2].urn, resources[4].urn}, messages(found)
+    relaxed = run_stack("s3-bucket-encryption", resources, config={"requireKms": False})
+    assert urns(relaxed) == {resources[4].urn}
+
+
+def test_bucket_tls_only() -> None:
+    good = policy_doc(tls_deny("s3", "arn:aws:s3:::good-123/*"))
+    weak = policy_doc({**tls_deny("s3"), "Condition": {"Bool": {"aws:SecureTransport": "true"}}})
+    resources = [bucket("good"), side(BUCKET_POLICY, "good-pol", "good", {"policy": good}),
+                 bucket("weak"), side(BUCKET_POLICY, "weak-pol", "weak", {"policy": weak}), bucket("bare")]
+    found = run_stack("s3-bucket-tls-only", resources)
+    assert urns(found) == {resources[2].urn, resources[4].urn}, messages(found)
+    assert "does not deny requests without TLS" in found[0].message
+
+
+def test_bucket_tls_only_unknown_policy_is_noted_not_passed() -> None:
+    resources = [bucket("new"), side(BUCKET_POLICY, "new-pol", "new", {"policy": UNKNOWN_STRING_VALUE})]
+    found = run_stack("s3-bucket-tls-only", resources)
+    assert len(found) == 1 and found[0].enforcement == "advisory" and "can't run policy" in found[0].message
+
+
+def test_queue_tls_only() -> None:
+    queue = Res("aws:sqs/queue:Queue", "dlq", {"id": "https://sqs/q", "url": "https://sqs/q", "arn": QUEUE_ARN})
+    bare = Res("aws:sqs/queue:Queue", "bare", {"id": "https://sqs/b", "url": "https://sqs/b", "arn": QUEUE_ARN + "b"})
+    policy = Res("aws:sqs/queuePolicy:QueuePolicy", "dlq-pol",
+                 {"queueUrl": "https://sqs/q", "policy": policy_doc(tls_deny("sqs", QUEUE_ARN))})
+    found = run_stack("sqs-queue-tls-only", [queue, bare, policy])
+    assert urns(found) == {bare.urn}, messages(found)
