@@ -1,0 +1,80 @@
+"""``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]``.
+
+Exit codes: 0 built, 1 the build failed (message on stderr names the package and reason), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components.bundling.builder import build_layer
+from components.bundling.errors import LayerBuildError
+from components.bundling.platforms import ARCHITECTURES, LAMBDA_UNZIPPED_LIMIT, RUNTIMES
+from components.bundling.spec import PYC_MODES, LayerSpec
+
+MiB = 1024 * 1024
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m components.bundling",
+                                     description="Build a verified, deterministic Lambda layer without Docker.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build (or reuse from the cache) one layer")
+    build.add_argument("--requirement", "-r", action="append", required=True, metavar="REQ",
+                       help="a requirement such as numpy==2.2.6 (repeatable)")
+    build.add_argument("--runtime", default="python3.11", choices=sorted(RUNTIMES))
+    build.add_argument("--arch", default="x86_64", choices=sorted(ARCHITECTURES))
+    build.add_argument("--exclude", action="append", default=[], metavar="DIST",
+                       help="resolve but do not ship this distribution (another layer provides it)")
+    build.add_argument("--provided-by", action="append", default=[], type=Path, metavar="DIR",
+                       help="an unzipped layer (site dir) on sys.path during the smoke test")
+    build.add_argument("--include-runtime-packages", action="store_true",
+                       help="ship boto3/botocore/s3transfer/urllib3 although the runtime provides them")
+    build.add_argument("--budget", type=int, default=LAMBDA_UNZIPPED_LIMIT, help="unzipped size budget in bytes")
+    build.add_argument("--smoke-import", action="append", default=[], metavar="MODULE")
+    build.add_argument("--pyc", choices=PYC_MODES, default="imported",
+                       help="which modules get unchecked-hash pyc (default: those the smoke test imports)")
+    build.add_argument("--no-strip", action="store_true", help="do not strip .so files")
+    build.add_argument("--find-links", action="append", default=[], metavar="DIR_OR_URL",
+                       help="extra wheel locations for pip (repeatable)")
+    build.add_argument("--no-index", action="store_true", help="only use --find-links locations")
+    build.add_argument("--cache-dir", type=Path, default=None, help="default ~/.cache/sciflow/layers")
+    build.add_argument("--refresh", action="store_true", help="ask pip again even when a resolution is cached")
+    build.add_argument("--json", action="store_true", help="print the build report as one JSON object")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    spec = LayerSpec(requirements=tuple(args.requirement), runtime=args.runtime, architecture=args.arch,
+                     exclude=tuple(args.exclude), provided_by=tuple(args.provided_by),
+                     include_runtime_packages=args.include_runtime_packages, size_budget_bytes=args.budget,
+                     smoke_imports=tuple(args.smoke_import), pyc=args.pyc, strip_binaries=not args.no_strip,
+                     find_links=tuple(args.find_links), no_index=args.no_index)
+    progress = None if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr))
+    try:
+        build = build_layer(spec, cache_dir=args.cache_dir, progress=progress, refresh=args.refresh)
+    except LayerBuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"zip_path": str(build.zip_path), "site_dir": str(build.site_dir), "sha256": build.sha256,
+                          "source_code_hash": build.source_code_hash, "unzipped_bytes": build.unzipped_bytes,
+                          "zipped_bytes": build.zipped_bytes, "glibc_max": build.glibc_max,
+                          "packages": build.packages, "cached": build.cached, "report": build.report}))
+        return 0
+    print(f"{build.zip_path}\n  sha256 {build.sha256}\n  {build.unzipped_bytes / MiB:.1f} MiB unzipped, "
+          f"{build.zipped_bytes / MiB:.1f} MiB zipped, glibc max {build.glibc_max}"
+          f"{' (cached)' if build.cached else ''}")
+    for name, version in sorted(build.packages.items()):
+        print(f"  {name}=={version}")
+    for note in build.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

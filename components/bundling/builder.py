@@ -1,0 +1,272 @@
+"""``build_layer``: requirements -> verified, deterministic Lambda layer zip (cached by content hash)."""
+
+from __future__ import annotations
+
+import json
+import platform as host_platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from components.bundling.archive import file_sha256, iter_tree, source_code_hash, write_deterministic_zip
+from components.bundling.cache import BUILDER_VERSION, BuildDir, cache_key, default_cache_dir, locked
+from components.bundling.elfscan import check_scan, format_glibc, scan_tree
+from components.bundling.errors import LayerBuildError
+from components.bundling.pyc import all_modules, compile_modules, docstring_safe, find_interpreter
+from components.bundling.report import check_budget, size_report
+from components.bundling.resolve import ResolvedWheel, resolve
+from components.bundling.smoke import SmokeResult, run_smoke
+from components.bundling.spec import PYC_MODES, RUNTIME_PROVIDED, LayerBuild, LayerSpec, parse_requirements
+from components.bundling.strip import StripResult, find_strip_tool, remove_unneeded, strip_binaries, tool_version
+from components.bundling.wheels import Unpacked, unpack_wheel
+
+Progress = Callable[[str], None]
+_HOST_ARCH = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Progress | None = None,
+                refresh: bool = False) -> LayerBuild:
+    """Build (or reuse from the cache) the layer described by ``spec``.
+
+    Parameters
+    ----------
+    spec
+        What to build.
+    cache_dir
+        Cache root; defaults to ``~/.cache/sciflow/layers``. Safe to share between concurrent processes.
+    progress
+        Called with one-line progress messages.
+    refresh
+        Ask pip again even when a recent resolution is cached.
+
+    Returns
+    -------
+    LayerBuild
+        ``zip_path`` holds ``python/...`` entries; ``site_dir`` is the same tree unzipped.
+
+    Raises
+    ------
+    LayerBuildError
+        For bad input or a failed verification; the message names the package and the reason, and nothing
+        half-built is left in the cache.
+
+    Example
+    -------
+    >>> build = build_layer(LayerSpec(("numpy==2.2.6",)))
+    >>> build.zip_path.name, build.glibc_max
+    ('layer.zip', '2.17')
+    """
+    say = progress or (lambda _msg: None)
+    started = time.monotonic()
+    platform = spec.platform()
+    requirements = [str(r) for r in parse_requirements(spec.requirements)]
+    if spec.pyc not in PYC_MODES:
+        raise LayerBuildError(f"pyc: {spec.pyc!r} is not one of {', '.join(PYC_MODES)}", reason="bad-option")
+    if spec.size_budget_bytes <= 0:
+        raise LayerBuildError(f"size_budget_bytes: {spec.size_budget_bytes} must be positive", reason="bad-option")
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+
+    say(f"resolving {', '.join(requirements)} for {platform.describe()}")
+    resolution = resolve(requirements, platform, store=root / ".wheels", state_dir=root / ".resolve",
+                         index_url=spec.index_url, find_links=spec.find_links, no_index=spec.no_index,
+                         ttl_s=spec.resolve_ttl_s, refresh=refresh)
+    notes: list[str] = []
+    excluded = {canonicalize_name(e): "excluded" for e in spec.exclude}
+    if not spec.include_runtime_packages:
+        for name in RUNTIME_PROVIDED:
+            excluded.setdefault(canonicalize_name(name), "provided by the Lambda runtime")
+    resolved_names = {w.key for w in resolution.wheels}
+    for name in sorted(canonicalize_name(e) for e in spec.exclude):
+        if name not in resolved_names:
+            notes.append(f"exclude: {name} is not in the resolved set (nothing to leave out)")
+    shipped = [w for w in resolution.wheels if w.key not in excluded]
+    if not shipped:
+        raise LayerBuildError("requirements: every resolved distribution is excluded; the layer would be empty",
+                              reason="empty")
+
+    strip_tool = tool_version(find_strip_tool(spec.architecture)) if spec.strip_binaries else "off"
+    interpreter = find_interpreter(platform.runtime.python)
+    interpreter_version = _interpreter_version(interpreter)
+    key = cache_key({
+        "runtime": spec.runtime, "architecture": spec.architecture, "tags": list(platform.tags),
+        "resolved": [[w.name, w.version, w.sha256] for w in resolution.wheels],
+        "shipped": sorted(w.key for w in shipped), "pyc": spec.pyc, "interpreter": interpreter_version,
+        "strip": strip_tool, "strip_docstrings": spec.strip_docstrings, "keep": sorted(spec.keep),
+        "smoke_imports": sorted(spec.smoke_imports),
+    })
+    final = root / key
+    build = _load(final, spec, cached=True)
+    if build is None:
+        with locked(root / ".locks" / f"{key}.lock"):
+            build = _load(final, spec, cached=True)
+            if build is None:
+                say(f"building layer {key} ({len(shipped)} distributions)")
+                work = BuildDir(root, key)
+                try:
+                    _build_into(work.path, spec, platform, resolution.wheels, shipped, excluded,
+                                root / ".wheels", interpreter, interpreter_version, strip_tool, notes,
+                                say, key, resolution.cached)
+                    work.publish()
+                except BaseException:
+                    work.discard()
+                    raise
+                build = _load(final, spec, cached=False)
+                assert build is not None
+    check_budget(build.report["sizes"], spec.size_budget_bytes)
+    say(f"layer {key}: {build.unzipped_bytes:,} bytes unzipped, {build.zipped_bytes:,} zipped, "
+        f"glibc {build.glibc_max}{' (cached)' if build.cached else ''} in {time.monotonic() - started:.1f}s")
+    return build
+
+
+def _interpreter_version(interpreter: str | None) -> str | None:
+    if interpreter is None:
+        return None
+    if interpreter == sys.executable:
+        return sys.version.split()[0]
+    import subprocess
+
+    proc = subprocess.run([interpreter, "-c", "import sys; print(sys.version.split()[0])"],
+                          capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or None
+
+
+def _load(final: Path, spec: LayerSpec, *, cached: bool) -> LayerBuild | None:
+    """The finished build in ``final``, or ``None`` (also when its zip no longer matches its record)."""
+    record = final / "build.json"
+    if not record.is_file():
+        return None
+    data = json.loads(record.read_text())
+    zip_path = final / "layer.zip"
+    if not zip_path.is_file() or file_sha256(zip_path) != data["sha256"]:
+        shutil.rmtree(final, ignore_errors=True)
+        return None
+    report = data["report"]
+    report["cached"] = cached
+    return LayerBuild(
+        zip_path=zip_path, sha256=data["sha256"], source_code_hash=source_code_hash(data["sha256"]),
+        unzipped_bytes=report["sizes"]["unzipped_bytes"], zipped_bytes=zip_path.stat().st_size,
+        packages=dict(report["packages"]), glibc_max=report["glibc"]["max"], report=report,
+        site_dir=final / "python", cache_key=final.name, cached=cached, runtime=spec.runtime,
+        architecture=spec.architecture, notes=tuple(report["notes"]))
+
+
+def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[ResolvedWheel, ...],
+                shipped: list[ResolvedWheel], excluded: dict[str, str], store: Path, interpreter: str | None,
+                interpreter_version: str | None, strip_tool: str, notes: list[str], say: Progress, key: str,
+                resolution_cached: bool) -> None:
+    timings: dict[str, float] = {}
+    site = work / "python"
+    site.mkdir()
+    t = time.monotonic()
+    unpacked = Unpacked()
+    for wheel in shipped:
+        unpack_wheel(store / wheel.filename, wheel.name, site, unpacked)
+    if unpacked.dropped:
+        notes.append("wheel data left out: "
+                     + ", ".join(f"{k} ({n} files)" for k, n in sorted(unpacked.dropped.items())))
+    if unpacked.overwritten:
+        notes.append(f"{len(unpacked.overwritten)} files provided by more than one wheel, "
+                     f"e.g. {unpacked.overwritten[0]}")
+    timings["unpack_s"] = time.monotonic() - t
+
+    say("stripping tests, sources, pyc and debug symbols")
+    t = time.monotonic()
+    stripped = StripResult()
+    remove_unneeded(site, keep=frozenset(spec.keep), result=stripped)
+    if spec.strip_binaries:
+        strip_binaries(site, spec.architecture, result=stripped)
+    else:
+        stripped.tool = "off"
+    notes.extend(stripped.notes)
+    timings["strip_s"] = time.monotonic() - t
+
+    say("checking GLIBC symbol versions")
+    t = time.monotonic()
+    scan = scan_tree(site)
+    owners = unpacked.owners
+    check_scan(scan, glibc=platform.runtime.glibc, architecture=spec.architecture, runtime=spec.runtime,
+               owner={rel: owners.get(rel.split("/", 1)[0], rel) for rel in scan.files})
+    glibc_max = format_glibc(scan.max[:2]) if scan.files else "none"
+    timings["glibc_s"] = time.monotonic() - t
+
+    can_run = interpreter is not None and _HOST_ARCH.get(host_platform.machine()) == spec.architecture
+    packages = {w.name: w.version for w in shipped}
+    shipped_keys = {w.key for w in shipped}
+    smoke: SmokeResult | None = None
+    pyc: dict[str, Any] = {"mode": spec.pyc, "interpreter": interpreter_version, "compiled": 0, "errors": [],
+                           "docstrings_stripped": 0}
+    t = time.monotonic()
+    imported: list[str] | None = None
+    if spec.pyc != "none" and can_run and (spec.pyc == "imported" or spec.strip_docstrings):
+        assert interpreter is not None
+        say("recording the modules the smoke test imports")
+        imported = run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
+                             packages=shipped_keys).layer_modules
+    if spec.pyc != "none" and interpreter is None:
+        pyc["mode"] = "none"
+        notes.append(f"no local python{platform.runtime.python_version}: layer ships without pyc "
+                     "(every cold start compiles the imported modules)")
+    elif spec.pyc == "imported" and imported is None:
+        pyc["mode"] = "none"
+        notes.append(f"pyc=imported needs to run the smoke test, which cannot run for {spec.architecture} here: "
+                     "layer ships without pyc")
+    elif spec.pyc != "none":
+        assert interpreter is not None
+        targets = all_modules(site) if spec.pyc == "all" else (imported or [])
+        no_docs = frozenset(rel for rel in (imported or []) if docstring_safe(rel)) if spec.strip_docstrings else \
+            frozenset()
+        say(f"precompiling {len(targets)} modules (unchecked-hash pyc, {len(no_docs)} without docstrings)")
+        pyc["compiled"], pyc["errors"] = compile_modules(interpreter, site, targets, strip_docstrings_of=no_docs)
+        pyc["docstrings_stripped"] = len(no_docs)
+    if pyc["errors"]:
+        notes.append(f"{len(pyc['errors'])} modules not compiled, e.g. {pyc['errors'][0][:200]}")
+    timings["pyc_s"] = time.monotonic() - t
+
+    sizes = size_report(site, owners)
+    sizes["raw_unzipped_bytes"] = unpacked.bytes
+    check_budget(sizes, spec.size_budget_bytes)
+
+    t = time.monotonic()
+    if can_run:
+        assert interpreter is not None
+        say("smoke test: importing every package and running a small workload")
+        smoke = run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
+                          packages=shipped_keys)
+    else:
+        notes.append(f"smoke test skipped: no local python{platform.runtime.python_version} for "
+                     f"{spec.architecture} on this {host_platform.machine()} machine")
+    timings["smoke_s"] = time.monotonic() - t
+
+    say("writing the deterministic zip")
+    t = time.monotonic()
+    entries = iter_tree(site, arc_prefix="python/", exclude_dirs=frozenset(), exclude_suffixes=())
+    digest = write_deterministic_zip(entries, work / "layer.zip")
+    timings["zip_s"] = time.monotonic() - t
+
+    report: dict[str, Any] = {
+        "builder_version": BUILDER_VERSION, "cache_key": key, "runtime": spec.runtime,
+        "architecture": spec.architecture, "python_version": platform.runtime.python_version,
+        "platform_tags": list(platform.tags), "requirements": list(spec.requirements),
+        "resolution_cached": resolution_cached,
+        "resolved": [{**asdict(w), "shipped": w.key not in excluded,
+                      **({"left_out": excluded[w.key]} if w.key in excluded else {})} for w in resolved],
+        "packages": packages,
+        "sizes": {**sizes, "zipped_bytes": (work / "layer.zip").stat().st_size},
+        "strip": {"removed": stripped.removed, "binaries_stripped": stripped.binaries_stripped,
+                  "binaries_in_libs_kept": stripped.binaries_skipped_libs,
+                  "binary_bytes_saved": stripped.binary_bytes_saved, "tool": stripped.tool},
+        "glibc": {"max": glibc_max, "limit": platform.runtime.glibc_version, "worst_files": scan.worst(5),
+                  "elf_files": len(scan.files)},
+        "pyc": pyc,
+        "smoke": asdict(smoke) | {"layer_modules": len(smoke.layer_modules)} if smoke else {"status": "skipped"},
+        "provided_by": [str(p) for p in spec.provided_by],
+        "notes": notes, "timings": timings, "sha256": digest,
+    }
+    (work / "build.json").write_text(json.dumps({"sha256": digest, "report": report}, indent=1, sort_keys=True))

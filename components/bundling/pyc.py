@@ -1,0 +1,120 @@
+"""Precompile a layer to ``unchecked-hash`` pyc: valid in a 1980-dated zip on a read-only ``/opt``.
+
+Only an interpreter of the target's Python version can write its pyc; without one the layer ships without pyc
+and the report says so. Modules are compiled in a fixed number of worker processes over a sorted list, so the
+bytes do not depend on the machine's core count (marshal output depends on the compiling process's state).
+
+Docstrings can be emptied (``""``, not removed: numpy's ``add_docstring`` insists on a str unless ``-OO``) in the
+pyc of the modules the smoke test imports (``strip_docstrings``). Every such module is imported by the smoke
+test, so a library that needs its docstrings at import time fails the build rather than the function.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+LAMBDA_SITE = "/opt/python"
+"""Where Lambda unpacks a layer's ``python/``: the path baked into tracebacks of the pyc."""
+
+WORKERS = 4
+"""Fixed (not ``os.cpu_count()``) so that the same inputs give the same bytes on every machine."""
+
+DOCSTRING_DEPENDENT = frozenset({"ply", "pycparser", "docopt", "click", "typer", "fire"})
+"""Top-level packages that read docstrings at run time (grammars, CLIs): their docstrings are always kept."""
+
+_COMPILER = r"""
+import ast, importlib.util, json, os, sys
+from importlib._bootstrap_external import _code_to_hash_pyc
+site, prefix = sys.argv[1], sys.argv[2]
+errors = []
+count = 0
+def strip_docstrings(tree):
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            body[0].value.value = ""
+    return tree
+for rel, strip in json.loads(sys.stdin.read()):
+    path = os.path.join(site, rel)
+    with open(path, "rb") as fh:
+        source = fh.read()
+    try:
+        if strip:
+            code = compile(strip_docstrings(ast.parse(source, filename=prefix + "/" + rel)), prefix + "/" + rel,
+                           "exec", dont_inherit=True)
+        else:
+            code = compile(source, prefix + "/" + rel, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        errors.append("%s: %s" % (rel, exc))
+        continue
+    cfile = importlib.util.cache_from_source(path)
+    os.makedirs(os.path.dirname(cfile), exist_ok=True)
+    with open(cfile + ".tmp", "wb") as fh:
+        fh.write(_code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False))
+    os.replace(cfile + ".tmp", cfile)
+    count += 1
+print(json.dumps({"compiled": count, "errors": errors}))
+"""
+
+
+def find_interpreter(python: tuple[int, int]) -> str | None:
+    """A local interpreter of version ``python`` (this one if it matches, else ``python3.X`` on PATH)."""
+    if sys.version_info[:2] == python:
+        return sys.executable
+    exe = shutil.which(f"python{python[0]}.{python[1]}")
+    if exe is None:
+        return None
+    proc = subprocess.run([exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                          capture_output=True, text=True, check=False)
+    return exe if proc.stdout.strip() == f"{python[0]}.{python[1]}" else None
+
+
+def all_modules(site: Path) -> list[str]:
+    """Every ``.py`` file below ``site`` as a sorted list of relative paths."""
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.py"))
+
+
+def compile_modules(interpreter: str, site: Path, rels: list[str], *,
+                    strip_docstrings_of: frozenset[str] = frozenset()) -> tuple[int, list[str]]:
+    """Compile ``rels`` (relative to ``site``) to unchecked-hash pyc with ``/opt/python`` as path prefix.
+
+    Parameters
+    ----------
+    interpreter
+        A Python of the target version (pyc are version specific).
+    site, rels
+        The layer's ``python/`` directory and the modules to compile.
+    strip_docstrings_of
+        Modules (relative paths) compiled without docstrings.
+
+    Returns
+    -------
+    tuple[int, list[str]]
+        Number of pyc written and one message per module that could not be compiled.
+    """
+    ordered = sorted(set(rels))
+    jobs = [[rel, rel in strip_docstrings_of] for rel in ordered]
+    chunks = [jobs[i::WORKERS] for i in range(WORKERS)]
+
+    def run(chunk: list[list[object]]) -> tuple[int, list[str]]:
+        proc = subprocess.run([interpreter, "-I", "-c", _COMPILER, str(site), LAMBDA_SITE], input=json.dumps(chunk),
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            return 0, [f"compiler crashed: {proc.stderr.strip()[-500:]}"]
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        return int(result["compiled"]), list(result["errors"])
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        results = list(pool.map(run, [chunk for chunk in chunks if chunk]))
+    return sum(n for n, _ in results), [e for _, errs in results for e in errs]
+
+
+def docstring_safe(rel: str) -> bool:
+    return rel.split("/", 1)[0].removesuffix(".py") not in DOCSTRING_DEPENDENT

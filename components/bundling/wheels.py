@@ -1,0 +1,61 @@
+"""Install wheels into a layer's ``python/`` directory by unpacking them (what pip does, minus scripts)."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from components.bundling.errors import LayerBuildError
+
+
+@dataclass
+class Unpacked:
+    """Which distribution owns each top-level name, and what was left out."""
+
+    owners: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    overwritten: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+def unpack_wheel(wheel: Path, dist: str, dest: Path, result: Unpacked) -> None:
+    """Unpack ``wheel`` into ``dest``; ``*.data/purelib|platlib`` go to the root, scripts/headers/data are
+    dropped (counted in ``result.dropped``)."""
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except zipfile.BadZipFile as exc:
+        raise LayerBuildError(f"{dist}: {wheel.name} is not a valid wheel ({exc})", package=dist,
+                              reason="bad-wheel") from None
+    with zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            if info.is_dir():
+                continue
+            parts = PurePosixPath(info.filename).parts
+            if any(p in ("..", "") for p in parts) or info.filename.startswith("/"):
+                raise LayerBuildError(f"{dist}: unsafe path {info.filename!r} in {wheel.name}", package=dist,
+                                      reason="bad-wheel")
+            if parts[0].endswith(".data"):
+                if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
+                    kind = parts[1] if len(parts) > 1 else "data"
+                    result.dropped[kind] = result.dropped.get(kind, 0) + 1
+                    continue
+                parts = parts[2:]
+            rel = PurePosixPath(*parts)
+            target = dest / rel
+            if target.exists():
+                result.overwritten.append(str(rel))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = zf.read(info)
+            target.write_bytes(data)
+            unix_mode = (info.external_attr >> 16) & 0o777
+            target.chmod(0o755 if unix_mode & 0o111 else 0o644)
+            result.owners.setdefault(parts[0], dist)
+            result.files += 1
+            result.bytes += len(data)
+
+
+def owner_of(rel: str, owners: dict[str, str]) -> str:
+    """The distribution that owns a path (by its top-level component), or ``"?"``."""
+    return owners.get(rel.split("/", 1)[0], "?")
