@@ -1,0 +1,490 @@
+"""``EtlPipeline``: S3-triggered Step Functions ETL with retries, quarantine, DLQ, ledger and fan-out.
+
+One component = a raw bucket (EventBridge notifications on) -> an EventBridge rule for ``Object Created``
+under ``input_prefix``/``input_suffix`` -> a state machine built by :func:`components.asl.etl_definition`
+(Ingest -> inline or Distributed Map of Validate -> Transform -> Output; any failure -> on_failure -> DLQ
+-> Fail) -> five Lambda functions (the zipped ``handlers/`` package), each with its own least-privilege
+role. Plus, unless shared ones are passed in: a KMS key, processed and quarantine buckets and the run
+ledger table; always an encrypted DLQ, a KMS-encrypted state machine log group with retention, X-Ray, and
+alarms on failed/timed-out executions and DLQ depth.
+
+Key layout and the prefixes every role is scoped to come from :mod:`handlers.etl.settings`.
+
+Example
+-------
+>>> etl = EtlPipeline("sensor-etl", EtlPipelineArgs(dataset="sensor_readings", layers=[scientific.layer_arn]))
+...                                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarms import create_alarm
+from components.asl import EtlDefinitionSpec, etl_definition
+from components.config import PipelineConfig
+from components.functions import XRAY_STATEMENT, FunctionSpec, create_function
+from components.iam import Condition, Statement, create_role, kms_use, s3_objects
+from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
+from handlers.etl import settings as etl_env
+from handlers.etl.ledger import KEY as LEDGER_HASH_KEY
+from handlers.runtime import env
+
+TYPE_TOKEN = "sciflow:index:EtlPipeline"
+STEPS = ("ingest", "validate", "transform", "output", "on_failure")
+TAG_PIPELINE = "sciflow:pipeline"
+TAG_STACK = "sciflow:stack"
+MAP_RESULTS = "map-results/"
+NO_DISTRIBUTED_MAP = 1_000_000_000
+_LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                         "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+
+
+@dataclass
+class EtlPipelineArgs:
+    """Everything one pipeline needs; defaults are the safe ones.
+
+    Parameters
+    ----------
+    dataset:
+        a module in ``handlers/etl/datasets/`` (``sensor_readings``).
+    input_prefix, input_suffix:
+        which new raw objects start a run (``incoming/`` and ``.csv``; ``""`` suffix = any).
+    memory_mb, timeout_s:
+        every step's default; ``step_memory_mb`` / ``step_timeout_s`` override per step
+        (keys from ``ingest, validate, transform, output, on_failure``).
+    partition_rows, max_concurrency:
+        rows per partition; parallel partitions in the inline Map.
+    distributed_map_threshold:
+        above this many partitions the run uses the Distributed Map (``ItemReader``/``ResultWriter``).
+    retry_attempts, retry_interval_s, retry_backoff_rate:
+        every Task's retry of Lambda service errors and throttling (full jitter); ``retry_attempts`` and
+        ``max_event_age_s`` are also the EventBridge target's retry policy.
+    state_machine_type:
+        ``STANDARD`` (default) or ``EXPRESS`` (no Distributed Map: AWS runs it only in STANDARD workflows).
+    kms_key, raw_bucket, processed_bucket, quarantine_bucket, ledger_table:
+        shared resources instead of this pipeline's own. A shared raw bucket must have EventBridge
+        notifications on; a shared table must have the string hash key ``object_id``.
+    """
+
+    dataset: str
+    input_prefix: str = "incoming/"
+    input_suffix: str = ".csv"
+    layers: Sequence[pulumi.Input[str]] = ()
+    memory_mb: int = 1024
+    timeout_s: int = 60
+    step_memory_mb: Mapping[str, int] = field(default_factory=dict)
+    step_timeout_s: Mapping[str, int] = field(default_factory=dict)
+    partition_rows: int = 250_000
+    max_concurrency: int = 4
+    distributed_map_threshold: int = 40
+    distributed_max_concurrency: int = 100
+    tolerated_failure_percentage: int = 0
+    retry_attempts: int = 3
+    retry_interval_s: int = 2
+    retry_backoff_rate: float = 2.0
+    max_event_age_s: int = 3600
+    state_machine_type: str = "STANDARD"
+    log_level: str = "INFO"
+    log_retention_days: int = 30
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    runtime: str = "python3.11"
+    architecture: str = "x86_64"
+    kms_key: aws.kms.Key | None = None
+    raw_bucket: aws.s3.Bucket | None = None
+    processed_bucket: aws.s3.Bucket | None = None
+    quarantine_bucket: aws.s3.Bucket | None = None
+    ledger_table: aws.dynamodb.Table | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from handlers.etl.datasets import load_dataset
+
+        load_dataset(self.dataset)
+        prefix = self.input_prefix
+        if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
+            raise ValueError(f"input_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
+        if "*" in self.input_suffix:
+            raise ValueError(f"input_suffix {self.input_suffix!r} must not contain '*'")
+        unknown = sorted((set(self.step_memory_mb) | set(self.step_timeout_s)) - set(STEPS))
+        if unknown:
+            raise ValueError(f"unknown step {unknown[0]!r} (steps: {', '.join(STEPS)})")
+        if self.state_machine_type not in ("STANDARD", "EXPRESS"):
+            raise ValueError(f"state_machine_type must be STANDARD or EXPRESS, not {self.state_machine_type!r}")
+        checks = ((self.partition_rows, 1, 10_000_000, "partition_rows"),
+                  (self.max_concurrency, 1, 1000, "max_concurrency"),
+                  (self.distributed_map_threshold, 1, 10_000, "distributed_map_threshold"),
+                  (self.distributed_max_concurrency, 1, 10_000, "distributed_max_concurrency"),
+                  (self.tolerated_failure_percentage, 0, 100, "tolerated_failure_percentage"),
+                  (self.retry_attempts, 0, 185, "retry_attempts"),
+                  (self.retry_interval_s, 1, 3600, "retry_interval_s"),
+                  (self.max_event_age_s, 60, 86_400, "max_event_age_s"))
+        for value, lo, hi, label in checks:
+            if not lo <= value <= hi:
+                raise ValueError(f"{label} {value} is outside {lo}..{hi}")
+        if self.retry_backoff_rate < 1.0:
+            raise ValueError(f"retry_backoff_rate {self.retry_backoff_rate} must be >= 1.0")
+        for step in STEPS:
+            self.step_spec_values(step)
+
+    def step_spec_values(self, step: str) -> tuple[int, int]:
+        """``(memory_mb, timeout_s)`` of one step (its override or the default), range-checked."""
+        memory = self.step_memory_mb.get(step, self.memory_mb)
+        timeout = self.step_timeout_s.get(step, self.timeout_s)
+        if not 128 <= memory <= 10_240:
+            raise ValueError(f"{step}: memory_mb {memory} is outside 128..10240")
+        if not 1 <= timeout <= 900:
+            raise ValueError(f"{step}: timeout_s {timeout} is outside 1..900")
+        return memory, timeout
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig, *, layers: Sequence[pulumi.Input[str]] = (),
+                    tags: Mapping[str, str] | None = None) -> EtlPipelineArgs:
+        """Map one ``sciflow:pipelines[i]`` entry to Args; ``layers`` are the resolved layer ARNs.
+
+        Example
+        -------
+        >>> args = EtlPipelineArgs.from_config(stack.pipelines[0], layers=[scientific_arn])  # doctest: +SKIP
+        """
+        return cls(
+            dataset=config.dataset, input_prefix=config.input_prefix, input_suffix=config.input_suffix,
+            layers=list(layers), memory_mb=config.memory_mb, timeout_s=config.timeout_s,
+            partition_rows=config.partition_rows, max_concurrency=config.max_concurrency,
+            distributed_map_threshold=config.distributed_map_threshold,
+            retry_attempts=config.retry.max_attempts, retry_interval_s=config.retry.interval_s,
+            retry_backoff_rate=config.retry.backoff_rate, max_event_age_s=config.retry.max_event_age_s,
+            state_machine_type=config.state_machine_type, log_level=config.log_level,
+            log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
+            tags=dict(tags or {}),
+        )
+
+
+# --------------------------------------------------------------------------- pure helpers
+def event_pattern(bucket_name: Any, input_prefix: str, input_suffix: str) -> dict[str, Any]:
+    """The rule's pattern: S3 ``Object Created`` in the raw bucket, key ``<prefix>*<suffix>``.
+
+    Example
+    -------
+    >>> event_pattern("raw", "incoming/", ".csv")["detail"]["object"]
+    {'key': [{'wildcard': 'incoming/*.csv'}]}
+    """
+    return {"source": ["aws.s3"], "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [bucket_name]},
+                       "object": {"key": [{"wildcard": f"{input_prefix}*{input_suffix}"}]}}}
+
+
+def _objects(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Input[str]:
+    return s3_objects(bucket_arn, prefix) if isinstance(bucket_arn, pulumi.Output) else f"{bucket_arn}/{prefix}*"
+
+
+def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pulumi.Input[str],
+                    processed_arn: pulumi.Input[str], quarantine_arn: pulumi.Input[str],
+                    table_arn: pulumi.Input[str]) -> list[Statement]:
+    """What one step's role may do beyond logs/tracing/key: exactly its prefixes and the ledger.
+
+    Example
+    -------
+    >>> [s.sid for s in step_statements("on_failure", pipeline="p", input_prefix="in/", raw_arn="arn:aws:s3:::r",
+    ...  processed_arn="arn:aws:s3:::p", quarantine_arn="arn:aws:s3:::q", table_arn="arn:t")]
+    ['RecordFailure']
+    """
+    staging = _objects(processed_arn, etl_env.staging_prefix(pipeline))
+    read_raw = Statement(sid="ReadRawInput", actions=("s3:GetObject", "s3:GetObjectVersion"),
+                         resources=(_objects(raw_arn, input_prefix),))
+    staging_rw = Statement(sid="ReadWriteStaging", actions=("s3:GetObject", "s3:PutObject"), resources=(staging,))
+    rejects = Statement(sid="WriteQuarantine", actions=("s3:GetObject", "s3:PutObject"),
+                        resources=(_objects(quarantine_arn, etl_env.rejects_prefix(pipeline)),))
+    by_step = {
+        "ingest": [read_raw, staging_rw,
+                   Statement(sid="ClaimRun", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+                             resources=(table_arn,))],
+        "validate": [read_raw, staging_rw, rejects],
+        "transform": [staging_rw],
+        "output": [staging_rw, rejects,
+                   Statement(sid="ListStaging", actions=("s3:ListBucket",), resources=(processed_arn,),
+                             conditions=(Condition("StringLike", "s3:prefix",
+                                                   (f"{etl_env.staging_prefix(pipeline)}*",)),)),
+                   Statement(sid="PublishOnce", actions=("s3:GetObject", "s3:PutObject"),
+                             resources=(_objects(processed_arn, etl_env.published_prefix(pipeline)),)),
+                   Statement(sid="CompleteRun", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],
+        "on_failure": [Statement(sid="RecordFailure", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],
+    }
+    return by_step[step]
+
+
+def state_machine_statements(*, function_arns: Sequence[pulumi.Input[str]], dlq_arn: pulumi.Input[str],
+                             processed_arn: pulumi.Input[str], pipeline: str,
+                             kms_key_arn: pulumi.Input[str]) -> list[Statement]:
+    """The state machine role's base statements (the Distributed Map's self-reference is added separately).
+
+    Example
+    -------
+    >>> [s.sid for s in state_machine_statements(function_arns=["f"], dlq_arn="q", processed_arn="arn:aws:s3:::p",
+    ...                                          pipeline="p", kms_key_arn="k")][:2]
+    ['InvokeSteps', 'SendFailuresToDlq']
+    """
+    staging = _objects(processed_arn, etl_env.staging_prefix(pipeline))
+    results = _objects(processed_arn, etl_env.staging_prefix(pipeline) + MAP_RESULTS)
+    return [
+        Statement(sid="InvokeSteps", actions=("lambda:InvokeFunction",), resources=tuple(function_arns)),
+        Statement(sid="SendFailuresToDlq", actions=("sqs:SendMessage",), resources=(dlq_arn,)),
+        kms_use(kms_key_arn),
+        Statement(sid="DistributedMapReadItems", actions=("s3:GetObject",), resources=(staging,)),
+        Statement(sid="DistributedMapWriteResults",
+                  actions=("s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"),
+                  resources=(results,)),
+        Statement(sid="DeliverLogs", actions=_LOG_DELIVERY_ACTIONS, resources=("*",)),
+        Statement(sid="XRayTracing", actions=(*XRAY_STATEMENT.actions, "xray:GetSamplingRules",
+                                              "xray:GetSamplingTargets"), resources=("*",)),
+    ]
+
+
+def distributed_map_statements(state_machine_arn: pulumi.Input[str]) -> list[Statement]:
+    """The Distributed Map's own needs: start child executions of this machine, describe/stop them.
+
+    Example
+    -------
+    >>> [s.resources for s in distributed_map_statements("arn:aws:states:r:1:stateMachine:m")]
+    [('arn:aws:states:r:1:stateMachine:m',), ('arn:aws:states:r:1:execution:m/*',)]
+    """
+    executions: pulumi.Input[str]
+    if isinstance(state_machine_arn, pulumi.Output):
+        executions = state_machine_arn.apply(_child_executions)
+    else:
+        executions = _child_executions(str(state_machine_arn))
+    return [Statement(sid="StartMapRunChildren", actions=("states:StartExecution",), resources=(state_machine_arn,)),
+            Statement(sid="ManageMapRunChildren", actions=("states:DescribeExecution", "states:StopExecution"),
+                      resources=(executions,))]
+
+
+def _child_executions(state_machine_arn: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + "/*"
+
+
+def function_environment(name: str, args: EtlPipelineArgs, step: str, *, processed: pulumi.Input[str],
+                         quarantine: pulumi.Input[str], table: pulumi.Input[str],
+                         code_hash: str) -> dict[str, pulumi.Input[str]]:
+    """One step's environment (names from ``handlers.etl.settings`` and ``handlers.runtime.env``).
+
+    Example
+    -------
+    >>> function_environment("p", EtlPipelineArgs(dataset="sensor_readings"), "ingest", processed="b",
+    ...                      quarantine="q", table="t", code_hash="h")["SCIFLOW_ETL_DATASET"]
+    'sensor_readings'
+    """
+    threshold = args.distributed_map_threshold if args.state_machine_type == "STANDARD" else NO_DISTRIBUTED_MAP
+    return {
+        etl_env.PIPELINE: name,
+        etl_env.DATASET: args.dataset,
+        etl_env.PROCESSED_BUCKET: processed,
+        etl_env.QUARANTINE_BUCKET: quarantine,
+        etl_env.PARTITION_ROWS: str(args.partition_rows),
+        etl_env.DISTRIBUTED_THRESHOLD: str(threshold),
+        env.LEDGER_TABLE: table,
+        env.CODE_HASH: code_hash,
+        env.SERVICE_NAME: f"{name}-{step.replace('_', '-')}",
+        env.LOG_LEVEL: args.log_level,
+    }
+
+
+def definition_spec(name: str, args: EtlPipelineArgs, *, function_arns: Mapping[str, Any], dlq_url: Any,
+                    processed_bucket: Any) -> EtlDefinitionSpec:
+    """The ASL builder's inputs for this pipeline.
+
+    Example
+    -------
+    >>> spec = definition_spec("p", EtlPipelineArgs(dataset="sensor_readings"),
+    ...                        function_arns={s: s for s in STEPS}, dlq_url="q", processed_bucket="b")
+    >>> spec.results_prefix
+    'p/staging/map-results/'
+    """
+    return EtlDefinitionSpec(
+        ingest_arn=function_arns["ingest"], validate_arn=function_arns["validate"],
+        transform_arn=function_arns["transform"], output_arn=function_arns["output"],
+        on_failure_arn=function_arns["on_failure"], dlq_url=dlq_url, results_bucket=processed_bucket,
+        results_prefix=etl_env.staging_prefix(name) + MAP_RESULTS, max_concurrency=args.max_concurrency,
+        distributed_max_concurrency=args.distributed_max_concurrency,
+        tolerated_failure_percentage=args.tolerated_failure_percentage,
+        retry_interval_s=args.retry_interval_s, retry_max_attempts=args.retry_attempts,
+        retry_backoff_rate=args.retry_backoff_rate, distributed=args.state_machine_type == "STANDARD",
+        map_execution_type="STANDARD",
+    )
+
+
+# --------------------------------------------------------------------------- the component
+class EtlPipeline(pulumi.ComponentResource):
+    """An ETL pipeline; see the module docstring. Outputs: ``state_machine_arn``, ``state_machine_name``,
+    ``raw_bucket_name``, ``processed_bucket_name``, ``quarantine_bucket_name``, ``table_name``, ``dlq_url``,
+    ``dlq_arn``, ``rule_arn`` and ``<step>_function_arn`` for each step."""
+
+    state_machine_arn: pulumi.Output[str]
+    state_machine_name: pulumi.Output[str]
+    raw_bucket_name: pulumi.Output[str]
+    processed_bucket_name: pulumi.Output[str]
+    quarantine_bucket_name: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    rule_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EtlPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.args = args
+        self.tags = {**dict(args.tags), TAG_PIPELINE: name, TAG_STACK: pulumi.get_stack()}
+        self.kms_key = args.kms_key or create_kms_key(
+            name, description=f"sciflow {name}: buckets, ledger, logs, DLQ", parent=self, tags=self.tags)
+        self._create_storage(name)
+        self._create_rule(name)
+        self.dlq = create_queue(f"{name}-dlq", kms_key=self.kms_key, parent=self, tags=self.tags,
+                                service_principals=["events.amazonaws.com"], source_arns=[self.rule.arn])
+        self._create_functions(name)
+        self._create_state_machine(name)
+        self._create_target(name)
+        self._create_alarms(name)
+
+        self.state_machine_arn = self.state_machine.arn
+        self.state_machine_name = self.state_machine.name
+        self.dlq_url = self.dlq.url
+        self.dlq_arn = self.dlq.arn
+        self.rule_arn = self.rule.arn
+        outputs: dict[str, Any] = {
+            "state_machine_arn": self.state_machine_arn, "state_machine_name": self.state_machine_name,
+            "raw_bucket_name": self.raw_bucket_name, "processed_bucket_name": self.processed_bucket_name,
+            "quarantine_bucket_name": self.quarantine_bucket_name, "table_name": self.table_name,
+            "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn, "rule_arn": self.rule_arn,
+        }
+        for step, function in self.functions.items():
+            setattr(self, f"{step}_function_arn", function.arn)
+            outputs[f"{step}_function_arn"] = function.arn
+        self.register_outputs(outputs)
+
+    def _bucket(self, name: str, shared: aws.s3.Bucket | None, *, eventbridge: bool = False
+                ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        if shared is not None:
+            return shared.bucket, shared.arn
+        secure = create_secure_bucket(name, kms_key=self.kms_key, parent=self, tags=self.tags, eventbridge=eventbridge)
+        return secure.name, secure.arn
+
+    def _create_storage(self, name: str) -> None:
+        args = self.args
+        self.raw_bucket_name, self.raw_bucket_arn = self._bucket(f"{name}-raw", args.raw_bucket, eventbridge=True)
+        self.processed_bucket_name, self.processed_bucket_arn = self._bucket(f"{name}-processed",
+                                                                             args.processed_bucket)
+        self.quarantine_bucket_name, self.quarantine_bucket_arn = self._bucket(f"{name}-quarantine",
+                                                                               args.quarantine_bucket)
+        table = args.ledger_table or create_table(f"{name}-runs", hash_key=LEDGER_HASH_KEY, kms_key=self.kms_key,
+                                                  parent=self, tags=self.tags)
+        self.table_name, self.table_arn = table.name, table.arn
+
+    def _create_rule(self, name: str) -> None:
+        args = self.args
+        self.rule = aws.cloudwatch.EventRule(
+            f"{name}-rule",
+            description=f"sciflow {name}: new objects under {args.input_prefix}*{args.input_suffix} start a run",
+            event_pattern=pulumi.Output.json_dumps(event_pattern(self.raw_bucket_name, args.input_prefix,
+                                                                 args.input_suffix)),
+            state="ENABLED",
+            tags=dict(self.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_functions(self, name: str) -> None:
+        from components.code import handlers_archive
+
+        args = self.args
+        code_hash = handlers_archive().source_code_hash
+        self.functions: dict[str, aws.lambda_.Function] = {}
+        self.function_roles: dict[str, aws.iam.Role] = {}
+        for step in STEPS:
+            memory, timeout = args.step_spec_values(step)
+            spec = FunctionSpec(
+                handler=f"etl.{step}.handler", memory_mb=memory, timeout_s=timeout,
+                environment=function_environment(name, args, step, processed=self.processed_bucket_name,
+                                                 quarantine=self.quarantine_bucket_name, table=self.table_name,
+                                                 code_hash=code_hash),
+                layers=list(args.layers), runtime=args.runtime, architecture=args.architecture,
+                reserved_concurrency=None, log_retention_days=args.log_retention_days, log_level=args.log_level,
+                description=f"sciflow {name}: {step} step ({args.dataset})",
+            )
+            statements = step_statements(step, pipeline=name, input_prefix=args.input_prefix,
+                                         raw_arn=self.raw_bucket_arn, processed_arn=self.processed_bucket_arn,
+                                         quarantine_arn=self.quarantine_bucket_arn, table_arn=self.table_arn)
+            resources = create_function(f"{name}-{step.replace('_', '-')}", spec, statements=statements,
+                                        kms_key=self.kms_key, dlq=None, parent=self, tags=self.tags)
+            self.functions[step] = resources.function
+            self.function_roles[step] = resources.role
+
+    def _create_state_machine(self, name: str) -> None:
+        args = self.args
+        self.state_machine_log_group = create_log_group(
+            f"{name}-sfn", kms_key=self.kms_key, retention_days=args.log_retention_days, parent=self,
+            tags=self.tags)
+        self.state_machine_role = create_role(
+            f"{name}-sfn", service="states.amazonaws.com",
+            statements=state_machine_statements(
+                function_arns=[f.arn for f in self.functions.values()], dlq_arn=self.dlq.arn,
+                processed_arn=self.processed_bucket_arn, pipeline=name, kms_key_arn=self.kms_key.arn),
+            source_account=aws.get_caller_identity_output().account_id, parent=self, tags=self.tags)
+        spec = definition_spec(name, args, function_arns={s: f.arn for s, f in self.functions.items()},
+                               dlq_url=self.dlq.url, processed_bucket=self.processed_bucket_name)
+        self.state_machine = aws.sfn.StateMachine(
+            f"{name}-sfn",
+            role_arn=self.state_machine_role.arn,
+            type=args.state_machine_type,
+            definition=pulumi.Output.json_dumps(etl_definition(spec)),
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                log_destination=pulumi.Output.concat(self.state_machine_log_group.arn, ":*"),
+                include_execution_data=True, level="ALL"),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+            tags=dict(self.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.state_machine_log_group]),
+        )
+        if args.state_machine_type == "STANDARD":
+            from components.iam import policy_document
+
+            self.distributed_map_policy = aws.iam.RolePolicy(
+                f"{name}-sfn-distributed-map-policy",
+                role=self.state_machine_role.id,
+                policy=policy_document(distributed_map_statements(self.state_machine.arn)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _create_target(self, name: str) -> None:
+        args = self.args
+        self.events_role = create_role(
+            f"{name}-events", service="events.amazonaws.com",
+            statements=[Statement(sid="StartThisStateMachine", actions=("states:StartExecution",),
+                                  resources=(self.state_machine.arn,))],
+            source_account=aws.get_caller_identity_output().account_id, parent=self, tags=self.tags)
+        self.target = aws.cloudwatch.EventTarget(
+            f"{name}-target",
+            rule=self.rule.name,
+            arn=self.state_machine.arn,
+            role_arn=self.events_role.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_retry_attempts=args.retry_attempts, maximum_event_age_in_seconds=args.max_event_age_s),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dlq.arn),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_alarms(self, name: str) -> None:
+        topic = self.args.alarm_topic_arn
+        machine = {"StateMachineArn": self.state_machine.arn}
+        self.alarms = [
+            create_alarm(f"{name}-executions-failed", namespace="AWS/States", metric_name="ExecutionsFailed",
+                         dimensions=machine, parent=self, tags=self.tags, topic_arn=topic,
+                         description=f"{name}: a run failed (ledger item FAILED, one DLQ message)"),
+            create_alarm(f"{name}-executions-timed-out", namespace="AWS/States", metric_name="ExecutionsTimedOut",
+                         dimensions=machine, parent=self, tags=self.tags, topic_arn=topic,
+                         description=f"{name}: a run timed out"),
+            create_alarm(f"{name}-dlq-depth", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+                         dimensions={"QueueName": self.dlq.name}, statistic="Maximum", parent=self, tags=self.tags,
+                         topic_arn=topic,
+                         description=f"{name}: failed runs or undeliverable events are waiting in the DLQ"),
+        ]

@@ -1,0 +1,124 @@
+"""ETL step 1, ingest: register the run (once per object version) and plan partitions.
+
+Input (from the state machine)::
+
+    {"detail": <the S3 "Object Created" EventBridge detail>, "execution_id": "<$$.Execution.Id>"}
+
+The ledger claim is a conditional put keyed by ``s3://bucket/key#version`` (the ETag when the bucket is not
+versioned). A second event for the same version returns ``{"duplicate": true}`` and the state machine ends
+without work. Otherwise the object is streamed once to plan byte-range partitions; with more partitions than
+the Distributed Map threshold, the partition list goes to S3 (``ItemReader``) instead of the state payload.
+
+Example
+-------
+>>> ingest(event, settings=settings, s3=s3, ledger=ledger)["run"]["partition_count"]  # doctest: +SKIP
+4
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.etl.errors import FileRejected
+from handlers.etl.formats import plan_partitions
+from handlers.etl.ledger import RUNNING, RunLedger
+from handlers.etl.settings import EtlSettings, object_id, run_id
+from handlers.etl.staging import put, s3_client
+from handlers.runtime.errors import EventError
+from handlers.runtime.log import get_logger
+
+CHUNK_BYTES = 8 << 20
+
+
+def parse_detail(event: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
+    """``(bucket, key, version_id, version)`` from the event; ``version`` falls back to the ETag.
+
+    Example
+    -------
+    >>> parse_detail({"detail": {"bucket": {"name": "b"}, "object": {"key": "k", "etag": "e"}}})
+    ('b', 'k', None, 'e')
+    """
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventError("detail", "is required (an S3 Object Created event detail)")
+    bucket = (detail.get("bucket") or {}).get("name")
+    obj = detail.get("object") or {}
+    key = obj.get("key")
+    if not bucket:
+        raise EventError("detail.bucket.name", "is required")
+    if not key:
+        raise EventError("detail.object.key", "is required")
+    version_id = obj.get("version-id") or None
+    version = version_id or obj.get("etag") or obj.get("sequencer")
+    if not version:
+        raise EventError("detail.object.version-id", "is required (or etag) to identify the object version")
+    return bucket, key, version_id, version
+
+
+def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
+           ledger: RunLedger | None = None) -> dict[str, Any]:
+    """Claim the object version in the ledger and plan its partitions.
+
+    Returns
+    -------
+    dict
+        ``{"duplicate": bool, "distributed": bool, "run": {...}, "partitions": [...], "items": {...}}`` —
+        only keys and byte ranges, never data.
+
+    Example
+    -------
+    >>> ingest({"detail": {...}, "execution_id": "arn:..."}, settings=settings)  # doctest: +SKIP
+    """
+    s3 = s3_client(s3)
+    ledger = ledger or RunLedger(settings.ledger_table)
+    bucket, key, version_id, version = parse_detail(event)
+    oid = object_id(bucket, key, version)
+    rid = run_id(oid)
+    execution = str(event.get("execution_id") or "")
+    source = f"s3://{bucket}/{key}"
+    run = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
+           "dataset": settings.dataset}
+    existing = ledger.claim(oid, {"run_id": rid, "execution_id": execution, "bucket": bucket, "key": key,
+                                  "version": version, "dataset": settings.dataset,
+                                  "size": (event.get("detail") or {}).get("object", {}).get("size")})
+    if existing is not None and existing.get("execution_id") != execution:
+        get_logger().info("duplicate event: object version already handled",
+                          extra={"object_id": oid, "status": existing.get("status"),
+                                 "first_execution": existing.get("execution_id")})
+        return {"duplicate": True, "distributed": False, "run": run, "partitions": [], "items": {}}
+    body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))["Body"]
+    try:
+        plan = plan_partitions(body.iter_chunks(CHUNK_BYTES), partition_rows=settings.partition_rows,
+                               source=source)
+    finally:
+        body.close()
+    if plan.columns:
+        from handlers.etl.datasets import load_dataset
+
+        load_dataset(settings.dataset).schema.check_columns(plan.columns, source)
+    partitions = [p.to_dict() for p in plan.partitions]
+    run.update(format=plan.format, header_start=plan.header_start, header_end=plan.header_end,
+               partition_count=len(partitions), rows=plan.rows, size=plan.size)
+    distributed = len(partitions) > settings.distributed_threshold
+    items: dict[str, str] = {}
+    if distributed:
+        items_key = settings.staging_key(rid, "partitions.json")
+        put(s3, settings.processed_bucket, items_key, json.dumps(partitions).encode(), "application/json")
+        items = {"bucket": settings.processed_bucket, "key": items_key}
+        partitions = []
+    ledger.update(oid, RUNNING, {"rows_total": plan.rows, "partition_count": len(plan.partitions),
+                                 "format": plan.format})
+    get_logger().info("planned", extra={"object_id": oid, "rows": plan.rows, "partitions": len(plan.partitions),
+                                        "distributed": distributed})
+    return {"duplicate": False, "distributed": distributed, "run": run, "partitions": partitions,
+            "items": items}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point (``handlers.etl.ingest.handler``)."""
+    return ingest(event, settings=EtlSettings.from_env())
+
+
+__all__ = ["FileRejected", "handler", "ingest", "parse_detail"]

@@ -1,0 +1,68 @@
+"""ETL step 2, validate one partition: parse its byte range, check the schema, quarantine invalid rows.
+
+Input: ``{"run": {...}, "partition": {"index", "start", "end", "first_row", "rows"}}``. Valid rows go to
+``staging/<run>/part-NNNNN.valid.csv`` (typed); invalid rows, with a reason each, to the quarantine bucket.
+A file-level problem (missing columns, bad encoding, malformed CSV/JSON) raises ``FileRejected`` and fails
+the run before anything is published.
+
+Example
+-------
+>>> validate_partition({"run": run, "partition": part}, settings=settings, s3=s3)["rejected"]  # doctest: +SKIP
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.etl.datasets import Dataset, load_dataset
+from handlers.etl.formats import CSV, parse_partition
+from handlers.etl.schema import validate
+from handlers.etl.settings import EtlSettings, part_name
+from handlers.etl.staging import put, read_range, s3_client, staged_csv
+from handlers.runtime.log import get_logger
+
+
+def validate_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
+                       dataset: Dataset | None = None) -> dict[str, Any]:
+    """Validate one partition and stage its valid rows.
+
+    Returns
+    -------
+    dict
+        ``{"run", "partition", "rows", "valid", "rejected", "valid_key", "rejects_key"}`` (keys, not data).
+
+    Example
+    -------
+    >>> validate_partition(event, settings=settings, s3=s3)["valid_key"]  # doctest: +SKIP
+    'sensor-etl/staging/<run>/part-00000.valid.csv'
+    """
+    s3 = s3_client(s3)
+    dataset = dataset or load_dataset(settings.dataset)
+    run, part = event["run"], event["partition"]
+    source = f"s3://{run['bucket']}/{run['key']}"
+    version = run.get("version_id")
+    header = b""
+    if run["format"] == CSV:
+        header = read_range(s3, run["bucket"], run["key"], run["header_start"], run["header_end"], version=version)
+    body = read_range(s3, run["bucket"], run["key"], part["start"], part["end"], version=version)
+    raw = parse_partition(body, fmt=run["format"], header=header, source=source, first_row=part["first_row"])
+    dataset.schema.check_columns(list(raw.columns), source)
+    result = validate(raw, dataset.schema, first_row=part["first_row"])
+    rid, index = run["run_id"], part["index"]
+    valid_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "valid.csv")),
+                    staged_csv(result.valid), "text/csv")
+    rejects_key = None
+    if len(result.rejects):
+        rejects_key = put(s3, settings.quarantine_bucket, settings.rejects_key(rid, part_name(index, "csv")),
+                          result.rejects.to_csv(index=False, lineterminator="\n").encode("utf-8"), "text/csv")
+    get_logger().info("validated", extra={"run_id": rid, "partition": index, "rows": len(raw),
+                                          "rejected": len(result.rejects)})
+    return {"run": dict(run), "partition": dict(part), "rows": len(raw), "valid": len(result.valid),
+            "rejected": len(result.rejects), "valid_key": valid_key, "rejects_key": rejects_key}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point (``handlers.etl.validate.handler``)."""
+    return validate_partition(event, settings=EtlSettings.from_env())
