@@ -213,7 +213,7 @@ def _simple_backend_class() -> type:
             f"sandbox: cannot import {PATCHED_SYMBOL.rsplit('.', 1)[0]} ({exc}); the embedded AWS replaces "
             f"{PATCHED_SYMBOL} and is tested with moto=={PINNED_MOTO} (installed: moto {installed})"
         ) from exc
-    if not callable(getattr(LambdaSimpleBackend, "invoke", None)):  # pragma: no cover
+    if not callable(LambdaSimpleBackend.__dict__.get("invoke")):
         raise SandboxError(
             f"sandbox: {PATCHED_SYMBOL} is missing; the embedded AWS is tested with moto=={PINNED_MOTO} "
             f"(installed: moto {installed})"
@@ -263,14 +263,17 @@ _SEQUENCER_LOCK = threading.Lock()
 
 def _record_s3_notice(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
     aws = _ACTIVE
-    if aws is None:
+    name = str(getattr(event_name, "value", event_name))
+    # moto also "sends" ObjectTagging/ObjectAcl events for every PutObject (it sets tags and ACL internally);
+    # AWS does not, so only object creation, removal and restore are recorded.
+    if aws is None or not name.startswith(("s3:ObjectCreated:", "s3:ObjectRemoved:", "s3:ObjectRestore:")):
         return
     with _SEQUENCER_LOCK:
         sequence = next(_SEQUENCER)
     version = getattr(key, "version_id", None)
     versioned = getattr(bucket, "is_versioned", False)
     aws.s3_notices.append(S3Notice(
-        event_name=str(getattr(event_name, "value", event_name)), bucket=bucket.name,
+        event_name=name, bucket=bucket.name,
         region=bucket.region_name, key=key.name,
         size=int(key.size), etag=str(key.etag).strip('"'),
         version_id=str(version) if versioned and version not in (None, "null") else None,
@@ -289,6 +292,13 @@ def install_for_server(aws: EmbeddedAws) -> None:
         if _ACTIVE is not None:
             raise SandboxError("sandbox: an embedded AWS is already running in this process")
         _install(backend_cls, aws)
+
+
+def uninstall_for_server() -> None:
+    """Undo :func:`install_for_server`."""
+    with _ACTIVE_LOCK:
+        if _ACTIVE is not None:
+            _uninstall(_simple_backend_class())
 
 
 def _patched_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,

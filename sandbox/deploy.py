@@ -197,7 +197,7 @@ def deploy(graph: Graph, aws: EmbeddedAws) -> Deployment:
     deployment = Deployment(graph=graph, aws=aws)
     deployment.replacements.update(aws.deploy_state.setdefault("replacements", {}))
     deployer = _Deployer(deployment)
-    for resource in graph.resources:
+    for resource in creation_order(graph.resources):
         if not resource.custom or resource.type.startswith("pulumi:"):
             continue
         handler = _HANDLERS.get(_normalise(resource.type))
@@ -216,6 +216,33 @@ def deploy(graph: Graph, aws: EmbeddedAws) -> Deployment:
         )
     aws.deploy_state["replacements"] = dict(deployment.replacements)
     return deployment
+
+
+def creation_order(resources: list[Resource]) -> list[Resource]:
+    """Registration order, except that a resource always follows the resources it depends on.
+
+    Pulumi registers a resource only after its input dependencies resolved, so this is normally the identity;
+    it guards against graphs assembled by hand.
+    """
+    by_urn = {r.urn: r for r in resources}
+    placed: set[str] = set()
+    ordered: list[Resource] = []
+
+    def place(resource: Resource, trail: tuple[str, ...]) -> None:
+        if resource.urn in placed:
+            return
+        if resource.urn in trail:
+            raise DeployError(f"dependency cycle: {' -> '.join((*trail, resource.urn))}")
+        deps = [*resource.dependencies, *(u for urns in resource.property_dependencies.values() for u in urns)]
+        for dep in deps:
+            if dep in by_urn:
+                place(by_urn[dep], (*trail, resource.urn))
+        placed.add(resource.urn)
+        ordered.append(resource)
+
+    for resource in resources:
+        place(resource, ())
+    return ordered
 
 
 def _normalise(type_token: str) -> str:
