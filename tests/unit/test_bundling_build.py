@@ -1,0 +1,205 @@
+"""build_layer end to end on synthetic wheels (pip --no-index): determinism, cache, strip, pyc, bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.bundling import LayerBuildError, build_layer
+from components.bundling.__main__ import main
+from components.bundling.archive import file_sha256
+from tests.unit.bundling_helpers import make_wheel, offline_spec, standard_index
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return standard_index(tmp_path_factory.mktemp("index"))
+
+
+def _no_leftovers(cache: Path) -> None:
+    assert [p.name for p in cache.iterdir() if not p.name.startswith(".")] == []
+    assert list((cache / ".tmp").iterdir()) == [] if (cache / ".tmp").exists() else True
+
+
+def test_two_independent_builds_are_byte_identical(index: Path, tmp_path: Path) -> None:
+    first = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path / "a")
+    second = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path / "b")
+    assert first.sha256 == second.sha256 == file_sha256(second.zip_path)
+    assert first.zip_path != second.zip_path
+    assert first.source_code_hash == second.source_code_hash
+    assert not first.cached and not second.cached
+
+
+def test_warm_rebuild_reuses_the_zip(index: Path, tmp_path: Path) -> None:
+    messages: list[str] = []
+    first = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path)
+    again = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path, progress=messages.append)
+    assert again.cached and again.sha256 == first.sha256 and again.zip_path == first.zip_path
+    assert again.report["cached"] is True
+    assert not any("building" in m for m in messages) and "(cached)" in messages[-1]
+
+
+def test_layer_contents_and_report(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path)
+    with zipfile.ZipFile(build.zip_path) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names) and all(n.startswith("python/") for n in names)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert "python/tinycalc/__init__.py" in names and "python/tinydep/__init__.py" in names
+    assert "python/tinycalc/__pycache__/__init__.cpython-311.pyc" in names
+    assert not [n for n in names if "/tests/" in n or n.endswith((".pyi", ".c", "RECORD", "WHEEL"))]
+    assert "python/tinycalc-1.0.dist-info/METADATA" in names
+    assert "python/tinycalc-1.0.dist-info/licenses/LICENSE" in names
+    assert not [n for n in names if n.startswith("python/urllib3")], "the runtime provides urllib3"
+    assert build.packages == {"tinycalc": "1.0", "tinydep": "2.0"}
+    assert build.unzipped_bytes == sum(i.file_size for i in infos)
+    assert build.zipped_bytes == build.zip_path.stat().st_size
+    resolved = {r["name"]: r for r in build.report["resolved"]}
+    assert resolved["urllib3"]["shipped"] is False
+    assert resolved["urllib3"]["left_out"] == "provided by the Lambda runtime"
+    assert len(resolved["tinycalc"]["sha256"]) == 64
+    assert build.report["strip"]["removed"]["tests"]["files"] == 2
+    assert build.report["smoke"]["status"] == "passed"
+    assert build.report["smoke"]["imports"] == ["tinycalc", "tinydep"]
+    assert build.glibc_max == "none"
+
+
+def test_pyc_are_unchecked_hash_with_lambda_paths_and_empty_docstrings(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path)
+    pyc = build.site_dir / "tinycalc" / "__pycache__" / "__init__.cpython-311.pyc"
+    data = pyc.read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, not checked against the source
+    source = (build.site_dir / "tinycalc" / "__init__.py").read_bytes()
+    assert data[8:16] == importlib.util.source_hash(source)
+    assert b"/opt/python/tinycalc/__init__.py" in data
+    assert b"long module docstring" not in data and b"Multiply two numbers" not in data
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import tinycalc; "
+             "print(tinycalc.__doc__ == '', tinycalc.mul.__doc__ == '', tinycalc.add(2, 3))")
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", probe, str(build.site_dir)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", "True", "5"], "the pyc (without docstrings) is what Python loads"
+
+
+def test_pyc_all_keeps_docstrings_when_asked(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", pyc="all", strip_docstrings=False), cache_dir=tmp_path)
+    data = (build.site_dir / "tinycalc" / "__pycache__" / "__init__.cpython-311.pyc").read_bytes()
+    assert b"Multiply two numbers" in data
+    assert build.report["pyc"] == {"mode": "all", "compiled": 3, "errors": [], "docstrings_stripped": 0,
+                                   "interpreter": sys.version.split()[0]}
+
+
+def test_pyc_none_ships_sources_only(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", pyc="none"), cache_dir=tmp_path)
+    assert not list(build.site_dir.rglob("*.pyc"))
+
+
+def test_exclude_resolves_but_does_not_ship_and_smoke_uses_provided_layer(index: Path, tmp_path: Path) -> None:
+    base = build_layer(offline_spec(index, "tinydep==2.0"), cache_dir=tmp_path)
+    top = build_layer(offline_spec(index, "tinycalc==1.0", exclude=("tinydep", "six"), provided_by=(base.site_dir,)),
+                      cache_dir=tmp_path)
+    assert top.packages == {"tinycalc": "1.0"}
+    assert {r["name"]: r["shipped"] for r in top.report["resolved"]} == {
+        "tinycalc": True, "tinydep": False, "urllib3": False}
+    assert "exclude: six is not in the resolved set (nothing to leave out)" in top.notes
+    assert top.report["smoke"]["status"] == "passed"
+
+
+def test_exclude_without_the_providing_layer_fails_the_smoke_test(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^tinycalc: smoke test failed at import tinycalc: "
+                                              r"ModuleNotFoundError: No module named 'tinydep'") as err:
+        build_layer(offline_spec(index, "tinycalc==1.0", exclude=("tinydep",)), cache_dir=tmp_path)
+    assert err.value.reason == "smoke" and "Traceback" in err.value.details
+    _no_leftovers(tmp_path)
+
+
+def test_failing_smoke_import_names_the_package_and_leaves_nothing(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^brokenimport: smoke test failed at import brokenimport: "
+                                              r"ImportError: brokenimport needs libfoo.so.3"):
+        build_layer(offline_spec(index, "brokenimport==1.0"), cache_dir=tmp_path)
+    _no_leftovers(tmp_path)
+
+
+def test_over_budget_lists_contributors_and_leaves_nothing(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^layer: [\d,]+ bytes unzipped is over the budget of 100 bytes by "
+                                              r"[\d,]+; top contributors: tinycalc .* MiB, tinydep") as err:
+        build_layer(offline_spec(index, "tinycalc==1.0", size_budget_bytes=100), cache_dir=tmp_path)
+    assert err.value.reason == "over-budget" and "Suggested split: layer 1: tinycalc" in str(err.value)
+    _no_leftovers(tmp_path)
+
+
+def test_unknown_package(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^nosuchpkg==1\.0: unknown package") as err:
+        build_layer(offline_spec(index, "nosuchpkg==1.0"), cache_dir=tmp_path)
+    assert err.value.package == "nosuchpkg"
+    _no_leftovers(tmp_path)
+
+
+def test_sdist_only_package_has_no_wheel(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^sdistonly==1\.0: no wheel for cp311 manylinux_2_26_x86_64 "
+                                              r"\(python3\.11 runs on Amazon Linux 2, glibc 2\.26\); the index only "
+                                              r"has source distributions") as err:
+        build_layer(offline_spec(index, "sdistonly==1.0"), cache_dir=tmp_path)
+    assert err.value.reason == "no-wheel"
+
+
+def test_conflicting_pins_are_caught_before_pip(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^tinydep: conflicting pins 'tinydep==1.0' and 'tinydep==2.0'"):
+        build_layer(offline_spec(index, "tinydep==1.0", "tinydep==2.0"), cache_dir=tmp_path)
+    assert not (tmp_path / ".resolve").exists()
+
+
+def test_conflicting_dependencies_from_pip(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"conflicting requirements .*pinsold 1\.0 depends on tinydep==1\.0") \
+            as err:
+        build_layer(offline_spec(index, "pinsold==1.0", "tinydep==2.0"), cache_dir=tmp_path)
+    assert err.value.reason == "conflict"
+
+
+@pytest.mark.parametrize(("requirements", "message"), [
+    ((), "requirements: at least one requirement is needed"),
+    (("numpy>=",), "numpy>=: invalid requirement"),
+    (("--index-url=http://evil",), "requirements: '--index-url=http://evil' is not a requirement"),
+    (("pkg @ https://example.com/pkg.whl",), "pkg: URL requirements are not supported"),
+])
+def test_bad_requirements(requirements: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match="^" + message.replace("(", r"\(").replace(".", r"\.")):
+        build_layer(offline_spec(tmp_path, *requirements), cache_dir=tmp_path)
+
+
+def test_unsupported_runtime_fails_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^runtime: 'python2\.7' is not a supported"):
+        build_layer(offline_spec(tmp_path, "numpy", runtime="python2.7"), cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_tampered_cache_entry_is_rebuilt(index: Path, tmp_path: Path) -> None:
+    first = build_layer(offline_spec(index, "tinydep==1.0"), cache_dir=tmp_path)
+    first.zip_path.write_bytes(b"corrupted")
+    again = build_layer(offline_spec(index, "tinydep==1.0"), cache_dir=tmp_path)
+    assert not again.cached and again.sha256 == first.sha256
+
+
+def test_wheel_with_path_traversal_is_rejected(tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    make_wheel(idx, "evil", "1.0", {"evil/__init__.py": "", "../escape.py": "x = 1\n"})
+    with pytest.raises(LayerBuildError, match=r"^evil: unsafe path '\.\./escape\.py'"):
+        build_layer(offline_spec(idx, "evil==1.0"), cache_dir=tmp_path / "cache")
+    _no_leftovers(tmp_path / "cache")
+
+
+def test_cli_json_and_failure_exit_code(index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["build", "-r", "tinydep==1.0", "--no-index", "--find-links", str(index), "--cache-dir", str(tmp_path)]
+    assert main([*args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["packages"] == {"tinydep": "1.0"} and len(out["sha256"]) == 64
+    assert main(["build", "-r", "nosuchpkg", "--no-index", "--find-links", str(index), "--cache-dir",
+                 str(tmp_path)]) == 1
+    assert "error: nosuchpkg: unknown package" in capsys.readouterr().err
