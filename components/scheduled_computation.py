@@ -102,7 +102,7 @@ class ScheduledComputationArgs:
         prefix = self.artifact_prefix
         if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
             raise ValueError(f"artifact_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
-        reserved = set(self.environment) & set(env.ALL)
+        reserved = set(self.environment) & (set(env.ALL) - set(env.USER_SETTABLE))
         if reserved:
             raise ValueError(f"environment sets {', '.join(sorted(reserved))}, which the component manages")
 

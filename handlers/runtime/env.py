@@ -33,7 +33,11 @@ LEASE_SECONDS = "SCIFLOW_LEASE_SECONDS"
 SAFETY_MARGIN_MS = "SCIFLOW_SAFETY_MARGIN_MS"
 """Time kept back before the Lambda timeout to record FAILED("timeout") (default 3000 ms)."""
 INPUT_URI = "SCIFLOW_INPUT_URI"
-"""Optional ``s3://bucket/key`` input object a computation reads instead of synthetic data."""
+"""Optional ``s3://bucket/key`` input object a computation reads instead of synthetic data; ``{date}``,
+``{bucket}`` and ``{prefix}`` are filled in per run (e.g. ``s3://{bucket}/{prefix}input/{date}.csv``). Users may
+set it; the others above are managed by the component."""
+
+USER_SETTABLE = (INPUT_URI,)
 LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 """Powertools' own variable for the log level."""
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"

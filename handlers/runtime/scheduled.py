@@ -267,7 +267,7 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
     budget = TimeBudget.from_context(context, settings.margin_ms)
     ctx = RunContext(computation=settings.computation, business_date=date.fromisoformat(day), run_id=run_id,
                      scheduled_time=parsed.scheduled_time, timezone=settings.timezone, budget=budget,
-                     attempt=claim.attempts, input_uri=settings.input_uri, s3_client=s3_client)
+                     attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=s3_client)
     store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
     try:
         result = run_within(budget, lambda: compute(ctx), what=settings.computation)
@@ -297,6 +297,21 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
                             manifest_key=manifest_key)
     logger.info("run finished", extra={**base, "status": SUCCESS, "artifacts": len(refs), **_stats(started)})
     return _response(record, "computed")
+
+
+def resolve_input_uri(settings: Settings, day: str) -> str:
+    """``settings.input_uri`` with ``{date}``, ``{bucket}`` and ``{prefix}`` filled in.
+
+    Example
+    -------
+    >>> resolve_input_uri(Settings("c", "b", "t", prefix="p/", input_uri="s3://{bucket}/{prefix}in/{date}.csv"),
+    ...                   "2026-03-01")
+    's3://b/p/in/2026-03-01.csv'
+    """
+    uri = settings.input_uri
+    for placeholder, value in (("{date}", day), ("{bucket}", settings.bucket), ("{prefix}", settings.prefix)):
+        uri = uri.replace(placeholder, value)
+    return uri
 
 
 def _stats(started: float) -> dict[str, Any]:
