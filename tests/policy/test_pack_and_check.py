@@ -47,8 +47,8 @@ def test_policy_metadata(policy: SciflowResourcePolicy) -> None:
     assert policy.area in MANDATORY_AREAS | ADVISORY_AREAS
     if policy.area in ADVISORY_AREAS:
         assert level == "advisory"
-    elif policy.name != "sfn-statemachine-task-retry-catch":  # a reliability check filed with Step Functions
-        assert level == "mandatory"
+    else:
+        assert level == ("advisory" if policy.name in ADVISORY_EXCEPTIONS else "mandatory")
     if policy.config_schema is not None:
         for key, spec in policy.config_schema.properties.items():
             assert "default" in spec and "description" in spec, key
