@@ -1,0 +1,168 @@
+"""LayerBundle: a verified, deterministic Lambda layer built without Docker and published as a LayerVersion.
+
+The layer is built when the program runs (preview too) by :func:`components.bundling.build_layer`, so the size,
+glibc and smoke checks fail ``pulumi preview`` rather than the first invocation. Zips over 50 MiB are staged
+in S3 (an encrypted bucket, the content hash in the key) and published from there.
+
+Example
+-------
+>>> scientific = LayerBundle("scientific", LayerBundleArgs(
+...     requirements=["numpy==2.2.6", "pandas==3.1.1", "scipy==1.16.3"]))            # doctest: +SKIP
+>>> plotting = LayerBundle("plotting", LayerBundleArgs(
+...     requirements=["matplotlib==3.11.2"], exclude=["numpy", "python-dateutil", "six", "packaging"],
+...     provided_by=[scientific]))                                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, build_layer
+from components.storage import SecureBucket, create_kms_key, create_secure_bucket
+
+DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
+"""Zips larger than this are staged in S3 (Lambda's direct upload limit is 50 MB zipped)."""
+
+
+@dataclass
+class LayerBundleArgs:
+    """Inputs of :class:`LayerBundle`; see :class:`components.bundling.LayerSpec` for the build options.
+
+    ``provided_by`` lists layers (``LayerBundle`` or an unzipped ``python/`` directory) that functions always
+    attach together with this one; they are on ``sys.path`` during its smoke test, which is what ``exclude``
+    relies on. ``staging_bucket`` (a bucket name) is used for zips over ``staging_threshold_bytes``; without
+    one the component creates its own KMS-encrypted, versioned, private bucket. ``build`` skips the build and
+    publishes a ready :class:`LayerBuild` (tests, the sandbox).
+    """
+
+    requirements: Sequence[str]
+    runtime: str = "python3.11"
+    architecture: str = "x86_64"
+    exclude: Sequence[str] = ()
+    include_runtime_packages: bool = False
+    size_budget_bytes: int = LAMBDA_UNZIPPED_LIMIT
+    smoke_imports: Sequence[str] = ()
+    provided_by: Sequence[LayerBundle | Path] = ()
+    pyc: str = "imported"
+    strip_docstrings: bool = True
+    staging_bucket: pulumi.Input[str] | None = None
+    staging_kms_key_arn: pulumi.Input[str] | None = None
+    staging_threshold_bytes: int = DIRECT_UPLOAD_LIMIT_BYTES
+    layer_name: str | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    cache_dir: Path | None = None
+    build: LayerBuild | None = None
+    progress: Callable[[str], None] | None = None
+
+    def spec(self) -> LayerSpec:
+        """The engine's :class:`LayerSpec` for these args."""
+        return LayerSpec(
+            requirements=tuple(self.requirements), runtime=self.runtime, architecture=self.architecture,
+            exclude=tuple(self.exclude), include_runtime_packages=self.include_runtime_packages,
+            size_budget_bytes=self.size_budget_bytes, smoke_imports=tuple(self.smoke_imports),
+            provided_by=tuple(_site_dir(p) for p in self.provided_by), pyc=self.pyc,
+            strip_docstrings=self.strip_docstrings)
+
+
+def _site_dir(provider: LayerBundle | Path) -> Path:
+    return provider.build.site_dir if isinstance(provider, LayerBundle) else Path(provider)
+
+
+def layer_name_for(name: str, stack: str) -> str:
+    """``sciflow-<stack>-<name>`` limited to the characters and length Lambda accepts for layer names.
+
+    Example
+    -------
+    >>> layer_name_for("scientific", "dev")
+    'sciflow-dev-scientific'
+    """
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"sciflow-{stack}-{name}")[:140]
+
+
+def staging_key(name: str, build: LayerBuild) -> str:
+    """S3 key of a staged layer zip: the content hash makes every distinct zip a new object."""
+    return f"layers/{name}/{build.runtime}-{build.architecture}-{build.sha256}.zip"
+
+
+def describe(build: LayerBuild) -> str:
+    """LayerVersion description: the packages, capped at Lambda's 256 characters."""
+    text = "sciflow: " + ", ".join(f"{n}=={v}" for n, v in sorted(build.packages.items()))
+    return text if len(text) <= 256 else text[:253] + "..."
+
+
+class LayerBundle(pulumi.ComponentResource):
+    """A Lambda layer built from pinned requirements, verified, and published as ``aws.lambda_.LayerVersion``.
+
+    Attributes
+    ----------
+    arn : pulumi.Output[str]
+        The layer version ARN to attach to functions.
+    unzipped_bytes, zipped_bytes : int
+        Sizes of the layer, known at preview.
+    sha256 : str
+        Hex sha256 of the zip (``source_code_hash`` is its base64 form).
+    packages : dict[str, str]
+        Shipped distributions, name -> version.
+    build : LayerBuild
+        The build (zip path, unzipped ``site_dir``, full report).
+    """
+
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LayerBundleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("sciflow:index:LayerBundle", name, None, opts)
+        progress = args.progress or (lambda msg: pulumi.log.info(f"layer {name}: {msg}", resource=self))
+        self.build = args.build or build_layer(args.spec(), cache_dir=args.cache_dir, progress=progress)
+        self.unzipped_bytes = self.build.unzipped_bytes
+        self.zipped_bytes = self.build.zipped_bytes
+        self.sha256 = self.build.sha256
+        self.packages = dict(self.build.packages)
+        self.staging: SecureBucket | None = None
+        self.object: aws.s3.BucketObjectv2 | None = None
+        self.layer = self._publish(name, args)
+        self.arn = self.layer.arn
+        self.register_outputs({"arn": self.arn, "unzipped_bytes": self.unzipped_bytes,
+                               "zipped_bytes": self.zipped_bytes, "sha256": self.sha256,
+                               "packages": self.packages})
+
+    def _publish(self, name: str, args: LayerBundleArgs) -> aws.lambda_.LayerVersion:
+        build = self.build
+        common: dict[str, Any] = {
+            "layer_name": args.layer_name or layer_name_for(name, pulumi.get_stack()),
+            "description": args.description or describe(build),
+            "compatible_runtimes": [build.runtime],
+            "compatible_architectures": [build.architecture],
+            "source_code_hash": build.source_code_hash,
+        }
+        if build.zipped_bytes <= args.staging_threshold_bytes:
+            return aws.lambda_.LayerVersion(f"{name}-layer", code=pulumi.FileArchive(str(build.zip_path)),
+                                            **common, opts=pulumi.ResourceOptions(parent=self))
+        self.object = self._stage(name, args)
+        version = self.object.version_id if self.staging is not None else None
+        return aws.lambda_.LayerVersion(f"{name}-layer", s3_bucket=self.object.bucket, s3_key=self.object.key,
+                                        s3_object_version=version, **common,
+                                        opts=pulumi.ResourceOptions(parent=self))
+
+    def _stage(self, name: str, args: LayerBundleArgs) -> aws.s3.BucketObjectv2:
+        bucket: pulumi.Input[str]
+        kms_key_arn: pulumi.Input[str] | None = args.staging_kms_key_arn
+        if args.staging_bucket is None:
+            key = create_kms_key(f"{name}-staging", description=f"sciflow layer {name}: staged layer zips",
+                                 parent=self, tags=args.tags)
+            self.staging = create_secure_bucket(f"{name}-staging", kms_key=key, parent=self, tags=args.tags)
+            bucket, kms_key_arn = self.staging.bucket.id, key.arn
+        else:
+            bucket = args.staging_bucket
+        return aws.s3.BucketObjectv2(
+            f"{name}-zip", bucket=bucket, key=staging_key(name, self.build),
+            source=pulumi.FileAsset(str(self.build.zip_path)), content_type="application/zip",
+            server_side_encryption="aws:kms", kms_key_id=kms_key_arn, bucket_key_enabled=True,
+            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))

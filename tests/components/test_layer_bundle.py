@@ -1,0 +1,166 @@
+"""LayerBundle under the mocks: the LayerVersion's inputs, S3 staging over 50 MiB, outputs, preview builds."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components.bundling import LayerBuild
+from components.bundling.archive import source_code_hash, write_deterministic_zip
+from components.layer_bundle import DIRECT_UPLOAD_LIMIT_BYTES, describe, layer_name_for, staging_key
+from sandbox.graph import Graph
+from sandbox.synth import synth
+from tests.unit.bundling_helpers import standard_index
+
+REPO = Path(__file__).resolve().parents[2]
+LAYER = "aws:lambda/layerVersion:LayerVersion"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+BUCKET = "aws:s3/bucket:Bucket"
+PROGRAM = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+import pulumi
+from components.bundling import LayerBuild
+from components.layer_bundle import LayerBundle, LayerBundleArgs
+
+def fake(zip_path, sha, zipped):
+    return LayerBuild(zip_path=Path(zip_path), sha256=sha, source_code_hash={hash_b64!r}, unzipped_bytes=123456,
+                      zipped_bytes=zipped, packages={{"numpy": "2.2.6", "scipy": "1.16.3"}}, glibc_max="2.17",
+                      report={{}}, site_dir=Path(zip_path).parent, cache_key="k", runtime="python3.11",
+                      architecture="x86_64")
+
+small = LayerBundle("scientific", LayerBundleArgs(requirements=["numpy==2.2.6"], build=fake({zip!r}, {sha!r}, {size})))
+big = LayerBundle("big", LayerBundleArgs(requirements=["numpy==2.2.6"], tags={{"owner": "science"}},
+                  build=fake({zip!r}, {sha!r}, {big_size})))
+shared = LayerBundle("shared", LayerBundleArgs(requirements=["numpy==2.2.6"], staging_bucket="artifacts-bucket",
+                     staging_kms_key_arn="arn:aws:kms:ap-south-1:123456789012:key/abc", staging_threshold_bytes=10,
+                     build=fake({zip!r}, {sha!r}, {size})))
+{extra}
+pulumi.export("small", {{"arn": small.arn, "unzipped_bytes": small.unzipped_bytes, "zipped_bytes": small.zipped_bytes,
+                        "sha256": small.sha256, "packages": small.packages}})
+"""
+
+
+def _synth(tmp_path: Path, extra: str = "") -> tuple[Graph, str]:
+    zip_path = tmp_path / "layer.zip"
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "mod.py").write_text("x = 1\n")
+    sha = write_deterministic_zip([("python/mod.py", tmp_path / "src" / "mod.py")], zip_path)
+    (tmp_path / "Pulumi.yaml").write_text("name: sciflow\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
+    program = tmp_path / "__main__.py"
+    program.write_text(textwrap.dedent(PROGRAM.format(
+        repo=str(REPO), zip=str(zip_path), sha=sha, hash_b64=source_code_hash(sha), size=zip_path.stat().st_size,
+        big_size=DIRECT_UPLOAD_LIMIT_BYTES + 1, extra=extra)))
+    return synth(program, stack="test"), sha
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Graph, str]:
+    return _synth(tmp_path_factory.mktemp("layer"))
+
+
+def _children(graph: Graph, component: str) -> dict[str, tuple[str, dict]]:
+    comp = graph.find(component, "sciflow:index:LayerBundle")
+    return {r.name: (r.type, r.inputs) for r in graph.descendants(comp.urn)}
+
+
+def test_small_zip_is_published_directly(result: tuple[Graph, str]) -> None:
+    graph, sha = result
+    children = _children(graph, "scientific")
+    assert list(children) == ["scientific-layer"]
+    kind, inputs = children["scientific-layer"]
+    assert kind == LAYER
+    assert inputs["layerName"] == "sciflow-test-scientific"
+    assert inputs["compatibleRuntimes"] == ["python3.11"]
+    assert inputs["compatibleArchitectures"] == ["x86_64"]
+    assert inputs["sourceCodeHash"] == source_code_hash(sha)
+    assert isinstance(inputs["code"], pulumi.FileArchive) and inputs["code"].path.endswith("layer.zip")
+    assert inputs["description"] == "sciflow: numpy==2.2.6, scipy==1.16.3"
+    assert "s3Bucket" not in inputs and "s3Key" not in inputs
+
+
+def test_zip_over_50_mib_is_staged_in_an_encrypted_bucket(result: tuple[Graph, str]) -> None:
+    graph, sha = result
+    children = _children(graph, "big")
+    types = sorted(kind for kind, _ in children.values())
+    assert types.count(BUCKET) == 1 and types.count(OBJECT) == 1 and "aws:kms/key:Key" in types
+    assert "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration" in types
+    assert "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock" in types
+    _, obj = children["big-zip"]
+    assert obj["key"] == f"layers/big/python3.11-x86_64-{sha}.zip"
+    assert isinstance(obj["source"], pulumi.FileAsset) and obj["source"].path.endswith("layer.zip")
+    assert obj["serverSideEncryption"] == "aws:kms" and obj["kmsKeyId"]
+    assert obj["tags"] == {"owner": "science"}
+    _, layer = children["big-layer"]
+    bucket = graph.find("big-staging-bucket", BUCKET)
+    assert layer["s3Bucket"] == bucket.outputs["bucket"]
+    assert layer["s3Key"] == obj["key"]
+    assert "code" not in layer
+    assert layer["sourceCodeHash"] == source_code_hash(sha)
+
+
+def test_given_staging_bucket_is_used_and_no_bucket_is_created(result: tuple[Graph, str]) -> None:
+    graph, _sha = result
+    children = _children(graph, "shared")
+    assert sorted(kind for kind, _ in children.values()) == [LAYER, OBJECT]
+    _, obj = children["shared-zip"]
+    assert obj["bucket"] == "artifacts-bucket"
+    assert obj["kmsKeyId"] == "arn:aws:kms:ap-south-1:123456789012:key/abc"
+    _, layer = children["shared-layer"]
+    assert layer["s3Bucket"] == "artifacts-bucket" and layer["s3Key"] == obj["key"]
+    assert "s3ObjectVersion" not in layer
+
+
+def test_children_are_parented_and_outputs_registered(result: tuple[Graph, str]) -> None:
+    graph, sha = result
+    comp = graph.find("scientific", "sciflow:index:LayerBundle")
+    assert graph.find("scientific-layer", LAYER).parent == comp.urn
+    assert comp.component_outputs["sha256"] == sha
+    assert comp.component_outputs["packages"] == {"numpy": "2.2.6", "scipy": "1.16.3"}
+    assert comp.component_outputs["unzipped_bytes"] == 123456
+    small = graph.outputs["small"]
+    assert small["arn"].startswith("arn:aws:lambda:") and small["sha256"] == sha
+    assert set(small) == {"arn", "unzipped_bytes", "zipped_bytes", "sha256", "packages"}
+
+
+def test_program_builds_the_layer_during_preview(tmp_path: Path) -> None:
+    index = standard_index(tmp_path / "index")
+    # the offline index is an engine option, not an Args field: a subclass narrows spec() to it
+    extra = f"""
+import dataclasses
+class OfflineArgs(LayerBundleArgs):
+    def spec(self):
+        return dataclasses.replace(super().spec(), no_index=True, find_links=({str(index)!r},))
+real = LayerBundle("real", OfflineArgs(requirements=["tinydep==2.0"], cache_dir=Path({str(tmp_path / 'cache')!r})))
+"""
+    graph, _ = _synth(tmp_path, extra)
+    layer = graph.find("real-layer", LAYER)
+    code = layer.inputs["code"]
+    assert Path(code.path).is_file() and Path(code.path).parent.parent == tmp_path / "cache"
+    comp = graph.find("real", "sciflow:index:LayerBundle")
+    assert comp.component_outputs["packages"] == {"tinydep": "2.0"}
+
+
+def test_build_failure_fails_the_program(tmp_path: Path) -> None:
+    extra = """
+LayerBundle("bad", LayerBundleArgs(requirements=["numpy==1", "numpy==2"]))
+"""
+    with pytest.raises(Exception, match="numpy: conflicting pins 'numpy==1' and 'numpy==2'"):
+        _synth(tmp_path, extra)
+
+
+def test_pure_helpers() -> None:
+    assert layer_name_for("plotting", "prod.eu") == "sciflow-prod-eu-plotting"
+    assert len(layer_name_for("x" * 200, "dev")) == 140
+    build = LayerBuild(zip_path=Path("z"), sha256="ab" * 32, source_code_hash="", unzipped_bytes=1, zipped_bytes=1,
+                       packages={f"pkg{i:02d}": "1.0.0" for i in range(30)}, glibc_max="2.17", report={},
+                       site_dir=Path("s"), cache_key="k", runtime="python3.12", architecture="arm64")
+    assert len(describe(build)) == 256 and describe(build).endswith("...")
+    assert staging_key("sci", build) == f"layers/sci/python3.12-arm64-{'ab' * 32}.zip"
+    assert json.dumps(build.packages)
