@@ -62,6 +62,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import boto3.session
 from botocore.client import BaseClient
 from botocore.config import Config
 
@@ -149,20 +150,24 @@ class EmbeddedAws:
     # what sandbox.deploy created, kept so a second deploy into the same embedded AWS reuses it
     deploy_state: dict[str, Any] = field(default_factory=dict)
     _modules: dict[tuple[str, str], dict[str, ModuleType]] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
-        """A boto3 client bound to the embedded AWS (fake credentials, no retries on throttling)."""
-        kwargs: dict[str, Any] = {}
-        if self.endpoint_url:
-            kwargs["endpoint_url"] = self.endpoint_url
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name=region or self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-            **kwargs,
-        )
+        """A boto3 client bound to the embedded AWS (fake credentials), cached per service and region."""
+        key = (service, region or self.region)
+        with self._clients_lock:
+            found = self._clients.get(key)
+            if found is None:
+                kwargs: dict[str, Any] = {}
+                if self.endpoint_url:
+                    kwargs["endpoint_url"] = self.endpoint_url
+                found = _shared_session().client(
+                    service,  # type: ignore[call-overload]
+                    region_name=key[1], aws_access_key_id="testing", aws_secret_access_key="testing",
+                    config=Config(retries={"max_attempts": 1, "mode": "standard"}), **kwargs)
+                self._clients[key] = found
+        return found
 
     def arn(self, service: str, resource: str, *, region: str | None = None) -> str:
         """``arn:aws:<service>:<region>:<account>:<resource>`` in this embedded AWS."""
@@ -170,6 +175,19 @@ class EmbeddedAws:
 
     def invocations_of(self, function_name: str) -> list[Invocation]:
         return [inv for inv in list(self.invocations) if inv.function_name == function_name]
+
+
+_SESSION: boto3.session.Session | None = None
+_SESSION_LOCK = threading.Lock()
+
+
+def _shared_session() -> boto3.session.Session:
+    """One botocore session per process: it caches the (large) service models clients are built from."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        return _SESSION
 
 
 @contextlib.contextmanager
