@@ -256,3 +256,16 @@ def test_missing_patched_symbol_fails_with_the_pinned_version(monkeypatch: pytes
         pass
     assert PATCHED_SYMBOL in str(info.value)
     assert f"moto=={PINNED_MOTO}" in str(info.value)
+
+
+def test_server_mode_and_in_process_mode_take_turns() -> None:
+    from sandbox.server import start_server
+
+    handle = start_server(0, REGION)
+    try:
+        with pytest.raises(SandboxError, match="already running"), embedded_aws(REGION):
+            pass
+    finally:
+        handle.stop()
+    with embedded_aws(REGION) as aws:
+        assert aws.client("s3").list_buckets()["Buckets"] == []
