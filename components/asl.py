@@ -439,7 +439,7 @@ def etl_definition(spec: EtlDefinitionSpec) -> dict[str, Any]:
             result_path=None,
             retry=[Retrier(("States.ALL",), interval_s=spec.retry_interval_s,
                            max_attempts=spec.retry_max_attempts, backoff_rate=spec.retry_backoff_rate)],
-            next="Failed"),
+            catch=[Catcher("Failed", result_path="$.dlq_error")], next="Failed"),
         "Failed": FailState(error="EtlRunFailed", cause="The run failed: see the ledger item and the DLQ message"),
     }
     if not spec.distributed:

@@ -68,6 +68,9 @@ class EtlPipelineArgs:
         ``max_event_age_s`` are also the EventBridge target's retry policy.
     state_machine_type:
         ``STANDARD`` (default) or ``EXPRESS`` (no Distributed Map: AWS runs it only in STANDARD workflows).
+    reserved_concurrency:
+        reserved concurrency of every step function (``None``: unreserved; the Map's MaxConcurrency bounds
+        the fan-out of one run).
     kms_key, raw_bucket, processed_bucket, quarantine_bucket, ledger_table:
         shared resources instead of this pipeline's own. A shared raw bucket must have EventBridge
         notifications on; a shared table must have the string hash key ``object_id``.
@@ -94,6 +97,7 @@ class EtlPipelineArgs:
     log_level: str = "INFO"
     log_retention_days: int = 30
     alarm_topic_arn: pulumi.Input[str] | None = None
+    reserved_concurrency: int | None = None
     runtime: str = "python3.11"
     architecture: str = "x86_64"
     kms_key: aws.kms.Key | None = None
@@ -128,6 +132,8 @@ class EtlPipelineArgs:
         for value, lo, hi, label in checks:
             if not lo <= value <= hi:
                 raise ValueError(f"{label} {value} is outside {lo}..{hi}")
+        if self.reserved_concurrency is not None and not 0 <= self.reserved_concurrency <= 1000:
+            raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is outside 0..1000")
         if self.retry_backoff_rate < 1.0:
             raise ValueError(f"retry_backoff_rate {self.retry_backoff_rate} must be >= 1.0")
         for step in STEPS:
@@ -409,7 +415,8 @@ class EtlPipeline(pulumi.ComponentResource):
                                                  quarantine=self.quarantine_bucket_name, table=self.table_name,
                                                  code_hash=code_hash),
                 layers=list(args.layers), runtime=args.runtime, architecture=args.architecture,
-                reserved_concurrency=None, log_retention_days=args.log_retention_days, log_level=args.log_level,
+                reserved_concurrency=args.reserved_concurrency, log_retention_days=args.log_retention_days,
+                log_level=args.log_level,
                 description=f"sciflow {name}: {step} step ({args.dataset})",
             )
             statements = step_statements(step, pipeline=name, input_prefix=args.input_prefix,

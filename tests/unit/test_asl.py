@@ -116,6 +116,7 @@ def test_failure_path_records_then_sends_one_dlq_message_then_fails() -> None:
     assert send["Resource"] == SQS_SEND
     assert send["Parameters"]["QueueUrl"] == make_spec().dlq_url
     assert send["Next"] == "Failed"
+    assert send["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "Failed", "ResultPath": "$.dlq_error"}]
     assert states["Failed"] == {"Type": "Fail", "Error": "EtlRunFailed",
                                 "Cause": "The run failed: see the ledger item and the DLQ message"}
 

@@ -1,0 +1,380 @@
+"""EtlPipeline under the mocks: exact IAM per role, rule pattern and target, logging/X-Ray/encryption, alarms,
+outputs, EXPRESS and shared-resource variants, Args validation."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import PipelineConfig, RetryConfig
+from components.etl_pipeline import STEPS, TYPE_TOKEN, EtlPipelineArgs, event_pattern
+from handlers.etl import settings as etl_env
+from sandbox.graph import Graph
+from sandbox.synth import synth
+
+REPO = Path(__file__).resolve().parents[2]
+LAYER = "arn:aws:lambda:ap-south-1:123456789012:layer:scientific:1"
+PROGRAM = """
+import sys
+sys.path.insert(0, {repo!r})
+import pulumi
+from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
+
+etl = EtlPipeline("sensor-etl", EtlPipelineArgs(
+    dataset="sensor_readings", input_prefix="incoming/", input_suffix=".csv", layers=[{layer!r}],
+    memory_mb=1024, timeout_s=120, step_memory_mb={{"output": 3008}}, step_timeout_s={{"output": 600}},
+    partition_rows=100000, max_concurrency=4, distributed_map_threshold=40, retry_attempts=4,
+    max_event_age_s=7200, log_retention_days=90, tags={{"project": "sciflow", "stack": "test"}}))
+pulumi.export("outputs", {{k: getattr(etl, k) for k in (
+    "state_machine_arn", "state_machine_name", "raw_bucket_name", "processed_bucket_name",
+    "quarantine_bucket_name", "table_name", "dlq_url", "dlq_arn", "rule_arn", "ingest_function_arn",
+    "validate_function_arn", "transform_function_arn", "output_function_arn", "on_failure_function_arn")}})
+"""
+VARIANT_PROGRAM = """
+import sys
+sys.path.insert(0, {repo!r})
+import pulumi_aws as aws
+from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
+
+key = aws.kms.Key("shared-key", enable_key_rotation=True)
+raw = aws.s3.Bucket("shared-raw")
+lake = aws.s3.Bucket("shared-lake")
+table = aws.dynamodb.Table("shared-runs", hash_key="object_id", billing_mode="PAY_PER_REQUEST",
+    attributes=[aws.dynamodb.TableAttributeArgs(name="object_id", type="S")])
+EtlPipeline("fast-etl", EtlPipelineArgs(dataset="sensor_readings", state_machine_type="EXPRESS",
+    kms_key=key, raw_bucket=raw, processed_bucket=lake, quarantine_bucket=lake, ledger_table=table,
+    reserved_concurrency=5, alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:alerts"))
+"""
+
+
+def _synth(tmp_path: Path, body: str) -> Graph:
+    (tmp_path / "Pulumi.yaml").write_text("name: sample\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
+    program = tmp_path / "__main__.py"
+    program.write_text(textwrap.dedent(body.format(repo=str(REPO), layer=LAYER)))
+    return synth(program, stack="test")
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
+    return _synth(tmp_path_factory.mktemp("etl-own"), PROGRAM)
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Graph:
+    return _synth(tmp_path_factory.mktemp("etl-variant"), VARIANT_PROGRAM)
+
+
+def out(graph: Graph, name: str, key: str = "arn") -> Any:
+    return graph.find(name).outputs[key]
+
+
+def statements(graph: Graph, policy_name: str) -> dict[str, dict[str, Any]]:
+    doc = json.loads(graph.find(policy_name, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    return {s["Sid"]: s for s in doc["Statement"]}
+
+
+def step_policy(graph: Graph, step: str, pipeline: str = "sensor-etl") -> dict[str, dict[str, Any]]:
+    found = statements(graph, f"{pipeline}-{step.replace('_', '-')}-policy")
+    for common in ("WriteOwnLogs", "XRayTracing", "UseKey"):
+        assert common in found, (step, common)
+        del found[common]
+    return found
+
+
+def grants(found: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {sid: (s["Action"], s["Resource"]) for sid, s in found.items()}
+
+
+# --------------------------------------------------------------------------- tree and outputs
+def test_every_resource_is_a_descendant_of_the_component(graph: Graph) -> None:
+    comp = graph.find("sensor-etl", TYPE_TOKEN)
+    descendants = {r.urn for r in graph.descendants(comp.urn)}
+    assert [r.name for r in graph if r.custom and r.urn not in descendants] == []
+
+
+def test_outputs_have_consistent_names(graph: Graph) -> None:
+    outputs = graph.outputs["outputs"]
+    assert outputs["state_machine_arn"] == out(graph, "sensor-etl-sfn")
+    assert outputs["raw_bucket_name"] == out(graph, "sensor-etl-raw-bucket", "bucket")
+    assert outputs["processed_bucket_name"] == out(graph, "sensor-etl-processed-bucket", "bucket")
+    assert outputs["quarantine_bucket_name"] == out(graph, "sensor-etl-quarantine-bucket", "bucket")
+    assert outputs["table_name"] == out(graph, "sensor-etl-runs-table", "name")
+    assert outputs["dlq_url"] == out(graph, "sensor-etl-dlq-queue", "url")
+    assert outputs["rule_arn"] == out(graph, "sensor-etl-rule")
+    for step in STEPS:
+        assert outputs[f"{step}_function_arn"] == out(graph, f"sensor-etl-{step.replace('_', '-')}-fn")
+
+
+# --------------------------------------------------------------------------- exact IAM per role
+def test_ingest_reads_raw_prefix_writes_staging_and_claims_runs(graph: Graph) -> None:
+    raw, processed = out(graph, "sensor-etl-raw-bucket"), out(graph, "sensor-etl-processed-bucket")
+    assert grants(step_policy(graph, "ingest")) == {
+        "ReadRawInput": (["s3:GetObject", "s3:GetObjectVersion"], f"{raw}/incoming/*"),
+        "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
+        "ClaimRun": (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                     out(graph, "sensor-etl-runs-table")),
+    }
+
+
+def test_validate_reads_raw_prefix_and_writes_staging_and_quarantine_only(graph: Graph) -> None:
+    raw, processed = out(graph, "sensor-etl-raw-bucket"), out(graph, "sensor-etl-processed-bucket")
+    quarantine = out(graph, "sensor-etl-quarantine-bucket")
+    assert grants(step_policy(graph, "validate")) == {
+        "ReadRawInput": (["s3:GetObject", "s3:GetObjectVersion"], f"{raw}/incoming/*"),
+        "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
+        "WriteQuarantine": (["s3:GetObject", "s3:PutObject"], f"{quarantine}/sensor-etl/rejects/*"),
+    }
+
+
+def test_transform_touches_staging_only(graph: Graph) -> None:
+    processed = out(graph, "sensor-etl-processed-bucket")
+    assert grants(step_policy(graph, "transform")) == {
+        "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*")}
+
+
+def test_output_publishes_under_its_prefix_and_completes_runs(graph: Graph) -> None:
+    processed, quarantine = out(graph, "sensor-etl-processed-bucket"), out(graph, "sensor-etl-quarantine-bucket")
+    found = step_policy(graph, "output")
+    assert found["ListStaging"]["Condition"] == {"StringLike": {"s3:prefix": "sensor-etl/staging/*"}}
+    assert grants(found) == {
+        "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
+        "WriteQuarantine": (["s3:GetObject", "s3:PutObject"], f"{quarantine}/sensor-etl/rejects/*"),
+        "ListStaging": ("s3:ListBucket", processed),
+        "PublishOnce": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/published/*"),
+        "CompleteRun": ("dynamodb:UpdateItem", out(graph, "sensor-etl-runs-table")),
+    }
+
+
+def test_on_failure_may_only_update_the_ledger(graph: Graph) -> None:
+    assert grants(step_policy(graph, "on_failure")) == {
+        "RecordFailure": ("dynamodb:UpdateItem", out(graph, "sensor-etl-runs-table"))}
+
+
+def test_state_machine_role_invokes_the_five_steps_and_sends_to_its_dlq(graph: Graph) -> None:
+    found = statements(graph, "sensor-etl-sfn-policy")
+    processed = out(graph, "sensor-etl-processed-bucket")
+    assert sorted(found["InvokeSteps"]["Resource"]) == sorted(
+        out(graph, f"sensor-etl-{s.replace('_', '-')}-fn") for s in STEPS)
+    assert found["InvokeSteps"]["Action"] == "lambda:InvokeFunction"
+    assert found["SendFailuresToDlq"]["Resource"] == out(graph, "sensor-etl-dlq-queue")
+    assert found["DistributedMapReadItems"]["Resource"] == f"{processed}/sensor-etl/staging/*"
+    assert found["DistributedMapWriteResults"]["Resource"] == f"{processed}/sensor-etl/staging/map-results/*"
+    assert set(found) == {"InvokeSteps", "SendFailuresToDlq", "UseKey", "DistributedMapReadItems",
+                          "DistributedMapWriteResults", "DeliverLogs", "XRayTracing"}
+    trust = json.loads(graph.find("sensor-etl-sfn-role").inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_distributed_map_may_start_and_manage_only_its_own_children(graph: Graph) -> None:
+    machine = out(graph, "sensor-etl-sfn")
+    found = statements(graph, "sensor-etl-sfn-distributed-map-policy")
+    assert grants(found) == {
+        "StartMapRunChildren": ("states:StartExecution", machine),
+        "ManageMapRunChildren": (["states:DescribeExecution", "states:StopExecution"],
+                                 machine.replace(":stateMachine:", ":execution:") + "/*"),
+    }
+    policy = graph.find("sensor-etl-sfn-distributed-map-policy").inputs
+    assert policy["role"] == graph.find("sensor-etl-sfn-role").id
+
+
+def test_events_role_may_start_this_state_machine_only(graph: Graph) -> None:
+    assert grants(statements(graph, "sensor-etl-events-policy")) == {
+        "StartThisStateMachine": ("states:StartExecution", out(graph, "sensor-etl-sfn"))}
+
+
+def test_no_role_has_wildcard_actions_or_deletes(graph: Graph) -> None:
+    for policy in graph.by_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions), statement
+            assert not any("Delete" in a for a in actions if not a.startswith("logs:")), statement
+
+
+# --------------------------------------------------------------------------- trigger
+def test_raw_bucket_sends_events_to_eventbridge(graph: Graph) -> None:
+    notification = graph.find("sensor-etl-raw-notification").inputs
+    assert notification["eventbridge"] is True
+    assert notification["bucket"] == graph.find("sensor-etl-raw-bucket").id
+
+
+def test_rule_matches_object_created_under_prefix_and_suffix(graph: Graph) -> None:
+    pattern = json.loads(graph.find("sensor-etl-rule").inputs["eventPattern"])
+    assert pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                       "detail": {"bucket": {"name": [out(graph, "sensor-etl-raw-bucket", "bucket")]},
+                                  "object": {"key": [{"wildcard": "incoming/*.csv"}]}}}
+
+
+def test_target_starts_the_machine_with_retry_policy_and_dlq(graph: Graph) -> None:
+    target = graph.find("sensor-etl-target").inputs
+    assert target["arn"] == out(graph, "sensor-etl-sfn")
+    assert target["roleArn"] == out(graph, "sensor-etl-events-role")
+    assert target["retryPolicy"] == {"maximumRetryAttempts": 4, "maximumEventAgeInSeconds": 7200}
+    assert target["deadLetterConfig"] == {"arn": out(graph, "sensor-etl-dlq-queue")}
+
+
+def test_dlq_accepts_undeliverable_events_from_this_rule_only(graph: Graph) -> None:
+    policy = json.loads(graph.find("sensor-etl-dlq-queue-policy").inputs["policy"])
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow == [{"Sid": "AllowEvents", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                      "Action": "sqs:SendMessage", "Resource": out(graph, "sensor-etl-dlq-queue"),
+                      "Condition": {"ArnEquals": {"aws:SourceArn": [out(graph, "sensor-etl-rule")]}}}]
+
+
+# --------------------------------------------------------------------------- state machine
+def test_state_machine_logs_everything_to_its_log_group_with_xray(graph: Graph) -> None:
+    machine = graph.find("sensor-etl-sfn").inputs
+    assert machine["type"] == "STANDARD"
+    assert machine["roleArn"] == out(graph, "sensor-etl-sfn-role")
+    assert machine["loggingConfiguration"] == {"logDestination": out(graph, "sensor-etl-sfn-logs") + ":*",
+                                               "includeExecutionData": True, "level": "ALL"}
+    assert machine["tracingConfiguration"] == {"enabled": True}
+
+
+def test_definition_wires_the_step_functions_and_dlq(graph: Graph) -> None:
+    states = json.loads(graph.find("sensor-etl-sfn").inputs["definition"])["States"]
+    assert states["Ingest"]["Parameters"]["FunctionName"] == out(graph, "sensor-etl-ingest-fn")
+    assert states["Output"]["Parameters"]["FunctionName"] == out(graph, "sensor-etl-output-fn")
+    assert states["SendToDlq"]["Parameters"]["QueueUrl"] == out(graph, "sensor-etl-dlq-queue", "url")
+    inline = states["InlineMap"]
+    assert inline["MaxConcurrency"] == 4
+    assert inline["ItemProcessor"]["States"]["Validate"]["Parameters"]["FunctionName"] == out(
+        graph, "sensor-etl-validate-fn")
+    writer = states["DistributedMap"]["ResultWriter"]["Parameters"]
+    assert writer == {"Bucket": out(graph, "sensor-etl-processed-bucket", "bucket"),
+                      "Prefix": "sensor-etl/staging/map-results/"}
+
+
+def test_state_machine_log_group_is_encrypted_with_retention(graph: Graph) -> None:
+    logs = graph.find("sensor-etl-sfn-logs").inputs
+    assert logs["retentionInDays"] == 90
+    assert logs["kmsKeyId"] == out(graph, "sensor-etl-key")
+
+
+@pytest.mark.parametrize("bucket", ["raw", "processed", "quarantine"])
+def test_buckets_are_kms_encrypted_versioned_and_private(graph: Graph, bucket: str) -> None:
+    encryption = graph.find(f"sensor-etl-{bucket}-encryption").inputs["rules"][0]
+    assert encryption["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms",
+                                                                "kmsMasterKeyId": out(graph, "sensor-etl-key")}
+    assert graph.find(f"sensor-etl-{bucket}-versioning").inputs["versioningConfiguration"] == {"status": "Enabled"}
+    assert graph.find(f"sensor-etl-{bucket}-public-access-block").inputs["restrictPublicBuckets"] is True
+
+
+def test_ledger_table_and_dlq_are_encrypted(graph: Graph) -> None:
+    table = graph.find("sensor-etl-runs-table").inputs
+    assert table["hashKey"] == "object_id"
+    assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": out(graph, "sensor-etl-key")}
+    assert graph.find("sensor-etl-dlq-queue").inputs["kmsMasterKeyId"] == out(graph, "sensor-etl-key")
+
+
+# --------------------------------------------------------------------------- functions
+def test_functions_run_their_step_handler_with_tracing_and_layers(graph: Graph) -> None:
+    for step in STEPS:
+        fn = graph.find(f"sensor-etl-{step.replace('_', '-')}-fn").inputs
+        assert fn["handler"] == f"handlers.etl.{step}.handler"
+        assert fn["tracingConfig"] == {"mode": "Active"}
+        assert fn["layers"] == [LAYER]
+        assert fn["loggingConfig"]["logFormat"] == "JSON"
+
+
+def test_step_memory_and_timeout_overrides_apply_to_that_step_only(graph: Graph) -> None:
+    output = graph.find("sensor-etl-output-fn").inputs
+    validate = graph.find("sensor-etl-validate-fn").inputs
+    assert (output["memorySize"], output["timeout"]) == (3008, 600)
+    assert (validate["memorySize"], validate["timeout"]) == (1024, 120)
+
+
+def test_function_environment_names_buckets_table_dataset_and_partitioning(graph: Graph) -> None:
+    variables = graph.find("sensor-etl-validate-fn").inputs["environment"]["variables"]
+    assert variables[etl_env.PIPELINE] == "sensor-etl"
+    assert variables[etl_env.DATASET] == "sensor_readings"
+    assert variables[etl_env.PROCESSED_BUCKET] == out(graph, "sensor-etl-processed-bucket", "bucket")
+    assert variables[etl_env.QUARANTINE_BUCKET] == out(graph, "sensor-etl-quarantine-bucket", "bucket")
+    assert variables[etl_env.PARTITION_ROWS] == "100000"
+    assert variables[etl_env.DISTRIBUTED_THRESHOLD] == "40"
+    assert variables["SCIFLOW_LEDGER_TABLE"] == out(graph, "sensor-etl-runs-table", "name")
+
+
+def test_alarms_watch_failed_and_timed_out_runs_and_dlq_depth(graph: Graph) -> None:
+    machine = out(graph, "sensor-etl-sfn")
+    failed = graph.find("sensor-etl-executions-failed-alarm").inputs
+    timed_out = graph.find("sensor-etl-executions-timed-out-alarm").inputs
+    depth = graph.find("sensor-etl-dlq-depth-alarm").inputs
+    assert (failed["namespace"], failed["metricName"], failed["dimensions"]) == (
+        "AWS/States", "ExecutionsFailed", {"StateMachineArn": machine})
+    assert (timed_out["metricName"], timed_out["dimensions"]) == ("ExecutionsTimedOut", {"StateMachineArn": machine})
+    assert (depth["namespace"], depth["metricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+
+
+def test_resources_carry_the_pipeline_and_given_tags(graph: Graph) -> None:
+    tags = graph.find("sensor-etl-sfn").inputs["tags"]
+    assert tags["project"] == "sciflow" and tags["sciflow:pipeline"] == "sensor-etl"
+
+
+# --------------------------------------------------------------------------- variants
+def test_express_machine_has_no_distributed_map(variant: Graph) -> None:
+    machine = variant.find("fast-etl-sfn").inputs
+    assert machine["type"] == "EXPRESS"
+    assert "DistributedMap" not in json.loads(machine["definition"])["States"]
+    assert [r.name for r in variant.by_type("aws:iam/rolePolicy:RolePolicy") if "distributed" in r.name] == []
+    variables = variant.find("fast-etl-ingest-fn").inputs["environment"]["variables"]
+    assert int(variables[etl_env.DISTRIBUTED_THRESHOLD]) >= 1_000_000
+
+
+def test_shared_resources_are_used_instead_of_own(variant: Graph) -> None:
+    assert [r.name for r in variant.by_type("aws:s3/bucket:Bucket")] == ["shared-raw", "shared-lake"]
+    assert [r.name for r in variant.by_type("aws:dynamodb/table:Table")] == ["shared-runs"]
+    assert [r.name for r in variant.by_type("aws:kms/key:Key")] == ["shared-key"]
+    lake = variant.find("shared-lake").outputs["arn"]
+    found = statements(variant, "fast-etl-validate-policy")
+    assert found["WriteQuarantine"]["Resource"] == f"{lake}/fast-etl/rejects/*"
+    assert found["ReadRawInput"]["Resource"] == variant.find("shared-raw").outputs["arn"] + "/incoming/*"
+
+
+def test_alarm_topic_and_reserved_concurrency_are_applied(variant: Graph) -> None:
+    alarm = variant.find("fast-etl-executions-failed-alarm").inputs
+    assert alarm["alarmActions"] == ["arn:aws:sns:ap-south-1:123456789012:alerts"]
+    assert variant.find("fast-etl-transform-fn").inputs["reservedConcurrentExecutions"] == 5
+
+
+# --------------------------------------------------------------------------- Args
+def test_event_pattern_combines_prefix_and_suffix() -> None:
+    assert event_pattern("b", "in/", "")["detail"]["object"] == {"key": [{"wildcard": "in/*"}]}
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"dataset": "nope"}, "dataset 'nope': no module"),
+    ({"input_prefix": "incoming"}, "input_prefix 'incoming' must be a relative S3 prefix ending with '/'"),
+    ({"input_suffix": "*.csv"}, "input_suffix '\\*.csv' must not contain"),
+    ({"step_memory_mb": {"load": 512}}, "unknown step 'load'"),
+    ({"step_timeout_s": {"output": 901}}, "output: timeout_s 901 is outside 1..900"),
+    ({"state_machine_type": "FAST"}, "state_machine_type must be STANDARD or EXPRESS"),
+    ({"partition_rows": 0}, "partition_rows 0 is outside 1..10000000"),
+    ({"tolerated_failure_percentage": 101}, "tolerated_failure_percentage 101 is outside 0..100"),
+    ({"retry_backoff_rate": 0.5}, "retry_backoff_rate 0.5 must be >= 1.0"),
+])
+def test_args_are_validated(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EtlPipelineArgs(**{"dataset": "sensor_readings", **changes})
+
+
+def test_args_from_config_map_every_field() -> None:
+    config = PipelineConfig(name="sensor-etl", dataset="sensor_readings", input_prefix="in/", input_suffix=".json",
+                            memory_mb=2048, timeout_s=300, partition_rows=5000, max_concurrency=8,
+                            distributed_map_threshold=20, retry=RetryConfig(max_attempts=5, max_event_age_s=600,
+                                                                            backoff_rate=3.0, interval_s=4),
+                            state_machine_type="EXPRESS", log_level="DEBUG", log_retention_days=14,
+                            alarm_topic_arn="arn:aws:sns:ap-south-1:1:t")
+    args = EtlPipelineArgs.from_config(config, layers=[LAYER], tags={"project": "p"})
+    assert (args.input_prefix, args.input_suffix, args.memory_mb, args.timeout_s) == ("in/", ".json", 2048, 300)
+    assert (args.partition_rows, args.max_concurrency, args.distributed_map_threshold) == (5000, 8, 20)
+    assert (args.retry_attempts, args.max_event_age_s, args.retry_backoff_rate, args.retry_interval_s) == (
+        5, 600, 3.0, 4)
+    assert (args.state_machine_type, args.log_level, args.log_retention_days) == ("EXPRESS", "DEBUG", 14)
+    assert (args.alarm_topic_arn, list(args.layers), dict(args.tags)) == ("arn:aws:sns:ap-south-1:1:t", [LAYER],
+                                                                         {"project": "p"})
