@@ -218,6 +218,7 @@ _ACTIVE_LOCK = threading.Lock()
 _INVOKE_LOCK = threading.RLock()
 _ORIGINAL_INVOKE: Any = None
 _ORIGINAL_S3_EVENTBRIDGE: Any = None
+_ORIGINAL_GET_PERMISSION: Any = None
 
 
 def _simple_backend_class() -> type:
@@ -256,23 +257,69 @@ def _activate(aws: EmbeddedAws) -> Iterator[None]:
 
 
 def _install(backend_cls: type, aws: EmbeddedAws) -> None:
-    global _ACTIVE, _ORIGINAL_INVOKE, _ORIGINAL_S3_EVENTBRIDGE
+    global _ACTIVE, _ORIGINAL_INVOKE, _ORIGINAL_S3_EVENTBRIDGE, _ORIGINAL_GET_PERMISSION
     from moto.s3 import notifications
+    from moto.s3.models import FakeBucket
 
     _ACTIVE = aws
     _ORIGINAL_INVOKE = backend_cls.__dict__["invoke"]
     backend_cls.invoke = _patched_invoke  # type: ignore[attr-defined]
     _ORIGINAL_S3_EVENTBRIDGE = notifications._send_event_bridge_message
     notifications._send_event_bridge_message = _record_s3_notice  # type: ignore[assignment]
+    _ORIGINAL_GET_PERMISSION = FakeBucket.__dict__["get_permission"]
+    FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
 
 
 def _uninstall(backend_cls: type) -> None:
     global _ACTIVE
     from moto.s3 import notifications
+    from moto.s3.models import FakeBucket
 
     backend_cls.invoke = _ORIGINAL_INVOKE  # type: ignore[attr-defined]
     notifications._send_event_bridge_message = _ORIGINAL_S3_EVENTBRIDGE
+    FakeBucket.get_permission = _ORIGINAL_GET_PERMISSION  # type: ignore[method-assign]
     _ACTIVE = None
+
+
+# The request context every sandbox request has: boto3 talks HTTPS to AWS, so aws:SecureTransport is true.
+SANDBOX_CONDITION_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _condition_holds(condition: Mapping[str, Any]) -> bool | None:
+    """Whether a statement's ``Condition`` block holds for a sandbox request; ``None`` if it cannot tell."""
+    for operator, tests in condition.items():
+        if operator not in ("Bool", "BoolIfExists") or not isinstance(tests, Mapping):
+            return None
+        for key, expected in tests.items():
+            actual = SANDBOX_CONDITION_CONTEXT.get(str(key).lower())
+            if actual is None:
+                return None
+            values = expected if isinstance(expected, list) else [expected]
+            if actual not in {str(v).lower() for v in values}:
+                return False
+    return True
+
+
+def _bucket_permission(self: Any, action: str, resource: str) -> Any:
+    """moto's bucket-policy check, with ``Condition`` blocks evaluated instead of ignored.
+
+    moto applies a conditional statement as if it were unconditional, so the usual TLS-only statement
+    (``Deny * if aws:SecureTransport is false``) denies every request. Conditions on ``aws:SecureTransport``
+    are evaluated (sandbox requests count as TLS); statements with any other condition are left out, since
+    the request facts they test are not available here.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    kept = [st for st in statements if not st.get("Condition") or _condition_holds(st["Condition"]) is True]
+    if not kept:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
 
 
 _SEQUENCER = iter(range(1, 1 << 62))

@@ -269,3 +269,35 @@ def test_server_mode_and_in_process_mode_take_turns() -> None:
         handle.stop()
     with embedded_aws(REGION) as aws:
         assert aws.client("s3").list_buckets()["Buckets"] == []
+
+
+def _bucket_with_policy(aws: EmbeddedAws, *statements: dict[str, Any]) -> Any:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="policy-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    resources = ["arn:aws:s3:::policy-bucket", "arn:aws:s3:::policy-bucket/*"]
+    s3.put_bucket_policy(Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": resources, **st} for st in statements]}))
+    return s3
+
+
+def put_allowed(s3: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.put_object(Bucket="policy-bucket", Key="k", Body=b"x")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "403"
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("statement", "allowed"), [
+    ({"Sid": "TlsOnly", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),
+    ({"Sid": "DenyOverTls", "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}, False),
+    ({"Sid": "Unconditional"}, False),
+    ({"Sid": "OtherCondition", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+     True),
+])
+def test_bucket_policy_conditions_on_secure_transport_are_evaluated(aws: EmbeddedAws, statement: dict[str, Any],
+                                                                     allowed: bool) -> None:
+    assert put_allowed(_bucket_with_policy(aws, statement)) is allowed
