@@ -65,12 +65,13 @@ import boto3
 import boto3.session
 from botocore.client import BaseClient
 from botocore.config import Config
+from moto.core.config import DefaultConfig
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "ap-south-1"
 PINNED_MOTO = "5.2.5"
 PATCHED_SYMBOL = "moto.awslambda_simple.models.LambdaSimpleBackend.invoke"
-MOTO_CONFIG: dict[str, Any] = {
+MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
@@ -163,7 +164,7 @@ class EmbeddedAws:
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 found = _shared_session().client(
-                    service,  # type: ignore[call-overload]
+                    service,
                     region_name=key[1], aws_access_key_id="testing", aws_secret_access_key="testing",
                     config=Config(retries={"max_attempts": 1, "mode": "standard"}), **kwargs)
                 self._clients[key] = found
@@ -200,7 +201,7 @@ def embedded_aws(region: str = DEFAULT_REGION) -> Iterator[EmbeddedAws]:
 
     aws = EmbeddedAws(region=region)
     previous_region = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION",)}
-    with _activate(aws), mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+    with _activate(aws), mock_aws(config=MOTO_CONFIG):
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
         try:
             yield aws
@@ -265,7 +266,7 @@ def _install(backend_cls: type, aws: EmbeddedAws) -> None:
     _ORIGINAL_INVOKE = backend_cls.__dict__["invoke"]
     backend_cls.invoke = _patched_invoke  # type: ignore[attr-defined]
     _ORIGINAL_S3_EVENTBRIDGE = notifications._send_event_bridge_message
-    notifications._send_event_bridge_message = _record_s3_notice  # type: ignore[assignment]
+    notifications._send_event_bridge_message = _record_s3_notice
     _ORIGINAL_GET_PERMISSION = FakeBucket.__dict__["get_permission"]
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
 

@@ -180,11 +180,10 @@ def matches_pattern(pattern: Mapping[str, Any] | str | None, event: Mapping[str,
     ...                 {"source": "aws.s3", "detail": {"object": {"key": "in/a.csv"}}})
     True
     """
-    if isinstance(pattern, str):
-        pattern = json.loads(pattern)
-    if not pattern:
+    parsed: Mapping[str, Any] | None = json.loads(pattern) if isinstance(pattern, str) else pattern
+    if not parsed:
         return False
-    return _match_node(pattern, event)
+    return _match_node(parsed, event)
 
 
 def _match_node(pattern: Mapping[str, Any], node: Any) -> bool:

@@ -46,8 +46,9 @@ class ServerHandle:
         self.server.stop()
         aws_mod.uninstall_for_server()
         moto_api_backend.reset()
-        default_user_config.clear()
-        default_user_config.update(self._saved_config)  # type: ignore[typeddict-item]
+        config: dict[str, Any] = default_user_config  # type: ignore[assignment]
+        config.clear()
+        config.update(self._saved_config)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
