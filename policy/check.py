@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,10 @@ class Report:
 class Analyzer:
     """The pack behind ``_PolicyAnalyzerServicer`` instances, as the engine would call it.
 
-    The servicer deserializes a resource's properties once per policy it holds, so resource policies are
-    grouped per resource type (one servicer per type, holding only the policies that apply to it); policies
-    that apply to every type are in each group. That is the same code path, without the quadratic cost."""
+    The servicer deserializes a resource's properties once per policy it holds, and every stack resource once
+    per stack policy. So resource policies are grouped per resource type (one servicer per type, holding only
+    the policies that apply to it; policies for every type are in each group), and each stack policy gets the
+    resources of the types it declares it reads. Same code path, without the quadratic cost."""
 
     def __init__(self, policies: Sequence[SciflowResourcePolicy | SciflowStackPolicy] = tuple(ALL_POLICIES),
                  config: Mapping[str, Any] | None = None) -> None:
@@ -87,7 +89,7 @@ class Analyzer:
         self.stack_policies = [p for p in policies if isinstance(p, SciflowStackPolicy)]
         self._configure = _configure_request(config or {})
         self._servicers: dict[str, _PolicyAnalyzerServicer | None] = {}
-        self._stack = self._servicer(list(self.stack_policies)) if self.stack_policies else None
+        self._stack = [(p, self._servicer([p])) for p in self.stack_policies]
 
     def _servicer(self, policies: list[Any]) -> _PolicyAnalyzerServicer:
         servicer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, policies, EnforcementLevel.ADVISORY)
@@ -108,10 +110,81 @@ class Analyzer:
         return [_violation(d, request.urn) for d in response.diagnostics]
 
     def analyze_stack(self, request: Any) -> list[Violation]:
-        if self._stack is None:
-            return []
-        response = self._stack.AnalyzeStack(request, None)
-        return [_violation(d, "") for d in response.diagnostics]
+        """Each stack policy sees the resources of the types it reads (it ignores all others anyway)."""
+        out: list[Violation] = []
+        for policy, servicer in self._stack:
+            types = policy.resource_types
+            resources = [r for r in request.resources if not types or r.type in types]
+            response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=resources), None)
+            out.extend(_violation(d, "") for d in response.diagnostics)
+        return out
+
+
+class _MemoJsonFormat:
+    """``json_format`` for the servicer with ``MessageToDict`` memoized on the message's bytes.
+
+    The servicer converts a resource's properties Struct to a dict once per policy (and a stack resource once
+    per stack policy); the conversion is a pure function and ``deserialize_properties`` builds new objects from
+    its result without mutating it, so one conversion per distinct Struct gives identical inputs. Everything
+    else is the real module."""
+
+    def __init__(self) -> None:
+        self._cache: dict[bytes, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(message, struct_pb2.Struct):
+            return json_format.MessageToDict(message, *args, **kwargs)
+        key = message.SerializeToString(deterministic=True)
+        value = self._cache.get(key)
+        if value is None:
+            value = json_format.MessageToDict(message)
+            self._cache[key] = value
+        return value
+
+
+def _memo_by_identity(fn: Any) -> Any:
+    """``fn`` memoized on its argument's identity (the argument is kept alive, so ids are not reused)."""
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def wrapper(value: Any, *args: Any) -> Any:
+        if args:
+            return fn(value, *args)
+        hit = cache.get(id(value))
+        if hit is None or hit[0] is not value:
+            hit = (value, fn(value))
+            cache[id(value)] = hit
+        return hit[1]
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _memoized_conversions() -> Iterator[None]:
+    """Convert each distinct properties Struct once, not once per policy (and pause the cyclic GC).
+
+    The servicer runs Struct -> dict (``MessageToDict``) -> deserialized values -> unknown-checking proxy for
+    every policy. All three are pure; the proxy is read-only for sciflow's policies (none assigns into
+    ``props``). With the memo the servicer's own loop, levels, unknown handling and diagnostics are unchanged.
+    """
+    from pulumi_policy import policy as servicer_module
+
+    saved = (servicer_module.json_format, servicer_module.deserialize_properties,
+             servicer_module.unknown_checking_proxy)
+    servicer_module.json_format = _MemoJsonFormat()  # type: ignore[assignment]
+    servicer_module.deserialize_properties = _memo_by_identity(saved[1])
+    servicer_module.unknown_checking_proxy = _memo_by_identity(saved[2])
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        (servicer_module.json_format, servicer_module.deserialize_properties,
+         servicer_module.unknown_checking_proxy) = saved
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _violation(diag: Any, default_urn: str) -> Violation:
@@ -227,9 +300,10 @@ def evaluate(graph: Any, *, config: Mapping[str, Any] | None = None, analyzer: A
     try:
         started = time.perf_counter()
         violations: list[Violation] = []
-        for request in requests:
-            violations.extend(analyzer.analyze(request))
-        violations.extend(analyzer.analyze_stack(stack_request))
+        with _memoized_conversions():
+            for request in requests:
+                violations.extend(analyzer.analyze(request))
+            violations.extend(analyzer.analyze_stack(stack_request))
         seconds = time.perf_counter() - started
     finally:
         if program_dir is not None:

@@ -205,38 +205,62 @@ class StackCtx(Ctx):
         super().__init__({}, report, config)
         self.resources = resources
         self._by_type: dict[str, list[PolicyResource]] = {}
+        self._of_type: dict[tuple[str, ...], list[PolicyResource]] = {}
+        self._indexes: dict[tuple[int, tuple[str, ...]], _Index] = {}
         for res in resources:
             self._by_type.setdefault(res.resource_type, []).append(res)
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        out: list[PolicyResource] = []
-        for t in types:
-            out.extend(self._by_type.get(t, ()))
-        return out
+        """The resources of these types (the same list object for the same types: indexes key on it)."""
+        cached = self._of_type.get(types)
+        if cached is None:
+            cached = [r for t in types for r in self._by_type.get(t, ())]
+            self._of_type[types] = cached
+        return cached
 
     def prop(self, res: PolicyResource, *path: str | int, default: Any = None) -> Any:
         return self.get(*path, default=default, props=res.props)
 
-    def linked(self, res: PolicyResource, key: str, candidates: Iterable[PolicyResource],
+    def index(self, candidates: list[PolicyResource], *match_props: str) -> _Index:
+        """Candidates by URN and by the string values of ``match_props`` (built once per list and props)."""
+        key = (id(candidates), match_props)
+        idx = self._indexes.get(key)
+        if idx is None:
+            by_value: dict[str, list[PolicyResource]] = {}
+            for cand in candidates:
+                for mp in match_props:
+                    v = self.prop(cand, mp)
+                    if isinstance(v, str) and cand not in by_value.get(v, ()):
+                        by_value.setdefault(v, []).append(cand)
+            idx = _Index({c.urn: c for c in candidates}, by_value, candidates)
+            self._indexes[key] = idx
+        return idx
+
+    def linked(self, res: PolicyResource, key: str, candidates: list[PolicyResource],
                *match_props: str) -> list[PolicyResource]:
         """Candidates ``res.<key>`` points at: by property dependency, else by equal known values
         (``res.<key>`` equal to a candidate's ``match_props`` output, e.g. a bucket's ``id``)."""
-        pool = list(candidates)
-        deps = res.property_dependencies.get(key) or []
-        by_dep = [c for c in pool if any(d.urn == c.urn for d in deps)]
-        if by_dep:
-            return by_dep
-        values = {v for v in self.items(self.prop(res, key)) if isinstance(v, str)}
-        if not values:
-            return []
-        found = []
-        for cand in pool:
-            for mp in match_props:
-                v = self.prop(cand, mp)
-                if isinstance(v, str) and v in values:
-                    found.append(cand)
-                    break
+        idx = self.index(candidates, *match_props)
+        found: list[PolicyResource] = []
+        for dep in res.property_dependencies.get(key) or []:
+            cand = idx.by_urn.get(dep.urn)
+            if cand is not None and cand not in found:
+                found.append(cand)
+        if found or not match_props:
+            return found
+        for value in self.items(self.prop(res, key)):
+            if isinstance(value, str):
+                for cand in idx.by_value.get(value, ()):
+                    if cand not in found:
+                        found.append(cand)
         return found
+
+
+@dataclass(frozen=True)
+class _Index:
+    by_urn: dict[str, PolicyResource]
+    by_value: dict[str, list[PolicyResource]]
+    candidates: list[PolicyResource]
 
 
 # --------------------------------------------------------------------------- JSON documents

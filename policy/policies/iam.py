@@ -18,8 +18,9 @@ Users extend the list with the ``allowedActions`` config of the policy.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
@@ -134,13 +135,21 @@ def on_star(st: Mapping[str, Any]) -> bool:
     return "*" in as_list(st.get("Resource")) or "NotResource" in st
 
 
+@functools.lru_cache(maxsize=4096)
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """A case-insensitive IAM action matcher (``*`` and ``?`` wildcards)."""
+    lowered = pattern.lower()
+    if "*" not in lowered and "?" not in lowered:
+        return lowered.__eq__
+    return re.compile(fnmatch.translate(lowered)).match  # type: ignore[return-value]
+
+
 def grants(st: Mapping[str, Any], action: str) -> bool:
     """Whether an Allow statement grants ``action`` (wildcards in the statement expanded)."""
     target = action.lower()
     if "NotAction" in st:
-        return not any(fnmatch.fnmatchcase(target, p.lower()) for p in as_list(st["NotAction"])
-                       if isinstance(p, str))
-    return any(fnmatch.fnmatchcase(target, p.lower()) for p in actions(st))
+        return not any(_matcher(p)(target) for p in as_list(st["NotAction"]) if isinstance(p, str))
+    return any(_matcher(p)(target) for p in actions(st))
 
 
 def granted(st: Mapping[str, Any], candidates: Iterable[str]) -> list[str]:

@@ -41,7 +41,8 @@ def _function_log_retention(ctx: StackCtx) -> None:
         if isinstance(name, str):
             by_name[name] = g
     for fn in ctx.of_type(FUNCTION):
-        linked = [g for g in groups if g.urn in {d.urn for d in fn.property_dependencies.get("loggingConfig") or []}]
+        by_urn = ctx.index(groups).by_urn
+        linked = [by_urn[d.urn] for d in fn.property_dependencies.get("loggingConfig") or [] if d.urn in by_urn]
         configured = ctx.prop(fn, "loggingConfig", "logGroup")
         if not linked and isinstance(configured, str) and configured in by_name:
             linked = [by_name[configured]]

@@ -26,15 +26,13 @@ _PRESENCE = "Only presence matters: a DLQ ARN unknown at preview is set, so it p
 
 def _arn_targets(ctx: StackCtx, res: PolicyResource, key_path: tuple[str, ...], dep_key: str,
                  candidates: list[PolicyResource]) -> list[PolicyResource]:
-    """Candidates a nested ARN property points at (by property dependency, else by equal ``arn``)."""
-    deps = {d.urn for d in res.property_dependencies.get(dep_key) or []}
-    found = [c for c in candidates if c.urn in deps]
+    """Candidates a nested ARN property points at (by property dependency, else by equal ``arn``/``name``)."""
+    idx = ctx.index(candidates, "arn", "name")
+    found = [idx.by_urn[d.urn] for d in res.property_dependencies.get(dep_key) or [] if d.urn in idx.by_urn]
     if found:
         return found
     value = ctx.prop(res, *key_path)
-    if not isinstance(value, str) or value is UNKNOWN:
-        return []
-    return [c for c in candidates if ctx.prop(c, "arn") == value or ctx.prop(c, "name") == value]
+    return list(idx.by_value.get(value, ())) if isinstance(value, str) else []
 
 
 def _function_dlq(ctx: StackCtx) -> None:
@@ -82,20 +80,24 @@ def _redrive_target(ctx: Ctx, raw: Any) -> str | None:
 
 def _queue_dlq(ctx: StackCtx) -> None:
     queues = ctx.of_type(QUEUE)
+    by_arn = ctx.index(queues, "arn")
     has_redrive: set[str] = set()
     is_dlq: set[str] = set()
+
+    def mark_target(raw: Any, deps: list[PolicyResource]) -> None:
+        target = _redrive_target(ctx, raw)
+        if target:
+            is_dlq.update(q.urn for q in by_arn.by_value.get(target, ()))
+        is_dlq.update(d.urn for d in deps if d.urn in by_arn.by_urn)
+
     for q in queues:
         raw = ctx.prop(q, "redrivePolicy")
         if raw is not None:
             has_redrive.add(q.urn)
-            target = _redrive_target(ctx, raw)
-            is_dlq.update(c.urn for c in queues if target and ctx.prop(c, "arn") == target)
-            is_dlq.update(d.urn for d in q.property_dependencies.get("redrivePolicy") or [])
+            mark_target(raw, q.property_dependencies.get("redrivePolicy") or [])
     for rp in ctx.of_type(REDRIVE):
         has_redrive.update(c.urn for c in ctx.linked(rp, "queueUrl", queues, "id", "url"))
-        is_dlq.update(d.urn for d in rp.property_dependencies.get("redrivePolicy") or [])
-        target = _redrive_target(ctx, ctx.prop(rp, "redrivePolicy"))
-        is_dlq.update(c.urn for c in queues if target and ctx.prop(c, "arn") == target)
+        mark_target(ctx.prop(rp, "redrivePolicy"), rp.property_dependencies.get("redrivePolicy") or [])
     # Queues used as a DLQ or failure destination by Lambda, Scheduler or EventBridge are terminal.
     for res_type, key_path, dep_key in (
             (INVOKE_CONFIG, ("destinationConfig", "onFailure", "destination"), "destinationConfig"),
@@ -104,11 +106,7 @@ def _queue_dlq(ctx: StackCtx) -> None:
             (EVENT_TARGET, ("deadLetterConfig", "arn"), "deadLetterConfig"),
             (MAPPING, ("destinationConfig", "onFailure", "destinationArn"), "destinationConfig")):
         for res in ctx.of_type(res_type):
-            value = ctx.prop(res, *key_path)
-            deps = {d.urn for d in res.property_dependencies.get(dep_key) or []}
-            for q in queues:
-                if q.urn in deps or (isinstance(value, str) and ctx.prop(q, "arn") == value):
-                    is_dlq.add(q.urn)
+            is_dlq.update(q.urn for q in _arn_targets(ctx, res, key_path, dep_key, queues))
     for q in queues:
         if q.urn not in has_redrive and q.urn not in is_dlq:
             ctx.report("The queue is neither a dead-letter queue nor has a redrive policy: messages that keep "
@@ -185,7 +183,8 @@ LAMBDA_FUNCTION_DLQ = SciflowStackPolicy(
 SQS_QUEUE_DLQ = SciflowStackPolicy(
     name="sqs-queue-dlq",
     description="SQS queues must have a redrive policy unless they are themselves a DLQ.",
-    resource_types=(QUEUE, REDRIVE), check=_queue_dlq, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
+    resource_types=(QUEUE, REDRIVE, INVOKE_CONFIG, FUNCTION, SCHEDULE, EVENT_TARGET, MAPPING), check=_queue_dlq,
+    enforcement_level=ADVISORY, severity=Severity.MEDIUM,
     area=AREA,
     doc=Doc(why="Poison messages otherwise cycle until retention expires and then vanish.",
             fix="redrive_policy=json.dumps({'deadLetterTargetArn': dlq.arn, 'maxReceiveCount': 5}).",

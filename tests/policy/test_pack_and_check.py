@@ -206,3 +206,19 @@ def test_dev_stack_has_no_mandatory_violations() -> None:
     mandatory = [v for v in report["violations"] if v["enforcement"] == "mandatory"]
     assert mandatory == []
     assert report["resources"] > 0
+
+
+def test_stack_policies_see_every_type_they_read() -> None:
+    """``Analyzer`` gives each stack policy only the types it declares: same result as the whole stack."""
+    from pulumi_policy import EnforcementLevel
+
+    from policy.check import Analyzer, _violation, analyze_requests, synthesize
+
+    _, stack_request = analyze_requests(synthesize(FIXTURE, None))
+    filtered = Analyzer().analyze_stack(stack_request)
+    full = []
+    for policy in Analyzer().stack_policies:
+        servicer = _PolicyAnalyzerServicer("sciflow", "0.1.0", [policy], EnforcementLevel.ADVISORY)
+        full.extend(_violation(d, "") for d in servicer.AnalyzeStack(stack_request, None).diagnostics)
+    assert sorted(map(repr, filtered)) == sorted(map(repr, full))
+    assert len(full) > 10
