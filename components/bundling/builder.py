@@ -24,7 +24,7 @@ from components.bundling.resolve import ResolvedWheel, resolve
 from components.bundling.smoke import SmokeResult, run_smoke
 from components.bundling.spec import PYC_MODES, RUNTIME_PROVIDED, LayerBuild, LayerSpec, parse_requirements
 from components.bundling.strip import StripResult, find_strip_tool, remove_unneeded, strip_binaries, tool_version
-from components.bundling.wheels import Unpacked, unpack_wheel
+from components.bundling.wheels import Unpacked, installed_distributions, unpack_wheel
 
 Progress = Callable[[str], None]
 _HOST_ARCH = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -82,6 +82,20 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
     if not spec.include_runtime_packages:
         for name in RUNTIME_PROVIDED:
             excluded.setdefault(canonicalize_name(name), "provided by the Lambda runtime")
+    for site in spec.provided_by:
+        if not Path(site).is_dir():
+            raise LayerBuildError(f"provided_by: {site} is not a directory (pass LayerBuild.site_dir)",
+                                  reason="bad-option")
+        provided = installed_distributions(Path(site))
+        for wheel in resolution.wheels:
+            if wheel.key not in provided:
+                continue
+            if provided[wheel.key] != wheel.version:
+                raise LayerBuildError(
+                    f"{wheel.name}: this layer resolves {wheel.version} but the layer in {site} ships "
+                    f"{provided[wheel.key]}; pin {wheel.name}=={provided[wheel.key]} so the layers agree",
+                    package=wheel.name, reason="conflict")
+            excluded.setdefault(wheel.key, "provided by another layer (provided_by)")
     resolved_names = {w.key for w in resolution.wheels}
     for name in sorted(canonicalize_name(e) for e in spec.exclude):
         if name not in resolved_names:

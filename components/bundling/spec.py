@@ -38,8 +38,9 @@ class LayerSpec:
     smoke_imports
         Extra modules the smoke test imports (every top-level package is imported anyway).
     provided_by
-        Extra ``sys.path`` entries for the smoke test only: unzipped layers (``LayerBuild.site_dir``) this
-        layer is deployed together with.
+        Unzipped layers (``LayerBuild.site_dir``) this layer is always deployed with. They are on ``sys.path``
+        during the smoke test; distributions they ship are left out of this layer (same version) or are an
+        error (different version: two versions would overlay each other in ``/opt/python``).
     pyc
         ``"imported"`` (default: compile the modules the smoke test imports, i.e. every top-level package,
         the workloads and ``smoke_imports``; other modules compile at import time), ``"all"`` (about 30 MiB

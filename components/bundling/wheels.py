@@ -59,3 +59,22 @@ def unpack_wheel(wheel: Path, dist: str, dest: Path, result: Unpacked) -> None:
 def owner_of(rel: str, owners: dict[str, str]) -> str:
     """The distribution that owns a path (by its top-level component), or ``"?"``."""
     return owners.get(rel.split("/", 1)[0], "?")
+
+
+def installed_distributions(site: Path) -> dict[str, str]:
+    """``{canonical name: version}`` of the distributions in an unpacked layer (from ``*.dist-info/METADATA``)."""
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, str] = {}
+    for metadata in sorted(site.glob("*.dist-info/METADATA")):
+        name = version = None
+        for line in metadata.read_text(errors="replace").splitlines():
+            if line.startswith("Name:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("Version:"):
+                version = line.split(":", 1)[1].strip()
+            elif not line.strip():
+                break
+        if name and version:
+            found[canonicalize_name(name)] = version
+    return found

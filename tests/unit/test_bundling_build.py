@@ -203,3 +203,24 @@ def test_cli_json_and_failure_exit_code(index: Path, tmp_path: Path, capsys: pyt
     assert main(["build", "-r", "nosuchpkg", "--no-index", "--find-links", str(index), "--cache-dir",
                  str(tmp_path)]) == 1
     assert "error: nosuchpkg: unknown package" in capsys.readouterr().err
+
+
+def test_distributions_of_a_provided_layer_are_left_out(index: Path, tmp_path: Path) -> None:
+    base = build_layer(offline_spec(index, "tinydep==2.0"), cache_dir=tmp_path)
+    top = build_layer(offline_spec(index, "tinycalc==1.0", provided_by=(base.site_dir,)), cache_dir=tmp_path)
+    assert top.packages == {"tinycalc": "1.0"}
+    left_out = {r["name"]: r.get("left_out") for r in top.report["resolved"]}
+    assert left_out["tinydep"] == "provided by another layer (provided_by)"
+
+
+def test_provided_layer_with_another_version_is_a_conflict(index: Path, tmp_path: Path) -> None:
+    base = build_layer(offline_spec(index, "tinydep==1.0"), cache_dir=tmp_path)
+    with pytest.raises(LayerBuildError, match=r"^tinydep: this layer resolves 2\.0 but the layer in .* ships 1\.0; "
+                                              r"pin tinydep==1\.0 so the layers agree"):
+        build_layer(offline_spec(index, "tinycalc==1.0", "tinydep==2.0", provided_by=(base.site_dir,)),
+                    cache_dir=tmp_path)
+
+
+def test_missing_provided_layer_directory(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^provided_by: .*/nowhere is not a directory"):
+        build_layer(offline_spec(index, "tinycalc==1.0", provided_by=(tmp_path / "nowhere",)), cache_dir=tmp_path)
