@@ -93,7 +93,7 @@ def publish(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None, 
     run = event["run"]
     rid = run["run_id"]
     results = load_results(s3, settings, run)
-    frames = [read_staged(read_object(s3, settings.processed_bucket, r["transformed_key"]), dataset.schema)
+    frames = [read_staged(read_object(s3, settings.processed_bucket, r["transformed_key"]))
               for r in results]
     rows, conflicts, dropped, aggregates = assemble(frames, dataset)
     rejects_keys = [r["rejects_key"] for r in results if r.get("rejects_key")]

@@ -2,7 +2,7 @@
 
 Layout (``<p>`` is the pipeline name, so pipelines can share buckets)::
 
-    processed bucket  <p>/staging/<run_id>/part-00000.valid.csv ...   intermediate, never published
+    processed bucket  <p>/staging/<run_id>/part-00000.valid.npz ...   intermediate, never published
                       <p>/published/<dataset>/<stem>/<run_id>/rows.csv, summary.json, report.xlsx, manifest.json
     quarantine bucket <p>/rejects/<dataset>/<run_id>/part-00000.csv, duplicates.csv   (rows + reason)
 
@@ -98,8 +98,8 @@ class EtlSettings:
     Example
     -------
     >>> s = EtlSettings("p", "sensor_readings", "proc", "quar", "ledger")
-    >>> s.staging_key("r1", "part-00000.valid.csv")
-    'p/staging/r1/part-00000.valid.csv'
+    >>> s.staging_key("r1", "part-00000.valid.npz")
+    'p/staging/r1/part-00000.valid.npz'
     """
 
     pipeline: str
@@ -160,7 +160,7 @@ def part_name(index: int, suffix: str) -> str:
 
     Example
     -------
-    >>> part_name(3, "valid.csv")
-    'part-00003.valid.csv'
+    >>> part_name(3, "valid.npz")
+    'part-00003.valid.npz'
     """
     return f"part-{index:05d}.{suffix}"

@@ -1,6 +1,6 @@
 """ETL step 3, transform one partition: typing, exact de-duplication, derived columns (vectorized).
 
-Input: the validate step's output. Writes ``part-NNNNN.transformed.csv`` and a small
+Input: the validate step's output. Writes ``part-NNNNN.transformed.npz`` and a small
 ``part-NNNNN.result.json`` (counts and keys) to staging; the output step reads the result files, so the
 Map's own result can be discarded (or written by ``ResultWriter``) and the state payload stays small.
 
@@ -21,7 +21,7 @@ import pandas as pd
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.schema import drop_exact_duplicates
 from handlers.etl.settings import EtlSettings, part_name
-from handlers.etl.staging import put, read_object, read_staged, s3_client, staged_csv
+from handlers.etl.staging import put, read_object, read_staged, s3_client, staged_bytes
 from handlers.runtime.log import get_logger
 
 
@@ -50,10 +50,10 @@ def transform_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: 
     dataset = dataset or load_dataset(settings.dataset)
     run, part = event["run"], event["partition"]
     rid, index = run["run_id"], part["index"]
-    valid = read_staged(read_object(s3, settings.processed_bucket, event["valid_key"]), dataset.schema)
+    valid = read_staged(read_object(s3, settings.processed_bucket, event["valid_key"]))
     frame, dropped = transform_frame(valid, dataset)
-    transformed_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "transformed.csv")),
-                          staged_csv(frame), "text/csv")
+    transformed_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "transformed.npz")),
+                          staged_bytes(frame), "application/octet-stream")
     result = {"index": index, "rows": event["rows"], "valid": event["valid"], "rejected": event["rejected"],
               "duplicates": dropped, "transformed_key": transformed_key, "rejects_key": event.get("rejects_key")}
     result_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "result.json")),

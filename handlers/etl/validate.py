@@ -1,7 +1,7 @@
 """ETL step 2, validate one partition: parse its byte range, check the schema, quarantine invalid rows.
 
 Input: ``{"run": {...}, "partition": {"index", "start", "end", "first_row", "rows"}}``. Valid rows go to
-``staging/<run>/part-NNNNN.valid.csv`` (typed); invalid rows, with a reason each, to the quarantine bucket.
+``staging/<run>/part-NNNNN.valid.npz`` (typed); invalid rows, with a reason each, to the quarantine bucket.
 A file-level problem (missing columns, bad encoding, malformed CSV/JSON) raises ``FileRejected`` and fails
 the run before anything is published.
 
@@ -20,7 +20,7 @@ from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.formats import CSV, parse_partition
 from handlers.etl.schema import validate
 from handlers.etl.settings import EtlSettings, part_name
-from handlers.etl.staging import put, read_range, s3_client, staged_csv
+from handlers.etl.staging import put, read_range, s3_client, staged_bytes
 from handlers.runtime.log import get_logger
 
 
@@ -36,7 +36,7 @@ def validate_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: A
     Example
     -------
     >>> validate_partition(event, settings=settings, s3=s3)["valid_key"]  # doctest: +SKIP
-    'sensor-etl/staging/<run>/part-00000.valid.csv'
+    'sensor-etl/staging/<run>/part-00000.valid.npz'
     """
     s3 = s3_client(s3)
     dataset = dataset or load_dataset(settings.dataset)
@@ -51,8 +51,8 @@ def validate_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: A
     dataset.schema.check_columns(list(raw.columns), source)
     result = validate(raw, dataset.schema, first_row=part["first_row"])
     rid, index = run["run_id"], part["index"]
-    valid_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "valid.csv")),
-                    staged_csv(result.valid), "text/csv")
+    valid_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "valid.npz")),
+                    staged_bytes(result.valid), "application/octet-stream")
     rejects_key = None
     if len(result.rejects):
         rejects_key = put(s3, settings.quarantine_bucket, settings.rejects_key(rid, part_name(index, "csv")),

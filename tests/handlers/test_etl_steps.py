@@ -17,6 +17,7 @@ from handlers.etl import on_failure, output, transform, validate
 from handlers.etl.errors import FileRejected, IncompleteRun
 from handlers.etl.ledger import RunLedger
 from handlers.etl.settings import EtlSettings, object_id
+from handlers.etl.staging import read_staged
 from handlers.runtime.errors import EventError, SettingsError
 
 REGION = "ap-south-1"
@@ -213,7 +214,7 @@ def test_transform_drops_exact_duplicates_and_records_the_result(env: Env) -> No
     done = transform.transform_partition(checked, settings=env.settings, s3=env.s3)
     result = json.loads(env.read(PROCESSED, done["result_key"]))
     assert (result["valid"], result["duplicates"], result["rejected"]) == (2, 1, 2)
-    staged = pd.read_csv(io.BytesIO(env.read(PROCESSED, result["transformed_key"])))
+    staged = read_staged(env.read(PROCESSED, result["transformed_key"]))
     assert staged["value_c"].tolist() == [20.5]
 
 

@@ -98,15 +98,16 @@ def generate_frame(rows: int, *, seed: int = 0, sensors: int = 50, bad_fraction:
     """
     rng = np.random.default_rng(seed)
     i = np.arange(rows)
-    stamps = (START + pd.to_timedelta(i // sensors, unit="min")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    minutes = (START + pd.to_timedelta(np.arange((rows + sensors - 1) // sensors), unit="min"))
+    stamps = np.asarray(minutes.strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object)[i // sensors]
     ids = np.array([f"TMP-{k:04d}" for k in range(sensors)], dtype=object)[i % sensors]
     celsius = 20.0 + 5.0 * rng.standard_normal(rows)
     unit_idx = rng.integers(0, 3, rows)
     value = np.select([unit_idx == 0, unit_idx == 1], [celsius, celsius * 9.0 / 5.0 + 32.0], celsius + 273.15)
     frame = pd.DataFrame({
-        "timestamp": np.asarray(stamps, dtype=object),
+        "timestamp": stamps,
         "sensor_id": ids,
-        "value": np.char.mod("%.3f", np.round(value, 3)).astype(object),
+        "value": np.round(value, 3).astype(str).astype(object),
         "unit": np.asarray(UNITS, dtype=object)[unit_idx],
     })
     if duplicate_fraction > 0 and rows > 1:
