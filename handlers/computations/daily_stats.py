@@ -119,6 +119,8 @@ def analyze(frame: pd.DataFrame, *, z_threshold: float = 4.0) -> Analysis:
     trend = st.linregress(hours[clean], values[clean])
     residuals = values - (trend.intercept + trend.slope * hours)
     loc, scale = st.norm.fit(residuals[clean])
+    ks_statistic: float | None
+    ks_p_value: float | None
     if scale > 0:
         ks = st.kstest(residuals[clean], "norm", args=(loc, scale))
         ks_statistic, ks_p_value = float(ks.statistic), float(ks.pvalue)

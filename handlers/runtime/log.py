@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import sys
@@ -21,6 +22,15 @@ from aws_lambda_powertools import Logger
 from handlers.runtime import env
 
 _LOGGERS: dict[str, Logger] = {}
+
+
+class CurrentStdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at emit time, not at creation: a runtime (or a test harness) that
+    swaps stdout per invocation still receives every line of a logger created in an earlier one."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stdout)
+        super().emit(record)
 
 
 def get_logger(service: str | None = None) -> Logger:
@@ -34,7 +44,7 @@ def get_logger(service: str | None = None) -> Logger:
     name = service or os.environ.get(env.SERVICE_NAME) or "sciflow"
     if name not in _LOGGERS:
         _LOGGERS[name] = Logger(service=name, level=os.environ.get(env.LOG_LEVEL, "INFO"), utc=True,
-                                use_rfc3339=True)
+                                use_rfc3339=True, logger_handler=CurrentStdoutHandler(sys.stdout))
     return _LOGGERS[name]
 
 

@@ -330,3 +330,53 @@ def test_from_config_maps_every_field() -> None:
     assert (args.retry_attempts, args.max_event_age_s, args.log_retention_days) == (5, 600, 14)
     assert (list(args.layers), dict(args.environment), dict(args.tags)) == (["arn:layer"], {"A": "1"}, {"o": "x"})
     assert args.alarm_topic_arn == "arn:aws:sns:ap-south-1:123456789012:t"
+
+
+# --------------------------------------------------------------------------- components.schedules (pure)
+def test_schedule_validation_accepts_cron_rate_and_at() -> None:
+    from components.schedules import validate_schedule
+
+    for expression in ("cron(0 16 * * ? *)", "cron(15 6 ? * MON-FRI *)", "rate(1 day)", "rate(5 minutes)",
+                       "at(2026-03-01T10:30:00)"):
+        assert validate_schedule(expression) == expression
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("cron(0 16 * * * *)", "one of day-of-month and day-of-week must be '?'"),
+    ("cron(0 25 * * ? *)", "cron field 2 must be 0..23"),
+    ("rate(1 days)", "use rate(1 unit) or rate(N units) with N > 1"),
+    ("every day", "is not a schedule expression"),
+])
+def test_schedule_validation_names_the_problem(expression: str, message: str) -> None:
+    from components.schedules import validate_schedule
+
+    with pytest.raises(ValueError) as err:
+        validate_schedule(expression)
+    assert message in str(err.value) and expression in str(err.value)
+
+
+def test_scheduled_time_for_kolkata_1600_is_1030_utc() -> None:
+    from datetime import date
+
+    from components.schedules import scheduled_time_for
+
+    assert scheduled_time_for("cron(0 16 * * ? *)", "Asia/Kolkata", date(2026, 3, 1)).isoformat() == \
+        "2026-03-01T10:30:00+00:00"
+
+
+def test_scheduled_time_for_follows_daylight_saving() -> None:
+    from datetime import date
+
+    from components.schedules import scheduled_time_for
+
+    winter = scheduled_time_for("cron(0 9 * * ? *)", "Europe/Berlin", date(2026, 1, 15))
+    summer = scheduled_time_for("cron(0 9 * * ? *)", "Europe/Berlin", date(2026, 7, 15))
+    assert (winter.hour, summer.hour) == (8, 7)
+
+
+def test_rate_schedules_fire_at_local_midnight_for_backfill() -> None:
+    from datetime import time
+
+    from components.schedules import daily_fire_time
+
+    assert daily_fire_time("rate(1 day)") == time(0, 0)

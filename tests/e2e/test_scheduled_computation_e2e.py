@@ -115,6 +115,18 @@ def test_scheduled_event_at_1600_kolkata_writes_the_date_folder_and_success(stac
     assert json.loads(row["summary"]["S"])["anomalies"] == 3
 
 
+def test_run_logs_start_and_finish_with_duration_and_peak_memory_as_json(stack: Deployment) -> None:
+    result = invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 3, 3, 10, 30, tzinfo=UTC))
+    assert result.invocation is not None
+    records = [json.loads(line) for line in result.invocation.log_lines if line.startswith("{")]
+    by_message = {record["message"]: record for record in records if record.get("service") == "daily-stats"}
+    assert by_message["run started"]["scheduled_time"] == "2026-03-03T10:30:00Z"
+    finished = by_message["run finished"]
+    assert (finished["date"], finished["status"], finished["run_id"]) == (
+        "2026-03-03", "SUCCESS", result.invocation.request_id)
+    assert finished["duration_ms"] > 0 and finished["peak_memory_mb"] > 0
+
+
 def test_artifacts_match_the_manifest_checksums(stack: Deployment) -> None:
     import hashlib
 
@@ -137,7 +149,8 @@ def test_same_event_again_writes_nothing_new(stack: Deployment) -> None:
 
 def test_near_midnight_utc_maps_to_the_kolkata_date(stack: Deployment) -> None:
     invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 3, 5, 23, 30, tzinfo=UTC))
-    assert keys(stack, prefix="daily-stats/date=2026-03-0") == [*folder("2026-03-01"), *folder("2026-03-06")]
+    assert keys(stack, prefix="daily-stats/date=2026-03-06/") == folder("2026-03-06")
+    assert keys(stack, prefix="daily-stats/date=2026-03-05/") == []
     assert ledger(stack, "2026-03-06")["scheduled_time"]["S"] == "2026-03-05T23:30:00Z"
 
 
@@ -220,6 +233,24 @@ def test_backfill_runs_only_the_dates_without_success(stack: Deployment) -> None
         ("2026-02-20", "2026-02-20T10:30:00Z", "SUCCESS"), ("2026-02-22", "2026-02-22T10:30:00Z", "SUCCESS")]
     for day in ("2026-02-20", "2026-02-22"):
         assert keys(stack, prefix=f"daily-stats/date={day}/") == folder(day)
+
+
+def test_backfill_rejects_a_reversed_range() -> None:
+    from sandbox.backfill import BackfillError, date_range
+
+    with pytest.raises(BackfillError, match=r"--to 2026-03-01 is before --from 2026-03-02"):
+        date_range(date(2026, 3, 2), date(2026, 3, 1))
+
+
+def test_backfill_event_uses_the_schedule_time_of_day_in_its_timezone() -> None:
+    from sandbox.backfill import Target, scheduled_event_for
+
+    target = Target("fn", "daily-stats", "ledger", "America/Los_Angeles", "cron(30 23 * * ? *)")
+    event = scheduled_event_for(target, date(2026, 3, 1))
+    assert event["scheduledTime"] == "2026-03-02T07:30:00Z"
+    from handlers.runtime.scheduled import business_date, parse_event
+
+    assert business_date(parse_event(event).scheduled_time, target.timezone) == date(2026, 3, 1)
 
 
 def test_backfill_cli_dry_run_lists_missing_dates(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
