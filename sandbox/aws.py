@@ -40,6 +40,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import functools
 import hashlib
 import importlib
 import io
@@ -595,9 +596,16 @@ def _cache_root() -> Path:
     return _CACHE_ROOT
 
 
-def extract_zip(data: bytes, kind: str) -> Path:
+def _digest(data: bytes, known_hex: str | None = None) -> str:
+    """Hex sha256 of a zip: moto's ``code_digest`` when it computed one (no rehash per call)."""
+    if known_hex and len(known_hex) == 64:
+        return known_hex
+    return hashlib.sha256(data).hexdigest()
+
+
+def extract_zip(data: bytes, kind: str, digest: str | None = None) -> Path:
     """Extract ``data`` once per process under ``<tmp>/<kind>/<sha256>`` and return the directory."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = digest or hashlib.sha256(data).hexdigest()
     dest = _cache_root() / kind / digest
     if dest.is_dir():
         return dest
@@ -612,7 +620,8 @@ def extract_zip(data: bytes, kind: str) -> Path:
     return dest
 
 
-def _top_level_names(code_dir: Path) -> tuple[set[str], set[str]]:
+@functools.lru_cache(maxsize=256)
+def _top_level_names(code_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
     """(isolated, shared) top-level module names in an extracted code zip.
 
     A top-level package that ships a compiled extension cannot be imported twice in one process, so it is
@@ -626,7 +635,7 @@ def _top_level_names(code_dir: Path) -> tuple[set[str], set[str]]:
             (shared if has_ext else isolated).add(entry.name)
         elif entry.suffix == ".py" and entry.stem.isidentifier():
             isolated.add(entry.stem)
-    return isolated, shared
+    return frozenset(isolated), frozenset(shared)
 
 
 def _layer_paths(backend: Any, fn: Any) -> list[str]:
@@ -635,7 +644,8 @@ def _layer_paths(backend: Any, fn: Any) -> list[str]:
         version = backend.layers_versions_by_arn(layer["Arn"])
         if version is None or not version.code_bytes:
             continue
-        root = extract_zip(version.code_bytes, "layers")
+        root = extract_zip(version.code_bytes, "layers",
+                           _digest(version.code_bytes, getattr(version, "code_digest", None)))
         for candidate in (root / "python" / "lib" / PYTHON_TAG / "site-packages", root / "python"):
             if candidate.is_dir():
                 paths.append(str(candidate))
@@ -706,9 +716,10 @@ def _run(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier: str | N
     with _INVOKE_LOCK:
         if not fn.code_bytes:
             raise SandboxError(f"sandbox: function {fn.function_name} has no zipped code to run")
-        code_dir = extract_zip(fn.code_bytes, "code")
+        digest = _digest(fn.code_bytes, getattr(fn, "code_digest", None))
+        code_dir = extract_zip(fn.code_bytes, "code", digest)
         layer_paths = _layer_paths(backend, fn)
-        key = (fn.function_arn, hashlib.sha256(fn.code_bytes).hexdigest())
+        key = (fn.function_arn, digest)
         lines: list[str] = []
         started = time.monotonic()
         function_error: str | None = None
