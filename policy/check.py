@@ -62,6 +62,7 @@ class Report:
     resources: int
     violations: list[Violation] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -298,20 +299,21 @@ def evaluate(graph: Any, *, config: Mapping[str, Any] | None = None, analyzer: A
     if program_dir is not None:
         os.environ[PROGRAM_DIR_ENV] = str(program_dir)
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         violations: list[Violation] = []
         with _memoized_conversions():
             for request in requests:
                 violations.extend(analyzer.analyze(request))
             violations.extend(analyzer.analyze_stack(stack_request))
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         if program_dir is not None:
             if previous is None:
                 os.environ.pop(PROGRAM_DIR_ENV, None)
             else:
                 os.environ[PROGRAM_DIR_ENV] = previous
-    return Report(resources=sum(1 for r in graph.resources if r.custom), violations=violations, seconds=seconds)
+    return Report(resources=sum(1 for r in graph.resources if r.custom), violations=violations, seconds=seconds,
+                  cpu_seconds=cpu_seconds)
 
 
 def synthesize(program: Path, stack: str | None) -> Any:
