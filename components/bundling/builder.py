@@ -78,10 +78,10 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
                          index_url=spec.index_url, find_links=spec.find_links, no_index=spec.no_index,
                          ttl_s=spec.resolve_ttl_s, refresh=refresh)
     notes: list[str] = []
-    excluded = {canonicalize_name(e): "excluded" for e in spec.exclude}
+    excluded: dict[str, str] = {str(canonicalize_name(e)): "excluded" for e in spec.exclude}
     if not spec.include_runtime_packages:
         for name in RUNTIME_PROVIDED:
-            excluded.setdefault(canonicalize_name(name), "provided by the Lambda runtime")
+            excluded.setdefault(str(canonicalize_name(name)), "provided by the Lambda runtime")
     for site in spec.provided_by:
         if not Path(site).is_dir():
             raise LayerBuildError(f"provided_by: {site} is not a directory (pass LayerBuild.site_dir)",

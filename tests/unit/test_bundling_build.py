@@ -224,3 +224,16 @@ def test_provided_layer_with_another_version_is_a_conflict(index: Path, tmp_path
 def test_missing_provided_layer_directory(index: Path, tmp_path: Path) -> None:
     with pytest.raises(LayerBuildError, match=r"^provided_by: .*/nowhere is not a directory"):
         build_layer(offline_spec(index, "tinycalc==1.0", provided_by=(tmp_path / "nowhere",)), cache_dir=tmp_path)
+
+
+def test_concurrent_builds_of_the_same_layer_share_one_result(index: Path, tmp_path: Path) -> None:
+    """Two processes (like two pytest-xdist workers) build the same layer into one cache at the same time."""
+    cmd = [sys.executable, "-m", "components.bundling", "build", "-r", "tinycalc==1.0", "--no-index", "--find-links",
+           str(index), "--cache-dir", str(tmp_path), "--json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0]["sha256"] == outs[1]["sha256"] and outs[0]["zip_path"] == outs[1]["zip_path"]
+    assert sorted(o["cached"] for o in outs) == [False, True], "one built, the other waited and reused it"
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == [Path(outs[0]["zip_path"]).parent.name]
+    assert list((tmp_path / ".tmp").iterdir()) == []

@@ -58,7 +58,7 @@ def test_newer_glibc_than_the_runtime_fails_naming_file_and_version(tmp_path: Pa
 def test_enough_glibc_passes(tmp_path: Path) -> None:
     shutil.copy(_umath(), tmp_path / "core.so")
     scan = scan_tree(tmp_path)
-    check_scan(scan, glibc=scan.max[:2], architecture="x86_64" if scan.machines["core.so"] == "EM_X86_64"
+    check_scan(scan, glibc=(scan.max[0], scan.max[1]), architecture="x86_64" if scan.machines["core.so"] == "EM_X86_64"
                else "arm64", runtime="python3.12")
 
 
