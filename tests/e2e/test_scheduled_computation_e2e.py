@@ -191,6 +191,12 @@ def test_failure_leaves_failed_without_artifacts_then_retry_succeeds(stack: Depl
     row = ledger(stack, "2026-03-01", "from-input")
     assert (row["status"]["S"], row["error_code"]["S"]) == ("FAILED", "NoSuchKey")
     assert keys(stack, "from-input", "from-input/date=2026-03-01/") == []
+    assert len(failed.invocations) == 3  # the first attempt and Lambda's two async retries
+    sqs = stack.client("sqs")
+    dead = sqs.receive_message(QueueUrl=stack.queue("from-input-dlq-queue").outputs["url"], MaxNumberOfMessages=10)
+    records = [json.loads(message["Body"]) for message in dead.get("Messages", [])]
+    assert [r["requestPayload"]["scheduledTime"] for r in records] == ["2026-03-01T10:30:00Z"]
+    assert records[0]["requestContext"]["condition"] == "RetriesExhausted"
 
     readings = "value\n" + "\n".join(str(v) for v in (10.0, 10.4, 9.8, 10.9, 10.2, 11.1, 10.7, 30.0, 11.3)) + "\n"
     stack.client("s3").put_object(Bucket=bucket(stack, "from-input"), Key="from-input/readings/2026-03-01.csv",
