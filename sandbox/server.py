@@ -23,6 +23,7 @@ from typing import Any
 
 from sandbox import aws as aws_mod
 from sandbox.aws import DEFAULT_REGION, EmbeddedAws
+from sandbox.graph import Graph
 
 
 @dataclass
@@ -87,9 +88,22 @@ def start_server(port: int = 0, region: str = DEFAULT_REGION, *, host: str = "12
                         _saved_config=saved_config)
 
 
-def serve(port: int, region: str = DEFAULT_REGION, *, host: str = "127.0.0.1") -> None:
-    """Run the server until interrupted (Ctrl-C or SIGTERM); what ``python -m sandbox serve`` calls."""
+def serve(port: int, region: str = DEFAULT_REGION, *, host: str = "127.0.0.1", graph: Graph | None = None) -> None:
+    """Run the server until interrupted (Ctrl-C or SIGTERM); what ``python -m sandbox serve`` calls.
+
+    With ``graph`` (a synthesized program) the server starts with that program deployed into it, in the
+    graph's region.
+    """
+    region = graph.region if graph is not None else region
     handle = start_server(port, region, host=host, request_log=True)
+    if graph is not None:
+        from sandbox.deploy import deploy
+
+        try:
+            print(deploy(graph, handle.aws).summary(), flush=True)
+        except BaseException:
+            handle.stop()
+            raise
     print(f"sandbox: embedded AWS ({region}) listening on {handle.endpoint_url}; "
           f"export AWS_ENDPOINT_URL={handle.endpoint_url}", flush=True)
     stop = threading.Event()
