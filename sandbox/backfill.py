@@ -8,8 +8,9 @@ SUCCESS, and invokes the function once per date with the scheduled time the sche
 real AWS (default boto3 credentials and region) and against the embedded AWS (in-process, or a
 ``python -m sandbox serve`` endpoint via ``--endpoint-url``).
 
-Exit status: 0 when every date ends SUCCESS (or ``--dry-run``), 1 when any invocation failed, 2 when the
-function cannot be found or the arguments are invalid.
+The region is ``--region``, else ``aws:region`` from ``Pulumi.<stack>.yaml`` in the current directory, else
+boto3's default. Exit status: 0 when every date ends SUCCESS (or ``--dry-run``), 1 when any invocation
+failed, 2 when the function cannot be found, AWS cannot be reached, or the arguments are invalid.
 
 Example
 -------
@@ -28,6 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from components.schedules import scheduled_time_for
@@ -215,13 +217,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--to", dest="end", required=True, type=_date, help="last date (inclusive), YYYY-MM-DD")
     parser.add_argument("--stack", default="dev", help="match the function's sciflow:stack tag (default dev)")
     parser.add_argument("--function", help="function name or ARN (skips tag discovery)")
-    parser.add_argument("--region", help="AWS region (default: the boto3 default)")
+    parser.add_argument("--region", help="AWS region (default: aws:region of Pulumi.STACK.yaml, else boto3's)")
     parser.add_argument("--endpoint-url", help="an embedded AWS server (python -m sandbox serve)")
     parser.add_argument("--dry-run", action="store_true", help="list the missing dates, invoke nothing")
     parser.add_argument("--async", dest="asynchronous", action="store_true",
                         help="invoke with InvocationType=Event (retries and DLQ apply; no status reported)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def stack_region(stack: str | None, directory: Path | None = None) -> str | None:
+    """``aws:region`` from ``Pulumi.<stack>.yaml`` in ``directory`` (default: the current one), if any.
+
+    Example
+    -------
+    >>> stack_region("dev")  # run from the repository root  # doctest: +SKIP
+    'ap-south-1'
+    """
+    if not stack:
+        return None
+    path = (directory or Path.cwd()) / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return None
+    import yaml
+
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    region = config.get("aws:region")
+    return str(region) if region else None
 
 
 def _date(text: str) -> date:
@@ -241,17 +263,20 @@ def main(argv: list[str]) -> int:
     """
     args = build_parser().parse_args(argv)
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    kwargs: dict[str, Any] = {}
-    if args.region:
-        kwargs["region_name"] = args.region
-    if args.endpoint_url:
-        kwargs["endpoint_url"] = args.endpoint_url
     try:
+        date_range(args.start, args.end)
+        kwargs: dict[str, Any] = {}
+        region = args.region or stack_region(args.stack)
+        if region:
+            kwargs["region_name"] = region
+        if args.endpoint_url:
+            kwargs["endpoint_url"] = args.endpoint_url
         report = backfill(args.name, args.start, args.end, lambda_client=boto3.client("lambda", **kwargs),
                           dynamodb_client=boto3.client("dynamodb", **kwargs), stack=args.stack,
                           function=args.function, dry_run=args.dry_run, asynchronous=args.asynchronous)
-    except BackfillError as exc:
+    except (BackfillError, BotoCoreError, ClientError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

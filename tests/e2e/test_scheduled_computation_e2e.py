@@ -259,6 +259,18 @@ def test_backfill_event_uses_the_schedule_time_of_day_in_its_timezone() -> None:
     assert business_date(parse_event(event).scheduled_time, target.timezone) == date(2026, 3, 1)
 
 
+def test_backfill_cli_reversed_range_exits_2_before_calling_aws(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["daily-stats", "--from", "2026-03-02", "--to", "2026-03-01"]) == 2
+    assert capsys.readouterr().err == "error: --to 2026-03-01 is before --from 2026-03-02\n"
+
+
+def test_backfill_region_comes_from_the_stack_file(tmp_path: Path) -> None:
+    from sandbox.backfill import stack_region
+
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: ap-south-1\n")
+    assert (stack_region("dev", tmp_path), stack_region("prod", tmp_path)) == ("ap-south-1", None)
+
+
 def test_backfill_cli_dry_run_lists_missing_dates(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
     invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 1, 31, 10, 30, tzinfo=UTC))
     status = main(["daily-stats", "--from", "2026-01-30", "--to", "2026-01-31", "--stack", "e2e",
