@@ -164,11 +164,22 @@ def scheduled_event_for(target: Target, day: date) -> dict[str, str]:
 
 
 def invoke_date(lambda_client: Any, target: Target, day: date, *, asynchronous: bool = False) -> Run:
-    """Invoke the function for ``day``; synchronous calls report the ledger status the handler returned."""
+    """Invoke the function for ``day``; synchronous calls report the ledger status the handler returned.
+
+    An invoke the service refuses (throttled by reserved concurrency, missing permission) is a FAILED run
+    with the error code, so one refusal does not stop the remaining dates; run backfill again later.
+    """
+    from botocore.exceptions import ClientError
+
     event = scheduled_event_for(target, day)
-    response = lambda_client.invoke(FunctionName=target.function_name,
-                                     InvocationType="Event" if asynchronous else "RequestResponse",
-                                     Payload=json.dumps(event).encode())
+    try:
+        response = lambda_client.invoke(FunctionName=target.function_name,
+                                         InvocationType="Event" if asynchronous else "RequestResponse",
+                                         Payload=json.dumps(event).encode())
+    except ClientError as exc:  # e.g. TooManyRequestsException while the scheduled run holds the concurrency
+        error = exc.response.get("Error", {})
+        return Run(day.isoformat(), event["scheduledTime"], status="FAILED",
+                   error=f"{error.get('Code', 'ClientError')}: {error.get('Message', str(exc))}")
     if asynchronous:
         return Run(day.isoformat(), event["scheduledTime"], status="QUEUED", outcome="async")
     body = response["Payload"].read()

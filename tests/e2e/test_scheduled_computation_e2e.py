@@ -271,6 +271,20 @@ def test_backfill_region_comes_from_the_stack_file(tmp_path: Path) -> None:
     assert (stack_region("dev", tmp_path), stack_region("prod", tmp_path)) == ("ap-south-1", None)
 
 
+def test_backfill_records_a_refused_invoke_and_continues() -> None:
+    from botocore.exceptions import ClientError
+
+    from sandbox.backfill import Target, invoke_date
+
+    class Throttled:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}},
+                              "Invoke")
+
+    run = invoke_date(Throttled(), Target("fn", "daily-stats", "t", "UTC", "rate(1 day)"), date(2026, 3, 1))
+    assert (run.status, run.error) == ("FAILED", "TooManyRequestsException: Rate Exceeded.")
+
+
 def test_backfill_cli_dry_run_lists_missing_dates(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
     invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 1, 31, 10, 30, tzinfo=UTC))
     status = main(["daily-stats", "--from", "2026-01-30", "--to", "2026-01-31", "--stack", "e2e",
