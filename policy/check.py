@@ -174,7 +174,7 @@ def _memoized_conversions() -> Iterator[None]:
 
     saved = (servicer_module.json_format, servicer_module.deserialize_properties,
              servicer_module.unknown_checking_proxy)
-    servicer_module.json_format = _MemoJsonFormat()  # type: ignore[assignment]
+    servicer_module.json_format = _MemoJsonFormat()
     servicer_module.deserialize_properties = _memo_by_identity(saved[1])
     servicer_module.unknown_checking_proxy = _memo_by_identity(saved[2])
     gc_was_enabled = gc.isenabled()
