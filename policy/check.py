@@ -34,7 +34,7 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from .policies import ALL_POLICIES, PACK_NAME, SciflowResourcePolicy, SciflowStackPolicy
+from .policies import ALL_POLICIES, BY_NAME, PACK_NAME, SciflowResourcePolicy, SciflowStackPolicy
 from .policies._archives import PROGRAM_DIR_ENV
 
 PACK_VERSION = "0.1.0"
@@ -200,10 +200,7 @@ def _configure_request(config: Mapping[str, Any]) -> Any:
         props = dict(value) if isinstance(value, Mapping) else {"enforcementLevel": value}
         level = props.pop("enforcementLevel", None)
         policy_config.enforcementLevel = _LEVEL_BY_NAME[level] if level else proto.ADVISORY
-        if level is None:
-            # Only properties given: keep the policy's own level.
-            from .policies import BY_NAME
-
+        if level is None:  # only properties given: keep the policy's own level
             own = BY_NAME[name].enforcement_level if name in BY_NAME else EnforcementLevel.ADVISORY
             policy_config.enforcementLevel = _LEVEL_BY_NAME[(own or EnforcementLevel.ADVISORY).value]
         if props:

@@ -271,3 +271,21 @@ def test_bench_prints_one_json_line() -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["resources"] == 2 * 17 + 3
     assert {"synth_seconds", "seconds", "cpu_seconds"} <= set(figures) and figures["mandatory"] == 0
+
+
+def test_main_builds_the_pack_from_the_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``policy/__main__.py`` run from the repo root (not the CLI's pack dir) builds the same pack."""
+    import runpy
+
+    import pulumi_policy
+
+    built: dict[str, object] = {}
+
+    def fake_pack(**kwargs: object) -> None:  # PolicyPack itself would serve gRPC forever
+        built.update(kwargs)
+
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
+    monkeypatch.syspath_prepend(str(ROOT))
+    runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
+    assert built["name"] == "sciflow"
+    assert [p.name for p in built["policies"]] == [p.name for p in ALL_POLICIES]  # type: ignore[attr-defined]
