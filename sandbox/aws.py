@@ -149,6 +149,7 @@ class EmbeddedAws:
     function_dead_letters: dict[str, str] = field(default_factory=dict)
     # S3 changes in buckets with EventBridge notifications on, not yet delivered (see sandbox.events)
     s3_notices: list[S3Notice] = field(default_factory=list)
+    s3_sequence: int = 0
     # what sandbox.deploy created, kept so a second deploy into the same embedded AWS reuses it
     deploy_state: dict[str, Any] = field(default_factory=dict)
     _modules: dict[tuple[str, str], dict[str, ModuleType]] = field(default_factory=dict, repr=False)
@@ -175,6 +176,29 @@ class EmbeddedAws:
         """``arn:aws:<service>:<region>:<account>:<resource>`` in this embedded AWS."""
         return f"arn:aws:{service}:{self.region if region is None else region}:{self.account_id}:{resource}"
 
+    def running_executions(self) -> list[str]:
+        """ARNs of the Step Functions executions still RUNNING in the regions this embedded AWS was used in."""
+        with self._clients_lock:
+            regions = {self.region, *(region for _, region in self._clients)}
+        running: list[str] = []
+        for region in sorted(regions):
+            sfn = self.client("stepfunctions", region=region)
+            for page in sfn.get_paginator("list_state_machines").paginate():
+                for machine in page["stateMachines"]:
+                    for executions in sfn.get_paginator("list_executions").paginate(
+                            stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"):
+                        running.extend(e["executionArn"] for e in executions["executions"])
+        return running
+
+    def drain(self, timeout_s: float = 30.0) -> list[str]:
+        """Wait until no execution is RUNNING (at most ``timeout_s``); return those still running."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            running = self.running_executions()
+            if not running or time.monotonic() >= deadline:
+                return running
+            time.sleep(0.05)
+
     def invocations_of(self, function_name: str) -> list[Invocation]:
         return [inv for inv in list(self.invocations) if inv.function_name == function_name]
 
@@ -193,10 +217,12 @@ def _shared_session() -> boto3.session.Session:
 
 
 @contextlib.contextmanager
-def embedded_aws(region: str = DEFAULT_REGION) -> Iterator[EmbeddedAws]:
+def embedded_aws(region: str = DEFAULT_REGION, *, drain_timeout_s: float = 30.0) -> Iterator[EmbeddedAws]:
     """Run moto in-process with SFN execution on and Lambda code executed in this process.
 
-    State lives until the context exits; one embedded AWS per process at a time.
+    State lives until the context exits; one embedded AWS per process at a time. On exit it waits up to
+    ``drain_timeout_s`` for Step Functions executions still running (they run in moto's threads and would
+    otherwise outlive the mock), and logs the ones it gave up on.
     """
     from moto import mock_aws
 
@@ -207,6 +233,13 @@ def embedded_aws(region: str = DEFAULT_REGION) -> Iterator[EmbeddedAws]:
         try:
             yield aws
         finally:
+            try:
+                left = aws.drain(drain_timeout_s) if drain_timeout_s > 0 else []
+            except Exception as exc:  # never mask the body's own exception
+                _LOG.warning("sandbox: could not check for running executions: %s", exc)
+                left = []
+            if left:
+                _LOG.warning("sandbox: %d executions still RUNNING at exit: %s", len(left), ", ".join(left))
             for key, value in previous_region.items():
                 _set_env(key, value)
 
@@ -324,7 +357,6 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
 
 
-_SEQUENCER = iter(range(1, 1 << 62))
 _SEQUENCER_LOCK = threading.Lock()
 
 
@@ -335,8 +367,9 @@ def _record_s3_notice(account_id: str, bucket: Any, event_name: str, key: Any) -
     # AWS does not, so only object creation, removal and restore are recorded.
     if aws is None or not name.startswith(("s3:ObjectCreated:", "s3:ObjectRemoved:", "s3:ObjectRestore:")):
         return
-    with _SEQUENCER_LOCK:
-        sequence = next(_SEQUENCER)
+    with _SEQUENCER_LOCK:  # S3 sequencers increase per key; one counter per embedded AWS keeps runs repeatable
+        aws.s3_sequence += 1
+        sequence = aws.s3_sequence
     version = getattr(key, "version_id", None)
     versioned = getattr(bucket, "is_versioned", False)
     aws.s3_notices.append(S3Notice(
@@ -344,7 +377,7 @@ def _record_s3_notice(account_id: str, bucket: Any, event_name: str, key: Any) -
         region=bucket.region_name, key=key.name,
         size=int(key.size), etag=str(key.etag).strip('"'),
         version_id=str(version) if versioned and version not in (None, "null") else None,
-        sequencer=f"{int(time.time() * 1000):012X}{sequence:06X}", time=datetime.now(UTC),
+        sequencer=f"{sequence:018X}", time=datetime.now(UTC),
     ))
 
 

@@ -184,3 +184,14 @@ def test_deploying_twice_into_the_same_embedded_aws_is_idempotent(deployment: De
 def test_lookup_by_unknown_name_lists_what_is_deployed(deployment: Deployment) -> None:
     with pytest.raises(KeyError, match="sample-fn"):
         deployment.function("no-such-fn")
+
+
+def test_event_driven_execution_names_repeat_from_run_to_run(graph: Graph) -> None:
+    names = []
+    for _ in range(2):
+        with embedded_aws(graph.region) as aws:
+            fresh = deploy(graph, aws)
+            events.put_object_created(fresh, "sample-bucket", "incoming/x.csv", b"1")
+            names.append(events.put_object_created(fresh, "sample-bucket", "incoming/x.csv", b"2"))
+    assert names[0] == names[1]
+    assert len(names[0]) == 1

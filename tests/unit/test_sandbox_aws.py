@@ -301,3 +301,13 @@ def put_allowed(s3: Any) -> bool:
 def test_bucket_policy_conditions_on_secure_transport_are_evaluated(aws: EmbeddedAws, statement: dict[str, Any],
                                                                      allowed: bool) -> None:
     assert put_allowed(_bucket_with_policy(aws, statement)) is allowed
+
+
+def test_drain_waits_for_running_executions(aws: EmbeddedAws) -> None:
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    machine = sfn.create_state_machine(name="pause", definition=json.dumps(definition), roleArn=role(aws))
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="p-1", input="{}")["executionArn"]
+    assert aws.running_executions() == [arn]
+    assert aws.drain(timeout_s=60) == []
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
