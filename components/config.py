@@ -72,6 +72,8 @@ class ComputationConfig:
     retry: RetryConfig = field(default_factory=RetryConfig)
     log_retention_days: int = 30
     alarm_topic_arn: str | None = None
+    expected_duration_s: float = 20.0
+    expected_artifact_bytes: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class PipelineConfig:
     log_level: str = "INFO"
     log_retention_days: int = 30
     alarm_topic_arn: str | None = None
+    expected_files_per_day: float = 24.0
+    expected_rows_per_file: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -324,6 +328,8 @@ def _computation(value: Any, path: str) -> ComputationConfig:
         retry=obj.get("retry", _retry, RetryConfig()),
         log_retention_days=obj.get("logRetentionDays", _retention, 30),
         alarm_topic_arn=obj.get("alarmTopicArn", _arn, None),
+        expected_duration_s=obj.get("expectedDurationS", _float, 20.0),
+        expected_artifact_bytes=obj.get("expectedArtifactBytes", _int(0, 10**12), 2_000_000),
     )
     obj.done()
     return comp
@@ -347,6 +353,8 @@ def _pipeline(value: Any, path: str) -> PipelineConfig:
         log_level=obj.get("logLevel", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         log_retention_days=obj.get("logRetentionDays", _retention, 30),
         alarm_topic_arn=obj.get("alarmTopicArn", _arn, None),
+        expected_files_per_day=obj.get("expectedFilesPerDay", _float, 24.0),
+        expected_rows_per_file=obj.get("expectedRowsPerFile", _int(1, 10**10), 100_000),
     )
     obj.done()
     return pipe

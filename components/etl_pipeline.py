@@ -28,6 +28,8 @@ import pulumi_aws as aws
 from components.alarms import create_alarm
 from components.asl import EtlDefinitionSpec, etl_definition
 from components.config import PipelineConfig
+from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
+from components.dashboard import Watched
 from components.functions import XRAY_STATEMENT, FunctionSpec, create_function
 from components.iam import Condition, Statement, create_role, kms_use, s3_objects
 from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
@@ -39,6 +41,7 @@ TYPE_TOKEN = "sciflow:index:EtlPipeline"
 STEPS = ("ingest", "validate", "transform", "output", "on_failure")
 TAG_PIPELINE = "sciflow:pipeline"
 TAG_STACK = "sciflow:stack"
+BYTES_PER_ROW = 60  # a sensor_readings CSV row, for the cost estimate
 MAP_RESULTS = "map-results/"
 NO_DISTRIBUTED_MAP = 1_000_000_000
 _LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
@@ -71,6 +74,8 @@ class EtlPipelineArgs:
     reserved_concurrency:
         reserved concurrency of every step function (``None``: unreserved; the Map's MaxConcurrency bounds
         the fan-out of one run).
+    expected_files_per_day, expected_rows_per_file:
+        the workload the monthly cost estimate assumes.
     kms_key, raw_bucket, processed_bucket, quarantine_bucket, ledger_table:
         shared resources instead of this pipeline's own. A shared raw bucket must have EventBridge
         notifications on; a shared table must have the string hash key ``object_id``.
@@ -106,6 +111,8 @@ class EtlPipelineArgs:
     quarantine_bucket: aws.s3.Bucket | None = None
     ledger_table: aws.dynamodb.Table | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    expected_files_per_day: float = 24.0
+    expected_rows_per_file: int = 100_000
 
     def __post_init__(self) -> None:
         from handlers.etl.datasets import load_dataset
@@ -167,7 +174,8 @@ class EtlPipelineArgs:
             retry_backoff_rate=config.retry.backoff_rate, max_event_age_s=config.retry.max_event_age_s,
             state_machine_type=config.state_machine_type, log_level=config.log_level,
             log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
-            tags=dict(tags or {}),
+            tags=dict(tags or {}), expected_files_per_day=config.expected_files_per_day,
+            expected_rows_per_file=config.expected_rows_per_file,
         )
 
 
@@ -341,6 +349,7 @@ class EtlPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EtlPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
         self.args = args
         self.tags = {**dict(args.tags), TAG_PIPELINE: name, TAG_STACK: pulumi.get_stack()}
         self.kms_key = args.kms_key or create_kms_key(
@@ -369,6 +378,20 @@ class EtlPipeline(pulumi.ComponentResource):
             setattr(self, f"{step}_function_arn", function.arn)
             outputs[f"{step}_function_arn"] = function.arn
         self.register_outputs(outputs)
+
+    def cost_estimate(self, region: str) -> Estimate:
+        """Monthly estimate in ``region`` for the expected files and rows (see ``EtlPipelineArgs``)."""
+        args = self.args
+        return estimate_pipeline(
+            files_per_month=args.expected_files_per_day * DAYS_PER_MONTH, rows_per_file=args.expected_rows_per_file,
+            bytes_per_row=BYTES_PER_ROW, partition_rows=args.partition_rows, memory_mb=args.memory_mb,
+            region=region, state_machine_type=args.state_machine_type, architecture=args.architecture,
+            alarms=len(self.alarms), name=self._name)
+
+    def watched(self) -> Watched:
+        """What the stack dashboard shows for this pipeline."""
+        return Watched(functions=[(f"{self._name} {step}", fn.name) for step, fn in self.functions.items()],
+                       state_machines=[(self._name, self.state_machine.arn)], queues=[(self._name, self.dlq.name)])
 
     def _bucket(self, name: str, shared: aws.s3.Bucket | None, *, eventbridge: bool = False
                 ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, build_layer
+from components.cost import Estimate, estimate_layer
 from components.storage import SecureBucket, create_kms_key, create_secure_bucket
 
 DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
@@ -119,6 +120,7 @@ class LayerBundle(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LayerBundleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("sciflow:index:LayerBundle", name, None, opts)
+        self._name = name
         progress = args.progress or (lambda msg: pulumi.log.info(f"layer {name}: {msg}", resource=self))
         self.build = args.build or build_layer(args.spec(), cache_dir=args.cache_dir, progress=progress)
         self.unzipped_bytes = self.build.unzipped_bytes
@@ -132,6 +134,11 @@ class LayerBundle(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn, "unzipped_bytes": self.unzipped_bytes,
                                "zipped_bytes": self.zipped_bytes, "sha256": self.sha256,
                                "packages": self.packages})
+
+    def cost_estimate(self, region: str) -> Estimate:
+        """Monthly estimate: layers are free within the account's code storage; a staged zip costs S3."""
+        return estimate_layer(zipped_bytes=self.zipped_bytes, region=region, staged=self.staging is not None,
+                              name=f"layer {self._name}")
 
     def _publish(self, name: str, args: LayerBundleArgs) -> aws.lambda_.LayerVersion:
         build = self.build

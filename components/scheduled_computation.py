@@ -24,6 +24,8 @@ import pulumi_aws as aws
 from components.alarms import create_alarm
 from components.code import handlers_archive
 from components.config import ComputationConfig
+from components.cost import Estimate, estimate_computation, runs_per_month
+from components.dashboard import Watched
 from components.functions import FunctionSpec, create_function
 from components.iam import Statement, create_role, s3_objects
 from components.schedules import validate_schedule, validate_timezone
@@ -38,6 +40,7 @@ LEASE_EXTRA_S = 60
 TAG_COMPUTATION = "sciflow:computation"
 TAG_STACK = "sciflow:stack"
 _LAMBDA_MAX_ASYNC_RETRIES = 2
+ARTIFACTS_PER_RUN = 4  # result.json, stats.json, data.csv, plot.png (+ the manifest, counted by the estimate)
 
 
 @dataclass
@@ -60,6 +63,8 @@ class ScheduledComputationArgs:
         1 by default (one run at a time); ``None`` leaves the function unreserved.
     retry_attempts, max_event_age_s:
         the schedule target's retry policy; the function's async retries are ``min(retry_attempts, 2)``.
+    expected_duration_s, expected_artifact_bytes:
+        the workload the monthly cost estimate assumes (seconds per run, bytes of artifacts per run).
     kms_key, artifact_bucket, ledger_table:
         shared resources to use instead of creating this component's own. A shared table must have hash
         key ``date`` and range key ``computation`` (strings); a shared key's policy must let CloudWatch Logs
@@ -87,6 +92,8 @@ class ScheduledComputationArgs:
     artifact_bucket: aws.s3.Bucket | None = None
     ledger_table: aws.dynamodb.Table | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    expected_duration_s: float = 20.0
+    expected_artifact_bytes: int = 2_000_000
 
     def __post_init__(self) -> None:
         validate_schedule(self.schedule)
@@ -122,7 +129,8 @@ class ScheduledComputationArgs:
             artifact_prefix=config.artifact_prefix, reserved_concurrency=config.reserved_concurrency,
             retry_attempts=config.retry.max_attempts, max_event_age_s=config.retry.max_event_age_s,
             log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
-            tags=dict(tags or {}),
+            tags=dict(tags or {}), expected_duration_s=config.expected_duration_s,
+            expected_artifact_bytes=config.expected_artifact_bytes,
         )
 
 
@@ -207,6 +215,7 @@ class ScheduledComputation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ScheduledComputationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
         self.args = args
         tags = {**dict(args.tags), TAG_COMPUTATION: name, TAG_STACK: pulumi.get_stack()}
         self.tags = tags
@@ -231,6 +240,19 @@ class ScheduledComputation(pulumi.ComponentResource):
             "table_name": self.table_name, "table_arn": self.table_arn,
             "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn,
         })
+
+    def cost_estimate(self, region: str) -> Estimate:
+        """Monthly estimate in ``region``: schedule, function, ledger, artifacts, key, logs and alarms."""
+        args = self.args
+        return estimate_computation(
+            runs_per_month=runs_per_month(args.schedule), duration_s=args.expected_duration_s,
+            memory_mb=args.memory_mb, region=region, artifacts_per_run=ARTIFACTS_PER_RUN,
+            artifact_bytes=args.expected_artifact_bytes, architecture=args.architecture,
+            alarms=len(self.alarms), name=self._name)
+
+    def watched(self) -> Watched:
+        """What the stack dashboard shows for this computation."""
+        return Watched(functions=[(self._name, self.function.name)], queues=[(self._name, self.dlq.name)])
 
     def _create_storage(self, name: str) -> None:
         if self.args.artifact_bucket is not None:

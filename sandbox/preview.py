@@ -48,8 +48,15 @@ def render_summary(graph: Graph) -> str:
     lines = ["", "Resources:", f"    + {total} to create", "", "By type:"]
     width = max((len(short_type(t)) for t in counts), default=10) + 2
     lines += [f"    {short_type(t):<{width}}{n:>4}" for t, n in counts.items()]
-    if graph.outputs:
+    outputs = {k: v for k, v in graph.outputs.items() if k != "cost_estimate"}
+    if outputs:
         lines += ["", "Outputs:"]
-        key_width = max(len(k) for k in graph.outputs) + 2
-        lines += [f"    {k:<{key_width}}: {v!r}" for k, v in sorted(graph.outputs.items())]
+        key_width = max(len(k) for k in outputs) + 2
+        lines += [f"    {k:<{key_width}}: {v!r}" for k, v in sorted(outputs.items())]
+    estimates = graph.outputs.get("cost_estimate")
+    if isinstance(estimates, list) and estimates:
+        lines += ["", f"Estimated monthly cost (USD, list prices as of {estimates[0].get('prices_as_of')}):"]
+        width = max(len(str(e["name"])) for e in estimates) + 2
+        lines += [f"    {e['name']:<{width}}{e['total_usd']:>10,.2f}" for e in estimates]
+        lines.append(f"    {'total':<{width}}{sum(e['total_usd'] for e in estimates):>10,.2f}")
     return "\n".join(lines)
