@@ -479,6 +479,37 @@ def deliver_s3_notices(deployment: Deployment) -> list[Delivery]:
     return deliveries
 
 
+def scheduled_rule_event(rule_arn: str, scheduled_time: datetime) -> dict[str, Any]:
+    """The ``Scheduled Event`` EventBridge sends to a scheduled rule's targets."""
+    parts = rule_arn.split(":")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(_EVENT_NAMESPACE, f"{rule_arn}|{iso_z(scheduled_time)}")),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": parts[4],
+        "time": iso_z(scheduled_time),
+        "region": parts[3],
+        "resources": [rule_arn],
+        "detail": {},
+    }
+
+
+def fire_scheduled_rule(deployment: Deployment, rule_name: str, scheduled_time: datetime) -> list[Delivery]:
+    """Fire an EventBridge rule that has a ``ScheduleExpression`` (the older cron mechanism) at a time."""
+    deployed = deployment.rule(rule_name)
+    events = deployment.aws.client("events", region=deployment.region)
+    bus = str(deployed.outputs.get("eventBusName") or "default")
+    rule = events.describe_rule(Name=deployed.physical_name, EventBusName=bus)
+    if not rule.get("ScheduleExpression"):
+        raise ValueError(f"rule {rule_name} has no schedule expression")
+    if rule.get("State") == "DISABLED":
+        raise ValueError(f"rule {rule_name} is DISABLED; EventBridge would not fire it")
+    event = scheduled_rule_event(rule["Arn"], scheduled_time)
+    targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    return [_deliver_to_target(deployment, rule, target, event) for target in sorted(targets, key=lambda t: t["Id"])]
+
+
 def deliver_event(deployment: Deployment, event: Mapping[str, Any], *,
                   event_bus: str = "default") -> list[Delivery]:
     """Route ``event`` through every enabled rule on ``event_bus`` and deliver it to the matching targets."""
@@ -593,7 +624,8 @@ def executed_states(arn: str, *, aws: EmbeddedAws | None = None) -> list[str]:
 
 __all__: Sequence[str] = (
     "Delivery", "InvocationResult", "deliver_event", "deliver_s3_notices", "executed_states",
-    "execution_history", "execution_name", "invoke_schedule", "iso_z", "json_path", "matches_pattern",
-    "put_object", "put_object_created", "render_input_transformer", "render_scheduler_input",
-    "s3_eventbridge_event", "scheduler_execution_id", "start_execution", "target_input", "wait_execution",
+    "execution_history", "execution_name", "fire_scheduled_rule", "invoke_schedule", "iso_z", "json_path",
+    "matches_pattern", "put_object", "put_object_created", "render_input_transformer", "render_scheduler_input",
+    "s3_eventbridge_event", "scheduled_rule_event", "scheduler_execution_id", "start_execution", "target_input",
+    "wait_execution",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,8 +32,12 @@ def deployment() -> Iterator[Deployment]:
             "eventPattern": json.dumps(PATTERN), "state": state}, outputs={"name": name}))
         rules.append(res("aws:cloudwatch/eventTarget:EventTarget", f"{name}-target", {
             "rule": name, "arn": QUEUE_ARN, "targetId": f"{name}-queue", **target_input}))
+    cron = [res("aws:cloudwatch/eventRule:EventRule", "nightly", {"scheduleExpression": "cron(0 2 * * ? *)"},
+                outputs={"name": "nightly", "arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/nightly"}),
+            res("aws:cloudwatch/eventTarget:EventTarget", "nightly-target", {
+                "rule": "nightly", "arn": QUEUE_ARN, "targetId": "nightly-queue"})]
     with embedded_aws(REGION) as aws:
-        yield deploy(graph(queue, quiet, *rules), aws)
+        yield deploy(graph(queue, quiet, *rules, *cron), aws)
 
 
 def test_generic_event_reaches_enabled_matching_rules_only(deployment: Deployment) -> None:
@@ -53,3 +58,16 @@ def test_bucket_without_eventbridge_notifications_sends_no_event(deployment: Dep
     body = deployment.client("s3").get_object(Bucket="quiet-bucket-0000000", Key="incoming/a.csv")["Body"].read()
     assert body == b"x"
 
+
+
+def test_scheduled_rule_sends_the_scheduled_event(deployment: Deployment) -> None:
+    when = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    deliveries = events.fire_scheduled_rule(deployment, "nightly", when)
+    assert [d.target_id for d in deliveries] == ["nightly-queue"]
+    url = deployment.queue("events-queue").outputs["url"]
+    event = json.loads(deployment.client("sqs").receive_message(QueueUrl=url)["Messages"][0]["Body"])
+    assert event == events.scheduled_rule_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/nightly", when)
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["time"] == "2026-03-01T02:00:00Z" and event["detail"] == {}
+    with pytest.raises(ValueError, match="no schedule expression"):
+        events.fire_scheduled_rule(deployment, "enabled-rule", when)
