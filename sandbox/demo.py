@@ -1,0 +1,326 @@
+"""``python -m sandbox demo`` (``make demo``): the whole stack, end to end, on the embedded AWS.
+
+1. builds the layers (cached after the first run) while synthesizing the stack, and prints the resource tree
+   and the policy pack's summary;
+2. deploys the data plane into the embedded AWS (moto, with Lambda code and state machines really executed);
+3. fires every scheduled computation as Scheduler would, for yesterday and today in its time zone, and shows
+   the run ledger;
+4. drops the sample files of every pipeline's dataset into its raw bucket (one clean, one with bad rows, one
+   broken) and waits for the executions the S3 events start;
+5. prints a summary table and copies every artifact to ``out/`` with ``out/summary.json``.
+
+Running it again starts from an empty embedded AWS and replaces ``out/``: the result is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sandbox.graph import Graph
+
+REPO = Path(__file__).resolve().parent.parent
+EXECUTION_TIMEOUT_S = 600.0
+
+
+@dataclass
+class ComputationRun:
+    name: str
+    date: str
+    status: str
+    artifacts: list[str] = field(default_factory=list)
+    error: str = ""
+    attempts: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "date": self.date, "status": self.status, "artifacts": self.artifacts}
+
+
+@dataclass
+class PipelineRun:
+    name: str
+    input: str
+    status: str
+    expected: str = ""
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    error: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "input": self.input, "status": self.status, "rows_in": self.rows_in,
+                "rows_out": self.rows_out, "rows_quarantined": self.rows_quarantined}
+
+
+# --------------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------------
+
+
+class _ProgressHandler(logging.Handler):
+    """Shows the LayerBundle build messages (``layer <name>: ...``) the program logs during synth."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(logging.INFO)
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith("layer "):
+            return
+        name, _, text = message[len("layer "):].partition(": ")
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(f"layer {name}", total=None, detail="")
+        done = " in " in text and ("cached" in text or "built" in text or "bytes unzipped" in text)
+        self.progress.update(self.tasks[name], detail=text[:110], completed=1 if done else 0,
+                             total=1 if done else None)
+
+
+def synthesize(stack: str, console: Console) -> Graph:
+    """Synthesize the stack; layer builds show as progress lines."""
+    from sandbox.synth import synth
+
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+               TextColumn("{task.fields[detail]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        handler = _ProgressHandler(progress)
+        root = logging.getLogger()
+        previous = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            return synth(REPO / "__main__.py", stack=stack)
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous)
+
+
+def policy_summary(graph: Graph) -> tuple[int, int, list[Any]]:
+    from policy.check import evaluate
+
+    report = evaluate(graph, program_dir=REPO)
+    mandatory = report.mandatory
+    return len(mandatory), len(report.violations) - len(mandatory), report.violations
+
+
+def run_computation(deployment: Any, name: str, schedule: str, timezone: str, day: date) -> ComputationRun:
+    """Fire the computation's schedule for local ``day`` and read its ledger row back."""
+    from components.schedules import scheduled_time_for
+    from handlers.runtime.ledger import Ledger
+    from sandbox.events import invoke_schedule
+
+    result = invoke_schedule(deployment, f"{name}-schedule", scheduled_time_for(schedule, timezone, day))
+    table = deployment.output(f"{name}_table_name")
+    record = Ledger(table, name, client=deployment.client("dynamodb")).get(day.isoformat())
+    if record is None:
+        return ComputationRun(name, day.isoformat(), "MISSING", error=str(result.payload))
+    return ComputationRun(name, day.isoformat(), record.status, artifacts=list(record.artifacts),
+                          error=record.error, attempts=record.attempts)
+
+
+def run_pipeline_samples(deployment: Any, name: str, dataset: str, prefix: str) -> list[PipelineRun]:
+    """Drop the dataset's sample files into the raw bucket and wait for every execution they start."""
+    from importlib import import_module
+
+    from sandbox.events import put_object_created, wait_execution
+
+    module = import_module(f"handlers.etl.datasets.{dataset}")
+    samples: dict[str, bytes] = module.sample_files()
+    expected: dict[str, str] = module.SAMPLE_OUTCOMES
+    raw = deployment.output(f"{name}_raw_bucket_name")
+    executions = {file: put_object_created(deployment, raw, f"{prefix}{file}", body)
+                  for file, body in samples.items()}
+    for arns in executions.values():
+        for arn in arns:
+            wait_execution(arn, EXECUTION_TIMEOUT_S, aws=deployment.aws)
+    dynamodb = deployment.client("dynamodb")
+    items = _scan(dynamodb, deployment.output(f"{name}_table_name"))
+    runs = []
+    for file in samples:
+        key = f"{prefix}{file}"
+        item = next((i for i in items if i.get("key") == key), None)
+        if item is None:
+            runs.append(PipelineRun(name, key, "NOT_STARTED" if not executions[file] else "MISSING",
+                                    expected=expected.get(file, "")))
+            continue
+        runs.append(PipelineRun(name, key, str(item.get("status")), expected=expected.get(file, ""),
+                                rows_in=int(item.get("rows_rows", 0)),
+                                rows_out=int(item.get("rows_published", 0)),
+                                rows_quarantined=int(item.get("rows_rejected", 0)),
+                                error=str(item.get("error_code") or item.get("error") or ""),
+                                outputs=list(item.get("output_keys", []))))
+    return runs
+
+
+def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    de = TypeDeserializer()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        items += [{k: de.deserialize(v) for k, v in item.items()} for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def queue_depth(deployment: Any, url: str) -> int:
+    attrs = deployment.client("sqs").get_queue_attributes(
+        QueueUrl=deployment.rewrite(url), AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"])
+
+
+def copy_bucket(deployment: Any, bucket: str, dest: Path, *, skip: str | None = None) -> list[str]:
+    """Copy every object (latest versions) of ``bucket`` under ``dest``, except keys starting with ``skip``
+    (intermediate files); returns the keys copied."""
+    s3 = deployment.client("s3")
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            if skip and obj["Key"].startswith(skip):
+                continue
+            target = dest / obj["Key"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+            keys.append(obj["Key"])
+    return keys
+
+
+@contextmanager
+def replaced_dir(final: Path) -> Iterator[Path]:
+    """Write into a fresh directory that replaces ``final`` only when the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default dev)")
+    parser.add_argument("--out", default=str(REPO / "out"), help="where artifacts and summary.json go")
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="the 'today' of the computations (default: today in each computation's time zone)")
+    args = parser.parse_args(argv)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    started = time.perf_counter()
+
+    from components.config import parse_stack_config
+    from sandbox.synth import engine_config
+
+    console.rule(f"[bold]1. Synthesize stack {args.stack} (layers build on first run)")
+    graph = synthesize(args.stack, console)
+    from sandbox.preview import render_summary, render_tree
+
+    console.print(render_tree(graph), markup=False)
+    console.print(render_summary(graph), markup=False)
+    mandatory, advisory, violations = policy_summary(graph)
+    console.print(f"\n[bold]Policy pack:[/] {mandatory} mandatory, {advisory} advisory violations")
+    for v in violations:
+        console.print(f"  {v.enforcement:<9} {v.policy:<34} {v.urn.split('::')[-1]}", markup=False)
+    raw_config = {k.split(":", 1)[1]: json.loads(v) if v[:1] in "[{" else v
+                  for k, v in engine_config(graph.config, graph.project).items() if k.startswith("sciflow:")}
+    cfg = parse_stack_config(raw_config, region=graph.region)
+
+    from sandbox.aws import embedded_aws
+    from sandbox.deploy import deploy
+
+    computations: list[ComputationRun] = []
+    pipelines: list[PipelineRun] = []
+    dlq: dict[str, int] = {}
+    with embedded_aws(graph.region) as aws, replaced_dir(Path(args.out)) as out:
+        console.rule("[bold]2. Deploy into the embedded AWS")
+        deployment = deploy(graph, aws)
+        console.print(deployment.summary(), markup=False)
+
+        console.rule("[bold]3. Scheduled computations: yesterday and today")
+        for comp in cfg.computations:
+            today = args.today or datetime.now(ZoneInfo(comp.timezone)).date()
+            for day in (today - timedelta(days=1), today):
+                run = run_computation(deployment, comp.name, comp.schedule, comp.timezone, day)
+                computations.append(run)
+                console.print(f"  {comp.name} {run.date} ({comp.timezone}): [bold]{run.status}[/] "
+                              f"attempts={run.attempts} artifacts={len(run.artifacts)} {run.error}")
+            dlq[comp.name] = queue_depth(deployment, deployment.output(f"{comp.name}_dlq_url"))
+            # artifact keys start with the computation's prefix (daily-stats/date=.../)
+            copy_bucket(deployment, deployment.output(f"{comp.name}_bucket_name"), out)
+
+        console.rule("[bold]4. ETL pipelines: sample files")
+        for pipe in cfg.pipelines:
+            runs = run_pipeline_samples(deployment, pipe.name, pipe.dataset, pipe.input_prefix)
+            pipelines.extend(runs)
+            for run in runs:
+                console.print(f"  {pipe.name} {run.input}: [bold]{run.status}[/] rows in/out/quarantined "
+                              f"{run.rows_in}/{run.rows_out}/{run.rows_quarantined} {run.error}")
+            dlq[pipe.name] = queue_depth(deployment, deployment.output(f"{pipe.name}_dlq_url"))
+            # processed and quarantined keys start with the pipeline's name (sensor-etl/published/...)
+            copy_bucket(deployment, deployment.output(f"{pipe.name}_raw_bucket_name"), out / pipe.name / "raw")
+            for kind in ("processed", "quarantine"):
+                copy_bucket(deployment, deployment.output(f"{pipe.name}_{kind}_bucket_name"), out,
+                            skip=f"{pipe.name}/staging/")
+
+        summary = {
+            "computations": [r.to_json() for r in computations],
+            "pipelines": [r.to_json() for r in pipelines],
+            "policy": {"mandatory": mandatory, "advisory": advisory},
+            "cost_estimate_usd_month": float(graph.outputs.get("cost_estimate_usd_month", 0.0)),
+            "dlq_messages": dlq,
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    console.rule("[bold]5. Summary")
+    table = Table(show_lines=False)
+    for column in ("kind", "name", "input / date", "status", "rows in", "rows out", "quarantined", "artifacts"):
+        table.add_column(column)
+    for c in computations:
+        table.add_row("computation", c.name, c.date, c.status, "", "", "", str(len(c.artifacts)))
+    for p in pipelines:
+        table.add_row("pipeline", p.name, p.input, p.status, str(p.rows_in), str(p.rows_out),
+                      str(p.rows_quarantined), str(len(p.outputs)))
+    console.print(table)
+    console.print(f"DLQ messages: {dlq}   policy: {mandatory} mandatory / {advisory} advisory   "
+                  f"cost estimate: ${summary['cost_estimate_usd_month']:.2f}/month")
+    console.print(f"Artifacts and summary.json in {args.out} ({time.perf_counter() - started:.1f}s)")
+    problems = [f"{c.name} {c.date}: {c.status} {c.error}" for c in computations if c.status != "SUCCESS"]
+    problems += [f"{p.name} {p.input}: {p.status}, expected {p.expected}" for p in pipelines
+                 if p.status != p.expected]
+    problems += [f"{mandatory} mandatory policy violations"] if mandatory else []
+    for problem in problems:
+        console.print(f"[bold red]unexpected:[/] {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

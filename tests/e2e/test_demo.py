@@ -1,0 +1,57 @@
+"""`make demo` end to end: the dev stack on the embedded AWS gives the designed outcomes and out/summary.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-layers")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "demo", "--out", str(out), "--today", "2026-03-02"],
+                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    return proc, out
+
+
+def test_demo_exits_0_and_prints_the_summary(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    proc, _ = demo
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "5. Summary" in proc.stdout
+    assert "Policy pack: 0 mandatory" in proc.stdout
+
+
+def test_summary_json_has_the_designed_outcomes(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = demo
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(c["name"], c["date"], c["status"]) for c in summary["computations"]] == [
+        ("daily-stats", "2026-03-01", "SUCCESS"), ("daily-stats", "2026-03-02", "SUCCESS")]
+    for comp in summary["computations"]:
+        assert sorted(Path(k).name for k in comp["artifacts"]) == ["data.csv", "plot.png", "result.json",
+                                                                     "stats.json"]
+    statuses = {Path(p["input"]).name: p for p in summary["pipelines"]}
+    assert statuses["sensors-clean.csv"]["status"] == "COMPLETED"
+    assert statuses["sensors-with-rejects.csv"]["status"] == "COMPLETED_WITH_REJECTS"
+    assert statuses["sensors-with-rejects.csv"]["rows_quarantined"] > 0
+    assert statuses["sensors-broken.csv"]["status"] == "FAILED"
+    clean = statuses["sensors-clean.csv"]
+    assert clean["rows_in"] >= clean["rows_out"] > 0
+    assert summary["policy"]["mandatory"] == 0
+    assert summary["cost_estimate_usd_month"] > 0
+
+
+def test_artifacts_are_copied(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = demo
+    day = out / "daily-stats" / "date=2026-03-01"
+    assert sorted(p.name for p in day.iterdir()) == ["data.csv", "manifest.json", "plot.png", "result.json",
+                                                      "stats.json"]
+    assert (day / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list((out / "sensor-etl" / "published").rglob("report.xlsx"))
