@@ -150,6 +150,8 @@ class EmbeddedAws:
     # S3 changes in buckets with EventBridge notifications on, not yet delivered (see sandbox.events)
     s3_notices: list[S3Notice] = field(default_factory=list)
     s3_sequence: int = 0
+    # layer package name -> note, for layer packages the process had already imported from elsewhere
+    shadowed_layer_packages: dict[str, str] = field(default_factory=dict)
     # what sandbox.deploy created, kept so a second deploy into the same embedded AWS reuses it
     deploy_state: dict[str, Any] = field(default_factory=dict)
     _modules: dict[tuple[str, str], dict[str, ModuleType]] = field(default_factory=dict, repr=False)
@@ -685,6 +687,25 @@ def _layer_paths(backend: Any, fn: Any) -> list[str]:
     return paths
 
 
+def _shadowed_layer_packages(aws: EmbeddedAws, fn: Any, layer_paths: list[str]) -> None:
+    """Record (once) layer packages the process had already imported from elsewhere.
+
+    Such a package is not re-imported from the layer (compiled packages cannot be imported twice), so the
+    handler runs with the process's copy; the note makes that visible instead of silently passing.
+    """
+    for path in layer_paths:
+        isolated, shared = _top_level_names(Path(path))
+        for name in sorted(isolated | shared):
+            module = sys.modules.get(name)
+            origin = str(getattr(module, "__file__", "") or "")
+            if module is None or not origin or origin.startswith(path) or name in aws.shadowed_layer_packages:
+                continue
+            note = (f"{fn.function_name}: layer package {name!r} ({path}) is shadowed by the copy this process "
+                    f"already imported ({origin}); the handler uses that copy")
+            aws.shadowed_layer_packages[name] = note
+            _LOG.warning("sandbox: %s", note)
+
+
 def _set_env(key: str, value: str | None) -> None:
     if value is None:
         os.environ.pop(key, None)
@@ -752,6 +773,7 @@ def _run(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier: str | N
         digest = _digest(fn.code_bytes, getattr(fn, "code_digest", None))
         code_dir = extract_zip(fn.code_bytes, "code", digest)
         layer_paths = _layer_paths(backend, fn)
+        _shadowed_layer_packages(aws, fn, layer_paths)
         key = (fn.function_arn, digest)
         lines: list[str] = []
         started = time.monotonic()

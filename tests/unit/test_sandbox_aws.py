@@ -311,3 +311,12 @@ def test_drain_waits_for_running_executions(aws: EmbeddedAws) -> None:
     assert aws.running_executions() == [arn]
     assert aws.drain(timeout_s=60) == []
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+def test_layer_packages_shadowed_by_the_process_are_reported(aws: EmbeddedAws) -> None:
+    layer = aws.client("lambda").publish_layer_version(LayerName="shadowed", Content={"ZipFile": zip_of({
+        "python/pytest/__init__.py": "LAYER = True\n"})})["LayerVersionArn"]
+    create(aws, "fn", APP, layers=[layer])
+    assert invoke(aws, "fn", {})[0] is None
+    assert list(aws.shadowed_layer_packages) == ["pytest"]
+    assert "already imported" in aws.shadowed_layer_packages["pytest"]
