@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, build_layer
+from components.config import LayerConfig
 from components.cost import Estimate, estimate_layer
 from components.storage import SecureBucket, create_kms_key, create_secure_bucket
 
@@ -62,6 +63,26 @@ class LayerBundleArgs:
     cache_dir: Path | None = None
     build: LayerBuild | None = None
     progress: Callable[[str], None] | None = None
+
+    @classmethod
+    def from_config(cls, config: LayerConfig, *, provided_by: Sequence[LayerBundle | Path] = (),
+                    tags: Mapping[str, str] | None = None, staging_bucket: pulumi.Input[str] | None = None,
+                    cache_dir: Path | None = None) -> LayerBundleArgs:
+        """Map one ``sciflow:layers[i]`` entry to Args; ``provided_by`` are the layers it is deployed with.
+
+        Example
+        -------
+        >>> scientific = LayerBundle("scientific", LayerBundleArgs.from_config(stack.layer("scientific")))
+        ... # doctest: +SKIP
+        >>> plotting = LayerBundle("plotting", LayerBundleArgs.from_config(stack.layer("plotting"),
+        ...                        provided_by=[scientific]))                          # doctest: +SKIP
+        """
+        return cls(requirements=list(config.requirements), runtime=config.runtime,
+                   architecture=config.architecture, exclude=list(config.exclude),
+                   include_runtime_packages=config.include_runtime_packages,
+                   size_budget_bytes=config.size_budget_bytes, smoke_imports=list(config.smoke_imports),
+                   provided_by=list(provided_by), tags=dict(tags or {}), staging_bucket=staging_bucket,
+                   cache_dir=cache_dir)
 
     def spec(self) -> LayerSpec:
         """The engine's :class:`LayerSpec` for these args."""

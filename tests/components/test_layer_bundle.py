@@ -11,7 +11,14 @@ import pytest
 
 from components.bundling import LayerBuild
 from components.bundling.archive import source_code_hash, write_deterministic_zip
-from components.layer_bundle import DIRECT_UPLOAD_LIMIT_BYTES, describe, layer_name_for, staging_key
+from components.config import LayerConfig
+from components.layer_bundle import (
+    DIRECT_UPLOAD_LIMIT_BYTES,
+    LayerBundleArgs,
+    describe,
+    layer_name_for,
+    staging_key,
+)
 from sandbox.graph import Graph
 from sandbox.synth import synth
 from tests.unit.bundling_helpers import standard_index
@@ -164,3 +171,17 @@ def test_pure_helpers() -> None:
     assert len(describe(build)) == 256 and describe(build).endswith("...")
     assert staging_key("sci", build) == f"layers/sci/python3.12-arm64-{'ab' * 32}.zip"
     assert json.dumps(build.packages)
+
+
+def test_args_from_stack_config() -> None:
+    config = LayerConfig(name="plotting", requirements=("matplotlib==3.11.2",), runtime="python3.12",
+                         architecture="arm64", exclude=("numpy",), include_runtime_packages=True,
+                         size_budget_bytes=100_000_000, smoke_imports=("matplotlib.pyplot",))
+    args = LayerBundleArgs.from_config(config, provided_by=[Path("/layers/scientific/python")], tags={"a": "b"})
+    spec = args.spec()
+    assert (spec.requirements, spec.runtime, spec.architecture, spec.exclude) == (
+        ("matplotlib==3.11.2",), "python3.12", "arm64", ("numpy",))
+    assert spec.include_runtime_packages and spec.size_budget_bytes == 100_000_000
+    assert spec.smoke_imports == ("matplotlib.pyplot",)
+    assert spec.provided_by == (Path("/layers/scientific/python"),)
+    assert args.tags == {"a": "b"} and args.staging_bucket is None
