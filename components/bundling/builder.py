@@ -254,8 +254,9 @@ def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[Reso
         smoke = run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
                           packages=shipped_keys)
     else:
-        notes.append(f"smoke test skipped: no local python{platform.runtime.python_version} for "
-                     f"{spec.architecture} on this {host_platform.machine()} machine")
+        why = (f"no local python{platform.runtime.python_version}" if interpreter is None else
+               f"an {spec.architecture} layer cannot run on this {host_platform.machine()} machine")
+        notes.append(f"smoke test skipped: {why}")
     timings["smoke_s"] = time.monotonic() - t
 
     say("writing the deterministic zip")

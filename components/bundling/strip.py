@@ -135,8 +135,9 @@ def tool_version(tool: list[str] | None) -> str:
     if not tool:
         return "none"
     proc = subprocess.run([tool[0], "--version"], capture_output=True, text=True, check=False)
-    first = (proc.stdout or proc.stderr).strip().splitlines()
-    return f"{Path(tool[0]).name}: {first[0] if first else '?'}"
+    lines = [line.strip() for line in (proc.stdout or proc.stderr).strip().splitlines() if line.strip()]
+    versioned = next((line for line in lines if any(ch.isdigit() for ch in line)), lines[0] if lines else "?")
+    return f"{Path(tool[0]).name}: {versioned}"
 
 
 def strip_binaries(root: Path, architecture: str, *, result: StripResult, workers: int | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 import subprocess
 import sys
 import zipfile
@@ -14,6 +15,7 @@ import pytest
 from components.bundling import LayerBuildError, build_layer
 from components.bundling.__main__ import main
 from components.bundling.archive import file_sha256
+from components.bundling.pyc import find_interpreter
 from tests.unit.bundling_helpers import make_wheel, offline_spec, standard_index
 
 
@@ -237,3 +239,20 @@ def test_concurrent_builds_of_the_same_layer_share_one_result(index: Path, tmp_p
     assert sorted(o["cached"] for o in outs) == [False, True], "one built, the other waited and reused it"
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == [Path(outs[0]["zip_path"]).parent.name]
     assert list((tmp_path / ".tmp").iterdir()) == []
+
+
+@pytest.mark.skipif(find_interpreter((3, 12)) is not None, reason="a local python3.12 exists here")
+def test_without_a_matching_interpreter_the_layer_ships_without_pyc_and_says_so(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", runtime="python3.12"), cache_dir=tmp_path)
+    assert not list(build.site_dir.rglob("*.pyc"))
+    assert build.report["pyc"]["mode"] == "none" and build.report["smoke"] == {"status": "skipped"}
+    assert any(n.startswith("no local python3.12: layer ships without pyc") for n in build.notes)
+    assert any(n.startswith("smoke test skipped: no local python3.12") for n in build.notes)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="needs an x86_64 host")
+def test_arm64_layer_on_x86_64_compiles_all_pyc_but_cannot_smoke_test(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", architecture="arm64", pyc="all"), cache_dir=tmp_path)
+    assert build.report["smoke"] == {"status": "skipped"}
+    assert build.report["pyc"]["compiled"] == 3 and build.report["pyc"]["docstrings_stripped"] == 0
+    assert any("smoke test skipped" in n and "arm64" in n for n in build.notes)
