@@ -263,7 +263,7 @@ def _json_text(value: object) -> str:
 
 def _parse_csv(data: bytes, source: str, first_row: int) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False,
+        frame = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_filter=False,
                             encoding="utf-8", engine="c")
     except UnicodeDecodeError as exc:
         raise FileRejected("BAD_ENCODING", f"{source}: not UTF-8 at byte {exc.start} of rows from "

@@ -78,7 +78,7 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
     rid = run_id(oid)
     execution = str(event.get("execution_id") or "")
     source = f"s3://{bucket}/{key}"
-    run = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
+    run: dict[str, Any] = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
            "dataset": settings.dataset}
     existing = ledger.claim(oid, {"run_id": rid, "execution_id": execution, "bucket": bucket, "key": key,
                                   "version": version, "dataset": settings.dataset,

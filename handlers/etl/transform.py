@@ -33,7 +33,7 @@ def transform_frame(valid: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame
     >>> transform_frame(frame, load_dataset("sensor_readings"))[1]  # doctest: +SKIP
     0
     """
-    kept, dropped = drop_exact_duplicates(valid, dataset.schema.names)
+    kept, dropped = drop_exact_duplicates(valid, dataset.schema.names, dataset.schema.unique)
     return dataset.derive(kept), dropped
 
 

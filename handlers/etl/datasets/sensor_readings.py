@@ -52,8 +52,8 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     out["value_c"] = np.round(value_c, 6)
     days = frame["timestamp"].dt.tz_convert("UTC").dt.floor("D")
     codes, uniques = pd.factorize(days)
-    labels = np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object)
-    out["date"] = labels[codes] if len(codes) else pd.Series([], dtype=object)
+    labels = pd.Index(np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object), dtype=object)
+    out["date"] = pd.Categorical.from_codes(codes, categories=labels)
     return out
 
 
@@ -66,7 +66,8 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     >>> aggregate(f)[["count", "mean_c", "max_c"]].values.tolist()
     [[2.0, 2.0, 3.0]]
     """
-    grouped = frame.groupby(["sensor_id", "date"], sort=True)["value_c"]
+    keys = {name: frame[name].astype(object) for name in ("sensor_id", "date")}  # sort by value, not category order
+    grouped = frame.assign(**keys).groupby(["sensor_id", "date"], sort=True)["value_c"]
     out = grouped.agg(count="count", mean_c="mean", min_c="min", max_c="max", std_c="std").reset_index()
     out["std_c"] = out["std_c"].fillna(0.0)
     for name in ("mean_c", "min_c", "max_c", "std_c"):
