@@ -71,6 +71,9 @@ class EtlPipelineArgs:
         ``max_event_age_s`` are also the EventBridge target's retry policy.
     state_machine_type:
         ``STANDARD`` (default) or ``EXPRESS`` (no Distributed Map: AWS runs it only in STANDARD workflows).
+    staging_retention_days:
+        intermediate objects under ``<name>/staging/`` in this pipeline's own processed bucket expire after
+        this many days (a shared bucket's lifecycle is its owner's).
     reserved_concurrency:
         reserved concurrency of every step function (``None``: unreserved; the Map's MaxConcurrency bounds
         the fan-out of one run).
@@ -103,6 +106,7 @@ class EtlPipelineArgs:
     log_retention_days: int = 30
     alarm_topic_arn: pulumi.Input[str] | None = None
     reserved_concurrency: int | None = None
+    staging_retention_days: int = 14
     runtime: str = "python3.11"
     architecture: str = "x86_64"
     kms_key: aws.kms.Key | None = None
@@ -135,7 +139,8 @@ class EtlPipelineArgs:
                   (self.tolerated_failure_percentage, 0, 100, "tolerated_failure_percentage"),
                   (self.retry_attempts, 0, 185, "retry_attempts"),
                   (self.retry_interval_s, 1, 3600, "retry_interval_s"),
-                  (self.max_event_age_s, 60, 86_400, "max_event_age_s"))
+                  (self.max_event_age_s, 60, 86_400, "max_event_age_s"),
+                  (self.staging_retention_days, 1, 3650, "staging_retention_days"))
         for value, lo, hi, label in checks:
             if not lo <= value <= hi:
                 raise ValueError(f"{label} {value} is outside {lo}..{hi}")
@@ -407,9 +412,29 @@ class EtlPipeline(pulumi.ComponentResource):
                                                                              args.processed_bucket)
         self.quarantine_bucket_name, self.quarantine_bucket_arn = self._bucket(f"{name}-quarantine",
                                                                                args.quarantine_bucket)
+        if args.processed_bucket is None:
+            self._expire_staging(name)
         table = args.ledger_table or create_table(f"{name}-runs", hash_key=LEDGER_HASH_KEY, kms_key=self.kms_key,
                                                   parent=self, tags=self.tags)
         self.table_name, self.table_arn = table.name, table.arn
+
+    def _expire_staging(self, name: str) -> None:
+        days = self.args.staging_retention_days
+        self.staging_lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-processed-lifecycle",
+            bucket=self.processed_bucket_name,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-staging",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=etl_env.staging_prefix(name)),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=1),
+                abort_incomplete_multipart_upload=(
+                    aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1)),
+            )],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _create_rule(self, name: str) -> None:
         args = self.args

@@ -265,6 +265,20 @@ def test_buckets_are_kms_encrypted_versioned_and_private(graph: Graph, bucket: s
     assert graph.find(f"sensor-etl-{bucket}-public-access-block").inputs["restrictPublicBuckets"] is True
 
 
+def test_staging_objects_expire_and_nothing_else_does(graph: Graph) -> None:
+    lifecycle = graph.find("sensor-etl-processed-lifecycle").inputs
+    assert lifecycle["bucket"] == out(graph, "sensor-etl-processed-bucket", "bucket")
+    assert lifecycle["rules"] == [{"id": "expire-staging", "status": "Enabled",
+                                   "filter": {"prefix": "sensor-etl/staging/"}, "expiration": {"days": 14},
+                                   "noncurrentVersionExpiration": {"noncurrentDays": 1},
+                                   "abortIncompleteMultipartUpload": {"daysAfterInitiation": 1}}]
+    assert len(graph.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")) == 1
+
+
+def test_shared_processed_bucket_gets_no_lifecycle(variant: Graph) -> None:
+    assert variant.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") == []
+
+
 def test_ledger_table_and_dlq_are_encrypted(graph: Graph) -> None:
     table = graph.find("sensor-etl-runs-table").inputs
     assert table["hashKey"] == "object_id"
