@@ -407,7 +407,9 @@ def parse_stack_config(raw: Mapping[str, Any], *, region: str | None) -> StackCo
     for key, items in (("layers", cfg.layers), ("computations", cfg.computations), ("pipelines", cfg.pipelines)):
         _unique(items, f"{NAMESPACE}:{key}")
     known = {layer.name for layer in cfg.layers}
-    for key, users in (("computations", cfg.computations), ("pipelines", cfg.pipelines)):
+    users_by_key: tuple[tuple[str, Sequence[ComputationConfig | PipelineConfig]], ...] = (
+        ("computations", cfg.computations), ("pipelines", cfg.pipelines))
+    for key, users in users_by_key:
         for i, user in enumerate(users):
             for j, layer_name in enumerate(user.layers):
                 if layer_name not in known:

@@ -108,8 +108,8 @@ def runs_per_month(schedule: str) -> float:
     cron = schedule.removeprefix("cron(").removesuffix(")").split()
     if len(cron) != 6:
         raise ValueError(f"{schedule!r} is not a schedule expression")
-    minutes, hours, dom, _month, dow, _year = cron
-    per_day = _field_count(minutes, 60) * _field_count(hours, 24)
+    minute_field, hour_field, dom, _month, dow, _year = cron
+    per_day = _field_count(minute_field, 60) * _field_count(hour_field, 24)
     if dow not in ("?", "*"):
         days = DAYS_PER_MONTH * _field_count(dow.replace("L", "").split("#")[0], 7) / 7
     elif dom not in ("?", "*"):

@@ -281,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         for pipe in cfg.pipelines:
             runs = run_pipeline_samples(deployment, pipe.name, pipe.dataset, pipe.input_prefix)
             pipelines.extend(runs)
-            for run in runs:
-                console.print(f"  {pipe.name} {run.input}: [bold]{run.status}[/] rows in/out/quarantined "
-                              f"{run.rows_in}/{run.rows_out}/{run.rows_quarantined} {run.error}")
+            for prun in runs:
+                console.print(f"  {pipe.name} {prun.input}: [bold]{prun.status}[/] rows in/out/quarantined "
+                              f"{prun.rows_in}/{prun.rows_out}/{prun.rows_quarantined} {prun.error}")
             dlq[pipe.name] = queue_depth(deployment, deployment.output(f"{pipe.name}_dlq_url"))
             # processed and quarantined keys start with the pipeline's name (sensor-etl/published/...)
             copy_bucket(deployment, deployment.output(f"{pipe.name}_raw_bucket_name"), out / pipe.name / "raw")

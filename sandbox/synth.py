@@ -166,7 +166,10 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
             # Like ``pulumi.runtime.test``: drop tasks a previous (failed) program in this process left behind.
             SETTINGS.rpc_manager.clear()
             SETTINGS.outputs.clear()
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(path), run_name="__main__")))
+            def program() -> None:
+                runpy.run_path(str(path), run_name="__main__")
+
+            _sync_await(run_pulumi_func(program))
             root = get_root_resource()
             result["outputs"] = _resolve_outputs(getattr(root, "outputs", {}) or {})
         except BaseException as exc:  # re-raised in the caller's thread
