@@ -34,6 +34,15 @@ LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.TooManyRequestsException",
 )
 """Lambda service errors and throttling: retried with backoff (AWS's recommended set plus throttling)."""
+AWS_SDK_TRANSIENT_ERRORS = (
+    "ClientError",
+    "EndpointConnectionError",
+    "ConnectionClosedError",
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+)
+"""What a handler raises when S3/DynamoDB throttle or the network hiccups (botocore's exception names). Data
+errors (``FileRejected``, ``IncompleteRun`` ...) are not in this list: they fail the run at once."""
 
 
 def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -385,8 +394,9 @@ def etl_definition(spec: EtlDefinitionSpec) -> dict[str, Any]:
     >>> etl_definition(spec)["StartAt"]
     'Ingest'
     """
-    retry = [Retrier(LAMBDA_TRANSIENT_ERRORS, interval_s=spec.retry_interval_s,
-                     max_attempts=spec.retry_max_attempts, backoff_rate=spec.retry_backoff_rate)]
+    retry = [Retrier(errors, interval_s=spec.retry_interval_s, max_attempts=spec.retry_max_attempts,
+                     backoff_rate=spec.retry_backoff_rate)
+             for errors in (LAMBDA_TRANSIENT_ERRORS, AWS_SDK_TRANSIENT_ERRORS)]
     catch = [Catcher("RecordFailure")]
     selector = {"run.$": "$.plan.run", "partition.$": "$$.Map.Item.Value"}
     states: dict[str, State] = {

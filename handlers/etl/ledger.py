@@ -2,7 +2,8 @@
 
 Statuses: ``PENDING`` (claimed by ingest) -> ``RUNNING`` (planned) -> ``COMPLETED`` |
 ``COMPLETED_WITH_REJECTS`` | ``FAILED``. :meth:`RunLedger.claim` is a conditional put, so a second event for
-the same object version finds the item and is not processed again. Needs ``dynamodb:PutItem``,
+the same object version finds the item and is not processed again; only a ``FAILED`` run can be claimed
+again (replayed from the DLQ). Needs ``dynamodb:PutItem``,
 ``GetItem`` and ``UpdateItem`` on the table.
 
 Example
@@ -59,15 +60,22 @@ class RunLedger:
     def claim(self, oid: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create the item as ``PENDING`` unless it exists; return ``None`` on success, else the existing item.
 
+        A ``FAILED`` item may be claimed again (a replay from the DLQ, or a redrive), keeping a count in
+        ``attempts``; any other status means the version is being or has been handled.
+
         Example
         -------
         >>> RunLedger("t", client=fake).claim("s3://b/k#v", {"bucket": "b"})  # doctest: +SKIP
         """
         now = utc_now()
-        item = {**fields, KEY: oid, "status": PENDING, "created_at": now, "updated_at": now}
+        previous = self.get(oid)
+        attempts = int(previous.get("attempts", 1)) + 1 if previous else 1
+        item = {**fields, KEY: oid, "status": PENDING, "created_at": now, "updated_at": now, "attempts": attempts}
         try:
             self.client.put_item(TableName=self.table, Item=self._encode(item),
-                                 ConditionExpression="attribute_not_exists(#k)", ExpressionAttributeNames={"#k": KEY})
+                                 ConditionExpression="attribute_not_exists(#k) OR #s = :failed",
+                                 ExpressionAttributeNames={"#k": KEY, "#s": "status"},
+                                 ExpressionAttributeValues={":failed": {"S": FAILED}})
             return None
         except self.client.exceptions.ConditionalCheckFailedException:
             return self.get(oid) or {}

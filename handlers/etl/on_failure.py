@@ -19,7 +19,7 @@ from typing import Any
 
 from handlers.etl.ingest import parse_detail
 from handlers.etl.ledger import FAILED, RunLedger, utc_now
-from handlers.etl.settings import EtlSettings, object_id
+from handlers.etl.settings import EtlSettings, object_id, run_id
 from handlers.runtime.errors import EventError
 from handlers.runtime.log import get_logger
 
@@ -46,7 +46,8 @@ def failure_message(error: Mapping[str, Any] | None) -> tuple[str, str]:
 
 def record_failure(event: Mapping[str, Any], *, settings: EtlSettings,
                    ledger: RunLedger | None = None) -> dict[str, Any]:
-    """Mark the run FAILED (creating the item if ingest never claimed it) and return the DLQ facts.
+    """Mark the run FAILED (creating the item, with the object's bucket/key/version, if ingest never claimed
+    it) and return the DLQ facts.
 
     Example
     -------
@@ -56,13 +57,15 @@ def record_failure(event: Mapping[str, Any], *, settings: EtlSettings,
     ledger = ledger or RunLedger(settings.ledger_table)
     execution = str(event.get("execution_id") or "")
     error, message = failure_message(event.get("error"))
+    fields: dict[str, Any] = {"error": error, "error_message": message, "finished_at": utc_now(),
+                              "execution_id": execution, "dataset": settings.dataset}
     try:
         bucket, key, _, version = parse_detail(event)
         oid = object_id(bucket, key, version)
+        fields.update(bucket=bucket, key=key, version=version, run_id=run_id(oid))
     except EventError:
         oid = f"unknown#{execution}"
-    recorded = ledger.fail(oid, execution, {"error": error, "error_message": message, "finished_at": utc_now(),
-                                             "execution_id": execution})
+    recorded = ledger.fail(oid, execution, fields)
     get_logger().error("run failed", extra={"object_id": oid, "error": error, "error_message": message,
                                             "recorded": recorded})
     return {"object_id": oid, "status": FAILED, "error": error, "message": message, "execution_id": execution,

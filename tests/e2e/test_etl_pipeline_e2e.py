@@ -205,6 +205,31 @@ def test_step_failing_once_is_retried_and_the_run_completes(stack: Deployment,
     assert ledger_item(stack, "incoming/flaky.csv")["status"] == "COMPLETED"
 
 
+def test_failed_run_is_replayed_from_its_dlq_message(stack: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.exceptions import JsonRESTError
+
+    ingest_fn = physical(stack, f"{PIPELINE}-ingest-fn")
+    installed = LambdaSimpleBackend.invoke
+
+    def broken(self: Any, function_name: str, *args: Any, **kwargs: Any) -> Any:
+        if function_name.endswith(ingest_fn):
+            raise JsonRESTError("InvalidRuntimeException", "injected: the runtime is broken")
+        return installed(self, function_name, *args, **kwargs)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", broken)
+    description, _ = run(stack, "incoming/replay.csv", to_csv(generate_frame(80, seed=41)))
+    assert description["status"] == "FAILED"
+    assert ledger_item(stack, "incoming/replay.csv")["status"] == "FAILED"
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", installed)
+    [message] = dlq_messages(stack, "incoming/replay.csv")
+    assert message["error"]["Error"] == "Lambda.InvalidRuntimeException"
+    replay = start_execution(stack, f"{PIPELINE}-sfn", {"detail": message["detail"]}, name="replay-from-dlq")
+    assert wait_execution(replay, TIMEOUT_S, aws=stack.aws)["status"] == "SUCCEEDED"
+    item = ledger_item(stack, "incoming/replay.csv")
+    assert (item["status"], item["attempts"], item["execution_id"]) == ("COMPLETED", 2, replay)
+
+
 def _history(stack: Deployment, arn: str) -> list[dict[str, Any]]:
     from sandbox.events import execution_history
 

@@ -150,6 +150,18 @@ def test_retried_ingest_of_the_same_execution_continues(env: Env) -> None:
     assert do_ingest(env, event)["duplicate"] is False
 
 
+def test_failed_run_can_be_replayed_by_a_new_execution(env: Env) -> None:
+    event = env.put("incoming/a.csv", CLEAN)
+    do_ingest(env, event)
+    on_failure.record_failure({**event, "error": {"Error": "X", "Cause": "boom"}}, settings=env.settings,
+                              ledger=env.ledger)
+    replay = {**event, "execution_id": "arn:replay"}
+    assert do_ingest(env, replay)["duplicate"] is False
+    item = env.item(event)
+    assert item is not None and (item["execution_id"], item["attempts"], item["status"]) == ("arn:replay", 2,
+                                                                                            "RUNNING")
+
+
 def test_new_version_of_the_same_key_is_a_new_run(env: Env) -> None:
     first = env.put("incoming/a.csv", CLEAN)
     do_ingest(env, first)
@@ -315,6 +327,7 @@ def test_failure_before_any_claim_creates_the_item(env: Env) -> None:
                               settings=env.settings, ledger=env.ledger)
     item = env.item(event)
     assert item is not None and (item["status"], item["error_message"]) == ("FAILED", "took too long")
+    assert (item["bucket"], item["key"], item["version"]) == (RAW, "incoming/never.csv", "v9")
 
 
 def test_failure_message_without_a_lambda_cause_keeps_the_raw_cause() -> None:

@@ -11,6 +11,7 @@ from statelint.config import Config
 from statelint.linter import Linter
 
 from components.asl import (
+    AWS_SDK_TRANSIENT_ERRORS,
     LAMBDA_INVOKE,
     LAMBDA_TRANSIENT_ERRORS,
     S3_GET,
@@ -93,9 +94,15 @@ def test_every_lambda_task_retries_transient_errors_with_full_jitter() -> None:
         tasks += list(definition["States"][m]["ItemProcessor"]["States"].values())
     assert len(tasks) == 7  # Ingest, Output, RecordFailure + Validate/Transform in each Map
     for task in tasks:
-        assert task["Retry"] == [{"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS), "IntervalSeconds": 3,
-                                  "MaxAttempts": 5, "BackoffRate": 1.5, "MaxDelaySeconds": 60,
-                                  "JitterStrategy": "FULL"}]
+        assert task["Retry"] == [{"ErrorEquals": list(errors), "IntervalSeconds": 3, "MaxAttempts": 5,
+                                  "BackoffRate": 1.5, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
+                                 for errors in (LAMBDA_TRANSIENT_ERRORS, AWS_SDK_TRANSIENT_ERRORS)]
+
+
+def test_data_errors_are_never_retried() -> None:
+    states = etl_definition(make_spec())["States"]
+    retried = {e for task in ("Ingest", "Output") for r in states[task]["Retry"] for e in r["ErrorEquals"]}
+    assert not retried & {"FileRejected", "INCOMPLETE_RUN", "IncompleteRun", "States.ALL", "States.TaskFailed"}
 
 
 def test_ingest_maps_and_output_catch_everything_into_record_failure() -> None:
