@@ -41,19 +41,21 @@ def _metric_widget(title: str, region: str, metrics: list[list[Any]], *, stat: s
                            "stacked": False, "metrics": metrics}}
 
 
-def cost_markdown(estimates: Sequence[Estimate]) -> str:
-    """The cost estimate as a markdown table for a text widget."""
+def cost_markdown(estimates: Sequence[Estimate], budget_usd_month: float | None = None) -> str:
+    """The cost estimate as a markdown table for a text widget. The first lines (``## Estimated monthly cost:
+    $X`` and ``Budget: $Y / month``) are also what the pack's ``stack-cost-budget`` policy reads."""
     total = sum(e.total_usd for e in estimates)
     rows = "\n".join(f"| {e.name} | {e.total_usd:,.2f} |" for e in estimates)
-    return (f"## Estimated monthly cost: ${total:,.2f}\n\n| component | USD / month |\n|---|---:|\n{rows}\n\n"
-            f"List prices as of {PRICES_AS_OF}, free tier ignored. Recompute with `python -m sandbox preview`.")
+    budget = f"Budget: ${budget_usd_month:,.2f} / month\n\n" if budget_usd_month is not None else ""
+    return (f"## Estimated monthly cost: ${total:,.2f}\n\n{budget}| component | USD / month |\n|---|---:|\n{rows}"
+            f"\n\nList prices as of {PRICES_AS_OF}, free tier ignored. Recompute with `python -m sandbox preview`.")
 
 
-def dashboard_body(region: str, watched: Watched) -> dict[str, Any]:
+def dashboard_body(region: str, watched: Watched, budget_usd_month: float | None = None) -> dict[str, Any]:
     """Widgets: Lambda invocations / errors / p95 duration / throttles per function, executions started / failed /
     timed out per state machine, visible DLQ messages per queue, and the cost table."""
     widgets: list[dict[str, Any]] = [{"type": "text", "x": 0, "y": 0, "width": WIDTH, "height": 6,
-                                      "properties": {"markdown": cost_markdown(watched.estimates)}}]
+                                      "properties": {"markdown": cost_markdown(watched.estimates, budget_usd_month)}}]
     y = 6
 
     def per_function(metric: str) -> list[list[Any]]:
@@ -80,13 +82,13 @@ def dashboard_body(region: str, watched: Watched) -> dict[str, Any]:
     return {"widgets": widgets}
 
 
-def create_dashboard(name: str, *, region: str, watched: Watched,
+def create_dashboard(name: str, *, region: str, watched: Watched, budget_usd_month: float | None = None,
                      opts: pulumi.ResourceOptions | None = None) -> aws.cloudwatch.Dashboard:
     """The stack's dashboard ``<name>`` (dashboards take no tags)."""
     return aws.cloudwatch.Dashboard(
         name,
         dashboard_name=name,
-        dashboard_body=pulumi.Output.json_dumps(dashboard_body(region, watched)),
+        dashboard_body=pulumi.Output.json_dumps(dashboard_body(region, watched, budget_usd_month)),
         opts=opts,
     )
 

@@ -104,5 +104,6 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
         *built.layers.values(), *built.computations.values(), *built.pipelines.values()]
     built.estimates = [*(c.cost_estimate(cfg.region) for c in components), estimate_dashboard(cfg.region)]
     watched = Watched(watched.functions, watched.state_machines, watched.queues, built.estimates)
-    built.dashboard = create_dashboard(f"sciflow-{stack}", region=cfg.region, watched=watched, opts=opts)
+    built.dashboard = create_dashboard(f"sciflow-{stack}", region=cfg.region, watched=watched,
+                                       budget_usd_month=cfg.budget_usd_month, opts=opts)
     return built

@@ -24,6 +24,7 @@ _AREAS = {
     "reliability": "Reliability",
     "observability": "Observability",
     "hygiene": "Hygiene",
+    "cost": "Cost",
 }
 
 _INTRO = """\
@@ -42,7 +43,7 @@ python -m policy.check __main__.py --stack dev --json
 `policy.check` exits 0 when there is no mandatory violation, 1 when there is, 2 when the program itself fails.
 Levels: **mandatory** blocks `pulumi preview`/`up`; **advisory** prints a warning. Defaults: mandatory for least
 privilege, encryption, public access and package size (plus limits that would fail the deploy anyway);
-advisory for hygiene (reliability, observability, tags, runtimes). Change a level or a setting with
+advisory for hygiene (reliability, observability, tags, runtimes, budget). Change a level or a setting with
 `--policy-pack-config FILE` (`policy.check --policy-config FILE` takes the same JSON):
 
 ```json

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import encryption, iam, observability, packaging, public_access, reliability, stepfunctions, tagging
+from . import cost, encryption, iam, observability, packaging, public_access, reliability, stepfunctions, tagging
 from ._core import SciflowResourcePolicy, SciflowStackPolicy
 
 PACK_NAME = "sciflow"
@@ -23,6 +23,7 @@ ALL_POLICIES: list[SciflowResourcePolicy | SciflowStackPolicy] = [
     *reliability.POLICIES,
     *observability.POLICIES,
     *tagging.POLICIES,
+    *cost.POLICIES,
 ]
 
 BY_NAME: dict[str, SciflowResourcePolicy | SciflowStackPolicy] = {p.name: p for p in ALL_POLICIES}

@@ -24,7 +24,7 @@ from tests.policy.helpers import _struct, urn
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "insecure_program.py"
 MANDATORY_AREAS = {"least-privilege", "encryption", "public-access", "package-size", "stepfunctions"}
-ADVISORY_AREAS = {"reliability", "observability", "hygiene"}
+ADVISORY_AREAS = {"reliability", "observability", "hygiene", "cost"}
 #: Advisory policies in a mandatory area, and why.
 ADVISORY_EXCEPTIONS = {
     "sfn-statemachine-task-retry-catch": "a reliability check, filed with the other definition checks",
@@ -138,6 +138,7 @@ def test_insecure_program_is_flagged_by_every_policy(insecure: tuple[int, dict[s
     ("iam-policy-no-wildcard-actions", "wide-policy"),
     ("lambda-function-dlq", "oversized-fn"),
     ("sfn-statemachine-definition-valid", "broken-sm"),
+    ("stack-cost-budget", "pricey-dashboard"),
 ])
 def test_insecure_program_flags_the_resource(insecure: tuple[int, dict[str, object], str], policy: str,
                                              resource: str) -> None:
