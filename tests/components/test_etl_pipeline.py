@@ -51,22 +51,21 @@ EtlPipeline("fast-etl", EtlPipelineArgs(dataset="sensor_readings", state_machine
 """
 
 
-def _synth(tmp_path: Path, body: str) -> Graph:
-    (tmp_path / "Pulumi.yaml").write_text("name: sample\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    program = tmp_path / "__main__.py"
-    program.write_text(textwrap.dedent(body.format(repo=str(REPO), layer=LAYER)))
-    return synth(program, stack="test")
+def program_graph(directory: Path, source: str) -> Graph:
+    """Synthesize ``source`` (a program using the repo) with only ``aws:region`` as config."""
+    path = directory / "__main__.py"
+    path.write_text(textwrap.dedent(source.format(repo=str(REPO), layer=LAYER)))
+    return synth(path, stack=None, config={"aws:region": "ap-south-1"})
 
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return _synth(tmp_path_factory.mktemp("etl-own"), PROGRAM)
+    return program_graph(tmp_path_factory.mktemp("etl-own"), PROGRAM)
 
 
 @pytest.fixture(scope="module")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return _synth(tmp_path_factory.mktemp("etl-variant"), VARIANT_PROGRAM)
+    return program_graph(tmp_path_factory.mktemp("etl-variant"), VARIANT_PROGRAM)
 
 
 def out(graph: Graph, name: str, key: str = "arn") -> Any:

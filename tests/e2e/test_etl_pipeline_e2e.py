@@ -44,11 +44,9 @@ TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    root = tmp_path_factory.mktemp("etl-program")
-    (root / "Pulumi.yaml").write_text("name: sciflow-etl-e2e\nruntime: python\n")
-    (root / "Pulumi.e2e.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    (root / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(repo=str(REPO))))
-    return synth(root / "__main__.py", stack="e2e")
+    program = tmp_path_factory.mktemp("etl-program") / "__main__.py"
+    program.write_text(textwrap.dedent(PROGRAM.format(repo=str(REPO))))
+    return synth(program, stack=None, config={"aws:region": "ap-south-1"})
 
 
 @pytest.fixture(scope="module")
