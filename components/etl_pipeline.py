@@ -18,8 +18,10 @@ Example
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -27,6 +29,7 @@ import pulumi_aws as aws
 
 from components.alarms import create_alarm
 from components.asl import EtlDefinitionSpec, etl_definition
+from components.code import HANDLERS_DIR
 from components.config import PipelineConfig
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
@@ -119,9 +122,7 @@ class EtlPipelineArgs:
     expected_rows_per_file: int = 100_000
 
     def __post_init__(self) -> None:
-        from handlers.etl.datasets import load_dataset
-
-        load_dataset(self.dataset)
+        check_dataset_exists(self.dataset)
         prefix = self.input_prefix
         if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
             raise ValueError(f"input_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
@@ -185,6 +186,20 @@ class EtlPipelineArgs:
 
 
 # --------------------------------------------------------------------------- pure helpers
+def check_dataset_exists(name: str, root: Path = HANDLERS_DIR) -> None:
+    """Fail unless ``handlers/etl/datasets/<name>.py`` exists. The module is not imported: that would load
+    pandas into the Pulumi program (seconds per preview) for a check the dataset's own tests already make.
+
+    Example
+    -------
+    >>> check_dataset_exists("sensor_readings")
+    """
+    folder = root / "etl" / "datasets"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or not (folder / f"{name}.py").is_file():
+        known = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+        raise ValueError(f"dataset {name!r}: no module handlers/etl/datasets/{name}.py (known: {', '.join(known)})")
+
+
 def event_pattern(bucket_name: Any, input_prefix: str, input_suffix: str) -> dict[str, Any]:
     """The rule's pattern: S3 ``Object Created`` in the raw bucket, key ``<prefix>*<suffix>``.
 

@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -136,15 +137,27 @@ def run_computation(deployment: Any, name: str, schedule: str, timezone: str, da
                           error=record.error, attempts=record.attempts)
 
 
+def dataset_samples(dataset: str, dest: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The dataset's sample files and their expected outcomes, made in a subprocess: importing pandas here
+    would make the in-process Lambdas use this interpreter's pandas instead of the layer's."""
+    script = ("import json, pathlib, sys\n"
+              f"from handlers.etl.datasets.{dataset} import SAMPLE_OUTCOMES, sample_files\n"
+              "dest = pathlib.Path(sys.argv[1])\n"
+              "for name, body in sample_files().items():\n"
+              "    (dest / name).write_bytes(body)\n"
+              "print(json.dumps(SAMPLE_OUTCOMES))\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(dest)], cwd=REPO, capture_output=True, text=True,
+                          check=True)
+    expected: dict[str, str] = json.loads(proc.stdout)
+    return {name: (dest / name).read_bytes() for name in expected}, expected
+
+
 def run_pipeline_samples(deployment: Any, name: str, dataset: str, prefix: str) -> list[PipelineRun]:
     """Drop the dataset's sample files into the raw bucket and wait for every execution they start."""
-    from importlib import import_module
-
     from sandbox.events import put_object_created, wait_execution
 
-    module = import_module(f"handlers.etl.datasets.{dataset}")
-    samples: dict[str, bytes] = module.sample_files()
-    expected: dict[str, str] = module.SAMPLE_OUTCOMES
+    with tempfile.TemporaryDirectory() as tmp:
+        samples, expected = dataset_samples(dataset, Path(tmp))
     raw = deployment.output(f"{name}_raw_bucket_name")
     executions = {file: put_object_created(deployment, raw, f"{prefix}{file}", body)
                   for file, body in samples.items()}
