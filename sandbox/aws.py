@@ -25,6 +25,9 @@ moto 5.2 runs Lambda code only in Docker. Without Docker (``{"lambda": {"use_doc
 * writes ``START``/``END``/``REPORT`` and everything the handler prints or logs to CloudWatch Logs
   (``/aws/lambda/<name>`` unless the deploy registered another log group).
 
+DynamoDB's item writes are atomic as in AWS (moto does not lock; its backend's item methods run under one lock
+here), so conditional writes of racing invocations behave as they would in the cloud.
+
 Invocations hold one re-entrant lock (the environment and ``sys.modules`` are process-wide); Step Functions
 ``Map`` iterations, which moto runs in threads, therefore run one at a time.
 
@@ -293,12 +296,55 @@ def _activate(aws: EmbeddedAws) -> Iterator[None]:
             _uninstall(backend_cls)
 
 
+# DynamoDB evaluates a condition expression and writes atomically; moto does not lock, so two in-process Lambdas
+# racing on one ledger item could both pass a condition. These backend methods run under one lock.
+_DYNAMODB_ATOMIC = ("put_item", "update_item", "delete_item", "get_item", "transact_write_items")
+_ORIGINAL_DYNAMODB: dict[str, Any] = {}
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _atomic(method: Any) -> Any:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return method(*args, **kwargs)
+
+    return locked
+
+
+def _patch_dynamodb() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DYNAMODB_ATOMIC:
+        _ORIGINAL_DYNAMODB[name] = DynamoDBBackend.__dict__[name]
+        setattr(DynamoDBBackend, name, _atomic(_ORIGINAL_DYNAMODB[name]))
+
+
+def _unpatch_dynamodb() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name, method in _ORIGINAL_DYNAMODB.items():
+        setattr(DynamoDBBackend, name, method)
+    _ORIGINAL_DYNAMODB.clear()
+
+
+@contextlib.contextmanager
+def atomic_dynamodb() -> Iterator[None]:
+    """DynamoDB's atomic conditional writes for a plain ``moto.mock_aws`` (the embedded AWS always has them)."""
+    _patch_dynamodb()
+    try:
+        yield
+    finally:
+        _unpatch_dynamodb()
+
+
 def _install(backend_cls: type, aws: EmbeddedAws) -> None:
     global _ACTIVE, _ORIGINAL_INVOKE, _ORIGINAL_S3_EVENTBRIDGE, _ORIGINAL_GET_PERMISSION
     from moto.s3 import notifications
     from moto.s3.models import FakeBucket
 
     _ACTIVE = aws
+    _patch_dynamodb()
     _ORIGINAL_INVOKE = backend_cls.__dict__["invoke"]
     backend_cls.invoke = _patched_invoke  # type: ignore[attr-defined]
     _ORIGINAL_S3_EVENTBRIDGE = notifications._send_event_bridge_message
@@ -312,6 +358,7 @@ def _uninstall(backend_cls: type) -> None:
     from moto.s3 import notifications
     from moto.s3.models import FakeBucket
 
+    _unpatch_dynamodb()
     backend_cls.invoke = _ORIGINAL_INVOKE  # type: ignore[attr-defined]
     notifications._send_event_bridge_message = _ORIGINAL_S3_EVENTBRIDGE
     FakeBucket.get_permission = _ORIGINAL_GET_PERMISSION  # type: ignore[method-assign]

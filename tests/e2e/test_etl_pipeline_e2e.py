@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,10 @@ import pandas as pd
 import pytest
 
 from handlers.etl.datasets.sensor_readings import SAMPLE_OUTCOMES, generate_frame, sample_files
-from sandbox.aws import embedded_aws
-from sandbox.deploy import Deployment, deploy
+from sandbox.deploy import Deployment
 from sandbox.events import executed_states, put_object, start_execution, wait_execution
 from sandbox.graph import Graph
-from sandbox.synth import synth
-from tests.e2e.test_scheduled_computation_e2e import drop_condition_only_denies
-from tests.handlers.scheduled_support import atomic_dynamodb_writes
+from tests.e2e.support import deployed, synth_text
 
 pytestmark = pytest.mark.xdist_group("etl-e2e")
 
@@ -44,16 +40,12 @@ TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    program = tmp_path_factory.mktemp("etl-program") / "__main__.py"
-    program.write_text(textwrap.dedent(PROGRAM.format(repo=str(REPO))))
-    return synth(program, stack=None, config={"aws:region": "ap-south-1"})
+    return synth_text(tmp_path_factory, "etl-program", PROGRAM)
 
 
 @pytest.fixture(scope="module")
 def stack(graph: Graph) -> Iterator[Deployment]:
-    with embedded_aws(graph.region) as aws, atomic_dynamodb_writes():
-        deployment = deploy(graph, aws)
-        drop_condition_only_denies(deployment)
+    with deployed(graph) as deployment:
         yield deployment
 
 

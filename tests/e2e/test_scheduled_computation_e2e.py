@@ -4,7 +4,6 @@ schedule the way EventBridge Scheduler does, and run daily_stats from the deploy
 from __future__ import annotations
 
 import json
-import textwrap
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -13,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from sandbox.aws import embedded_aws
 from sandbox.backfill import backfill, main
-from sandbox.deploy import Deployment, deploy
+from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
 from sandbox.graph import Graph
-from sandbox.synth import synth
-from tests.handlers.scheduled_support import LambdaContext, atomic_dynamodb_writes
+from tests.e2e.support import deployed, synth_text
+from tests.handlers.scheduled_support import LambdaContext
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = """
@@ -42,36 +40,19 @@ ScheduledComputation("tight", ScheduledComputationArgs(
 KOLKATA_1600 = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
 ARTIFACTS = ["data.csv", "manifest.json", "plot.png", "result.json", "stats.json"]
 pytestmark = pytest.mark.xdist_group("scheduled-computation-e2e")
+STACK = "sandbox"  # the stack name synth gives a program run without a stack file
 
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    root = tmp_path_factory.mktemp("program")
-    (root / "Pulumi.yaml").write_text("name: sciflow-e2e\nruntime: python\n")
-    (root / "Pulumi.e2e.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    (root / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(repo=str(REPO))))
-    return synth(root / "__main__.py", stack="e2e")
+    return synth_text(tmp_path_factory, "program", PROGRAM)
 
 
 @pytest.fixture(scope="module")
 def stack(graph: Graph) -> Iterator[Deployment]:
     """One deployment for the module (deploying is the slow part); every test uses its own dates."""
-    with embedded_aws(graph.region) as aws, atomic_dynamodb_writes():
-        deployment = deploy(graph, aws)
-        drop_condition_only_denies(deployment)
+    with deployed(graph) as deployment:
         yield deployment
-
-
-def drop_condition_only_denies(deployment: Deployment) -> None:
-    """moto 5.2 enforces bucket policies but ignores their conditions, so the TLS-only statement
-    (Deny * unless aws:SecureTransport) denies every request. Remove the policies here; the mock tests
-    check the statement itself."""
-    s3 = deployment.client("s3")
-    for bucket in deployment.of_type("aws:s3/bucket:Bucket"):
-        policy = s3.get_bucket_policy(Bucket=bucket.physical_name)["Policy"]
-        statements = json.loads(policy)["Statement"]
-        assert all(s["Effect"] == "Deny" and "Condition" in s for s in statements), statements
-        s3.delete_bucket_policy(Bucket=bucket.physical_name)
 
 
 def bucket(stack: Deployment, name: str = "daily-stats") -> str:
@@ -232,7 +213,7 @@ def test_timeout_path_records_failed_timeout(stack: Deployment) -> None:
 # --------------------------------------------------------------------------- backfill
 def test_backfill_runs_only_the_dates_without_success(stack: Deployment) -> None:
     invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 2, 21, 10, 30, tzinfo=UTC))
-    report = backfill("daily-stats", date(2026, 2, 20), date(2026, 2, 22), stack="e2e",
+    report = backfill("daily-stats", date(2026, 2, 20), date(2026, 2, 22), stack=STACK,
                       lambda_client=stack.client("lambda"), dynamodb_client=stack.client("dynamodb"))
     assert report.already_done == ["2026-02-21"]
     assert [(r.date, r.scheduled_time, r.status) for r in report.runs] == [
@@ -287,7 +268,7 @@ def test_backfill_records_a_refused_invoke_and_continues() -> None:
 
 def test_backfill_cli_dry_run_lists_missing_dates(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
     invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 1, 31, 10, 30, tzinfo=UTC))
-    status = main(["daily-stats", "--from", "2026-01-30", "--to", "2026-01-31", "--stack", "e2e",
+    status = main(["daily-stats", "--from", "2026-01-30", "--to", "2026-01-31", "--stack", STACK,
                    "--region", stack.region, "--dry-run", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert status == 0
@@ -296,13 +277,13 @@ def test_backfill_cli_dry_run_lists_missing_dates(stack: Deployment, capsys: pyt
 
 
 def test_backfill_cli_reports_failures_with_exit_1(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["from-input", "--from", "2026-04-01", "--to", "2026-04-01", "--stack", "e2e",
+    status = main(["from-input", "--from", "2026-04-01", "--to", "2026-04-01", "--stack", STACK,
                    "--region", stack.region])
     assert status == 1
     assert "FAILED" in capsys.readouterr().out
 
 
 def test_backfill_cli_unknown_computation_exits_2(stack: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["nope", "--from", "2026-03-01", "--to", "2026-03-01", "--stack", "e2e", "--region", stack.region])
+    status = main(["nope", "--from", "2026-03-01", "--to", "2026-03-01", "--stack", STACK, "--region", stack.region])
     assert status == 2
-    assert "no Lambda function has tag sciflow:computation=nope and sciflow:stack=e2e" in capsys.readouterr().err
+    assert f"no Lambda function has tag sciflow:computation=nope and sciflow:stack={STACK}" in capsys.readouterr().err

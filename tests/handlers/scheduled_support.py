@@ -5,9 +5,6 @@ conftest, so it cannot collide with other suites' fixtures)."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,31 +64,6 @@ class Aws:
         return response.get("Item")
 
 
-@contextlib.contextmanager
-def atomic_dynamodb_writes() -> Iterator[None]:
-    """DynamoDB evaluates a condition and writes atomically; moto does not lock. Give moto's write paths that
-    guarantee so concurrency tests exercise *our* conditions, not moto's race."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    originals = {name: getattr(DynamoDBBackend, name) for name in ("put_item", "update_item", "get_item")}
-
-    def locked(original: Any) -> Any:
-        @functools.wraps(original)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-        return wrapper
-
-    for name, original in originals.items():
-        setattr(DynamoDBBackend, name, locked(original))
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, original)
-
-
 def create_ledger_table(client: Any, table: str = TABLE) -> None:
     client.create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -105,10 +77,12 @@ def aws_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """moto with a versioned artifact bucket and the ledger table (atomic conditional writes)."""
     from moto import mock_aws
 
+    from sandbox.aws import atomic_dynamodb
+
     for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                        ("AWS_DEFAULT_REGION", REGION)):
         monkeypatch.setenv(key, value)
-    with mock_aws(), atomic_dynamodb_writes():
+    with mock_aws(), atomic_dynamodb():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})

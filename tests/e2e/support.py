@@ -1,0 +1,32 @@
+"""Shared steps of the end-to-end tests: synthesize a program text, deploy it into a fresh embedded AWS."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from sandbox.aws import embedded_aws
+from sandbox.deploy import Deployment, deploy
+from sandbox.graph import Graph
+from sandbox.synth import synth
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "ap-south-1"
+
+
+def synth_text(tmp_path_factory: pytest.TempPathFactory, name: str, program: str) -> Graph:
+    """Synthesize ``program`` (``{repo}`` is replaced by the repository path) with only ``aws:region`` set."""
+    path = tmp_path_factory.mktemp(name) / "__main__.py"
+    path.write_text(textwrap.dedent(program.format(repo=str(REPO))))
+    return synth(path, stack=None, config={"aws:region": REGION})
+
+
+@contextmanager
+def deployed(graph: Graph) -> Iterator[Deployment]:
+    """The graph deployed into a fresh embedded AWS, alive for the block."""
+    with embedded_aws(graph.region) as aws:
+        yield deploy(graph, aws)
