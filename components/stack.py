@@ -65,17 +65,13 @@ def stack_tags(cfg: StackConfig, *, project: str, stack: str) -> dict[str, str]:
     return {"project": project, "stack": stack, **dict(cfg.tags)}
 
 
-def layer_args(layer: LayerConfig, earlier: Mapping[str, LayerBundle], tags: Mapping[str, str]) -> LayerBundleArgs:
-    """Args of one layer. A layer that excludes packages is smoke-tested with the earlier layers of the same
-    runtime and architecture, which are the ones expected to provide them."""
-    provided_by = [bundle for bundle in earlier.values()
-                   if (bundle.build.runtime, bundle.build.architecture) == (layer.runtime, layer.architecture)
-                   ] if layer.exclude else []
-    return LayerBundleArgs(requirements=list(layer.requirements), runtime=layer.runtime,
-                           architecture=layer.architecture, exclude=list(layer.exclude),
-                           include_runtime_packages=layer.include_runtime_packages,
-                           size_budget_bytes=layer.size_budget_bytes, smoke_imports=list(layer.smoke_imports),
-                           provided_by=provided_by, tags=dict(tags))
+def provided_by(layer: LayerConfig, earlier: Mapping[str, LayerBundle]) -> list[LayerBundle]:
+    """The layers a layer is smoke-tested with: for a layer that excludes packages, the earlier layers of the
+    same runtime and architecture, which are the ones expected to provide them."""
+    if not layer.exclude:
+        return []
+    return [bundle for bundle in earlier.values()
+            if (bundle.build.runtime, bundle.build.architecture) == (layer.runtime, layer.architecture)]
 
 
 def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
@@ -86,7 +82,8 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
     opts = pulumi.ResourceOptions(providers=[provider])
     built = Stack(provider=provider)
     for layer in cfg.layers:
-        built.layers[layer.name] = LayerBundle(layer.name, layer_args(layer, built.layers, tags), opts=opts)
+        args = LayerBundleArgs.from_config(layer, provided_by=provided_by(layer, built.layers), tags=tags)
+        built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
     for comp_cfg in cfg.computations:
         layers = [built.layers[n].arn for n in comp_cfg.layers]
