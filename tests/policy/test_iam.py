@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from policy.policies.iam import STAR_ONLY_ACTIONS
 from tests.policy.helpers import (
     UNKNOWN_STRING_VALUE,
     Case,
-    check_config,
-    check_failing,
-    check_happy,
-    check_missing,
-    check_unknown,
-    expand_failing,
-    failing_ids,
-    ids,
     messages,
     run_resource,
 )
@@ -100,34 +90,6 @@ CASES = [
                   ("policyArn", "arn:aws:iam::aws:policy/PowerUserAccess", "PowerUserAccess")],
          missing=("policyArn", None), unknown=("policyArn", UNKNOWN_STRING_VALUE, "pass")),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_happy_path_passes(case: Case) -> None:
-    check_happy(case)
-
-
-@pytest.mark.parametrize(("case", "path", "value", "expect"), expand_failing(CASES), ids=failing_ids(CASES))
-def test_one_change_fails(case: Case, path: str, value: Any, expect: str) -> None:
-    check_failing(case, path, value, expect)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_missing_property(case: Case) -> None:
-    check_missing(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_unknown_value(case: Case) -> None:
-    check_unknown(case)
-
-
-CONFIG_CASES = [c for c in CASES if c.config]
-
-
-@pytest.mark.parametrize("case", CONFIG_CASES, ids=ids(CONFIG_CASES))
-def test_config_override(case: Case) -> None:
-    check_config(case)
 
 
 def test_role_inline_policies_are_checked() -> None:

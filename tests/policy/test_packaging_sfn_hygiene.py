@@ -20,14 +20,6 @@ from tests.policy.helpers import (
     UNKNOWN_STRING_VALUE,
     Case,
     Res,
-    check_config,
-    check_failing,
-    check_happy,
-    check_missing,
-    check_unknown,
-    expand_failing,
-    failing_ids,
-    ids,
     messages,
     run_resource,
     run_stack,
@@ -155,34 +147,6 @@ CASES = [
          missing=("tags", "project, stack"), unknown=("tags.project", UNKNOWN_STRING_VALUE, "pass"),
          config=({"requiredTags": ["owner", "cost-center"]}, "", None, 1)),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_happy_path_passes(case: Case) -> None:
-    check_happy(case)
-
-
-@pytest.mark.parametrize(("case", "path", "value", "expect"), expand_failing(CASES), ids=failing_ids(CASES))
-def test_one_change_fails(case: Case, path: str, value: Any, expect: str) -> None:
-    check_failing(case, path, value, expect)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_missing_property(case: Case) -> None:
-    check_missing(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_unknown_value(case: Case) -> None:
-    check_unknown(case)
-
-
-CONFIG_CASES = [c for c in CASES if c.config]
-
-
-@pytest.mark.parametrize("case", CONFIG_CASES, ids=ids(CONFIG_CASES))
-def test_config_override(case: Case) -> None:
-    check_config(case)
 
 
 def test_env_size_unknown_values_that_could_overflow_are_noted() -> None:

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.policy.helpers import (
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_STRING_VALUE,
     Case,
     Res,
-    check_config,
-    check_failing,
-    check_happy,
-    check_missing,
-    check_unknown,
-    expand_failing,
-    failing_ids,
-    ids,
     messages,
     run_resource,
     run_stack,
@@ -32,7 +22,7 @@ PUBLIC_NOTE = ("policy", UNKNOWN_STRING_VALUE, "note")
 PERMISSION = {"action": "lambda:InvokeFunction", "function": "sciflow-fn", "principal": "events.amazonaws.com",
               "sourceArn": "arn:aws:events:ap-south-1:123456789012:rule/r"}
 
-RESOURCE_CASES = [
+CASES = [
     Case("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy", HAPPY_RESOURCE_POLICY,
          failing=[("policy", policy_doc(OPEN), "allows Principal '*'"),
                   ("policy", policy_doc({**OPEN, "Principal": {"AWS": ["*"]}}), "anyone can use it")],
@@ -89,35 +79,6 @@ RESOURCE_CASES = [
          missing=("environment", None),
          unknown=("environment.variables.LEDGER_TABLE", UNKNOWN_STRING_VALUE, "pass")),
 ]
-
-
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
-def test_happy_path_passes(case: Case) -> None:
-    check_happy(case)
-
-
-@pytest.mark.parametrize(("case", "path", "value", "expect"), expand_failing(RESOURCE_CASES),
-                         ids=failing_ids(RESOURCE_CASES))
-def test_one_change_fails(case: Case, path: str, value: Any, expect: str) -> None:
-    check_failing(case, path, value, expect)
-
-
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
-def test_missing_property(case: Case) -> None:
-    check_missing(case)
-
-
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=ids(RESOURCE_CASES))
-def test_unknown_value(case: Case) -> None:
-    check_unknown(case)
-
-
-CONFIG_CASES = [c for c in RESOURCE_CASES if c.config]
-
-
-@pytest.mark.parametrize("case", CONFIG_CASES, ids=ids(CONFIG_CASES))
-def test_config_override(case: Case) -> None:
-    check_config(case)
 
 
 def test_star_principal_with_restricting_condition_is_not_public() -> None:
