@@ -55,7 +55,14 @@ def _preload(program: Path) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from sandbox.server import serve
 
-    serve(port=args.port, region=args.region)
+    graph = None
+    if args.stack:
+        try:
+            graph = synth(Path(args.program), stack=args.stack, preview=False)
+        except SynthError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    serve(port=args.port, region=args.region, host=args.host, graph=graph)
     return 0
 
 
@@ -82,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.set_defaults(func=_preview)
     serve = sub.add_parser("serve", help="run the embedded AWS as a server (moto) with in-process Lambda")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--region", default="ap-south-1")
+    serve.add_argument("--region", default="ap-south-1", help="region when no --stack is deployed")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--stack", default=None, help="start with this stack of the program deployed (e.g. dev)")
+    serve.add_argument("--program", default="__main__.py", help="the Pulumi program file (default __main__.py)")
     serve.set_defaults(func=_serve)
     sub.add_parser("backfill", help="run missed dates of a scheduled computation (see backfill --help)",
                    add_help=False)
