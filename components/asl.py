@@ -112,6 +112,19 @@ class _Flow:
         return {"Next": self.next} if self.next is not None else {"End": True}
 
 
+def _with_error_handling(out: dict[str, Any], result_path: str | None, retry: Sequence[Retrier],
+                         catch: Sequence[Catcher], flow: dict[str, Any]) -> dict[str, Any]:
+    """The tail Task and Map states share: ``ResultPath`` (left out when it is the default ``$``), ``Retry``,
+    ``Catch``, then ``Next``/``End``."""
+    if result_path != "$":
+        out["ResultPath"] = result_path
+    if retry:
+        out["Retry"] = [r.to_dict() for r in retry]
+    if catch:
+        out["Catch"] = [c.to_dict() for c in catch]
+    return {**out, **flow}
+
+
 @dataclass(frozen=True)
 class TaskState(_Flow):
     """A ``Task`` state.
@@ -139,13 +152,7 @@ class TaskState(_Flow):
                           "Parameters": dict(self.parameters) if self.parameters is not None else None,
                           "ResultSelector": dict(self.result_selector) if self.result_selector else None,
                           "TimeoutSeconds": self.timeout_s, "OutputPath": self.output_path})
-        if self.result_path != "$":
-            out["ResultPath"] = self.result_path
-        if self.retry:
-            out["Retry"] = [r.to_dict() for r in self.retry]
-        if self.catch:
-            out["Catch"] = [c.to_dict() for c in self.catch]
-        return {**out, **self._flow()}
+        return _with_error_handling(out, self.result_path, self.retry, self.catch, self._flow())
 
 
 @dataclass(frozen=True)
@@ -285,13 +292,7 @@ class MapState(_Flow):
             "ToleratedFailurePercentage": self.tolerated_failure_percentage,
             "ResultWriter": self.result_writer.to_dict() if self.result_writer else None,
         })
-        if self.result_path != "$":
-            out["ResultPath"] = self.result_path
-        if self.retry:
-            out["Retry"] = [r.to_dict() for r in self.retry]
-        if self.catch:
-            out["Catch"] = [c.to_dict() for c in self.catch]
-        return {**out, **self._flow()}
+        return _with_error_handling(out, self.result_path, self.retry, self.catch, self._flow())
 
 
 State = TaskState | ChoiceState | MapState | SucceedState | FailState
