@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.synth import SynthError, synth
+from synth import SynthError, synth
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from sandbox.preview import render_summary, render_tree
+    from synth.preview import render_summary, render_tree
 
     started = time.perf_counter()
     _preload(Path(args.program))

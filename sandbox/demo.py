@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sandbox.graph import Graph
+from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parent.parent
 EXECUTION_TIMEOUT_S = 600.0
@@ -97,7 +97,7 @@ class _ProgressHandler(logging.Handler):
 
 def synthesize(stack: str, console: Console) -> Graph:
     """Synthesize the stack; layer builds show as progress lines."""
-    from sandbox.synth import synth
+    from synth import synth
 
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
                TextColumn("{task.fields[detail]}"))
@@ -251,11 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     from components.config import parse_stack_config
-    from sandbox.synth import engine_config
+    from synth import engine_config
 
     console.rule(f"[bold]1. Synthesize stack {args.stack} (layers build on first run)")
     graph = synthesize(args.stack, console)
-    from sandbox.preview import render_summary, render_tree
+    from synth.preview import render_summary, render_tree
 
     console.print(render_tree(graph), markup=False)
     console.print(render_summary(graph), markup=False)

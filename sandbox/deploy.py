@@ -41,7 +41,7 @@ import pulumi
 from botocore.exceptions import ClientError
 
 from sandbox.aws import EmbeddedAws
-from sandbox.graph import Graph, Resource
+from synth.graph import Graph, Resource
 
 _LOG = logging.getLogger("sandbox.deploy")
 _EPOCH = (1980, 1, 1, 0, 0, 0)

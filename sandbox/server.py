@@ -23,7 +23,7 @@ from typing import Any
 
 from sandbox import aws as aws_mod
 from sandbox.aws import DEFAULT_REGION, EmbeddedAws
-from sandbox.graph import Graph
+from synth.graph import Graph
 
 
 @dataclass

@@ -13,8 +13,8 @@ import pytest
 from components.config import PipelineConfig, RetryConfig
 from components.etl_pipeline import STEPS, TYPE_TOKEN, EtlPipelineArgs, event_pattern
 from handlers.etl import settings as etl_env
-from sandbox.graph import Graph
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER = "arn:aws:lambda:ap-south-1:123456789012:layer:scientific:1"

@@ -19,8 +19,8 @@ from components.layer_bundle import (
     layer_name_for,
     staging_key,
 )
-from sandbox.graph import Graph
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph
 from tests.unit.bundling_helpers import standard_index
 
 REPO = Path(__file__).resolve().parents[2]

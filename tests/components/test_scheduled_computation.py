@@ -16,8 +16,8 @@ from components.scheduled_computation import (
     function_statements,
 )
 from handlers.runtime import env
-from sandbox.graph import Graph, Resource
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph, Resource
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = """

@@ -10,8 +10,8 @@ import pytest
 from components.config import LayerConfig, StackConfig
 from components.stack import stack_tags
 from policy.check import evaluate
-from sandbox.graph import Graph
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "aws:lambda/function:Function"

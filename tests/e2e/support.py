@@ -11,8 +11,8 @@ import pytest
 
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from sandbox.graph import Graph
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "ap-south-1"

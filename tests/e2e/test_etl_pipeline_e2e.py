@@ -16,7 +16,7 @@ import pytest
 from handlers.etl.datasets.sensor_readings import SAMPLE_OUTCOMES, generate_frame, sample_files
 from sandbox.deploy import Deployment
 from sandbox.events import executed_states, put_object, start_execution, wait_execution
-from sandbox.graph import Graph
+from synth.graph import Graph
 from tests.e2e.support import deployed, synth_text
 
 pytestmark = pytest.mark.xdist_group("etl-e2e")

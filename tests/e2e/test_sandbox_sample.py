@@ -12,8 +12,8 @@ import pytest
 from sandbox import events
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from sandbox.graph import Graph
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"
 

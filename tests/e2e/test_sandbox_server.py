@@ -12,7 +12,7 @@ import pytest
 from sandbox import events
 from sandbox.deploy import Deployment, deploy
 from sandbox.server import ServerHandle, start_server
-from sandbox.synth import synth
+from synth import synth
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"
 

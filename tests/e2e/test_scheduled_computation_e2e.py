@@ -15,7 +15,7 @@ import pytest
 from sandbox.backfill import backfill, main
 from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
-from sandbox.graph import Graph
+from synth.graph import Graph
 from tests.e2e.support import deployed, synth_text
 from tests.handlers.scheduled_support import LambdaContext
 

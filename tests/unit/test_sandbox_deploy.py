@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.aws import EmbeddedAws, embedded_aws
 from sandbox.deploy import DeployError, archive_bytes, creation_order, deploy
-from sandbox.graph import Graph, Resource
+from synth.graph import Graph, Resource
 
 REGION = "ap-south-1"
 STACK = "urn:pulumi:t::p::pulumi:pulumi:Stack::p-t"

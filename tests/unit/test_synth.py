@@ -1,4 +1,4 @@
-"""sandbox.synth on small programs: camelCase inputs, parents, realistic IDs, config errors, duplicate URNs."""
+"""synth.synth on small programs: camelCase inputs, parents, realistic IDs, config errors, duplicate URNs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.synth import DuplicateUrnError, SynthError, synth
+from synth import DuplicateUrnError, SynthError, synth
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,8 @@
 
 This is the offline twin of the engine's registration step: the *real* program runs (``__main__.py`` and all
 components), every ``RegisterResource`` is recorded with its raw request and response, and the result is a
-:class:`~sandbox.graph.Graph` that preview prints, deploy creates in the embedded AWS and the policy pack checks.
+:class:`~synth.graph.Graph` that preview prints, the sandbox deploys into the embedded AWS and the policy pack
+checks.
 
 Example
 -------
@@ -27,8 +28,8 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from sandbox.graph import STACK_TYPE, Graph, Resource
-from sandbox.mocks import AwsMocks
+from synth.graph import STACK_TYPE, Graph, Resource
+from synth.mocks import AwsMocks
 
 DEFAULT_REGION = "us-east-1"
 _SYNTH_LOCK = threading.Lock()

@@ -55,7 +55,7 @@ class AwsMocks(Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
                     "reverseDnsPrefix": "com.amazonaws"}, []
-        raise UnsupportedCall(f"sandbox mocks: no answer for data source {token}; add it to sandbox/mocks.py")
+        raise UnsupportedCall(f"sandbox mocks: no answer for data source {token}; add it to synth/mocks.py")
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:

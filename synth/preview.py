@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sandbox.graph import STACK_TYPE, Graph, Resource
+from synth.graph import STACK_TYPE, Graph, Resource
 
 
 def short_type(type_token: str) -> str:

@@ -1,0 +1,64 @@
+"""The offline Pulumi engine: run a Pulumi program under mocks, record what it declares, check and show it.
+
+This package is the one place in the repository that touches Pulumi's private internals (the mock runtime's
+settings and event loop, the resource-reference wire format, ``pulumi_policy``'s analyzer servicer). Everything
+else — ``policy.check``, the ``sandbox``, the tests and the benchmarks — uses the small API below.
+It never imports ``sandbox`` or ``policy``.
+
+API
+---
+``synth(program, *, stack="dev", config=None, preview=True) -> Graph``
+    Run a program file (like ``__main__.py``) under the mocks, with ``Pulumi.<stack>.yaml`` beside it as
+    config, and return every registration in order. Raises :class:`SynthError` (the program's own
+    exception as ``__cause__``) or :class:`DuplicateUrnError`.
+``Graph`` / ``Resource`` (``synth.graph``)
+    The recorded registrations: type, name, URN, parent, camelCase ``inputs`` and mocked ``outputs``,
+    dependencies, and the raw request/response protobufs for the policy analyzer. ``graph.to_json()`` is the
+    ``python -m sandbox preview --json`` contract.
+``AwsMocks`` (``synth.mocks``)
+    The answers a resource registration and a data-source call get: account ``123456789012``, the stack's
+    region, deterministic physical names and realistic IDs and ARNs.
+``render_tree`` / ``render_summary`` (``synth.preview``)
+    The ``pulumi preview``-like text of a graph.
+``PackAnalyzer`` / ``analyze_requests`` (``synth.analysis``)
+    CrossGuard policies on a graph through ``pulumi_policy``'s own servicer (the CLI's code path).
+
+Example
+-------
+>>> from synth import synth
+>>> graph = synth("__main__.py", stack="dev")
+>>> graph.counts_by_type()["aws:lambda/function:Function"]
+6
+"""
+
+from __future__ import annotations
+
+from synth.engine import (
+    DEFAULT_REGION,
+    DuplicateUrnError,
+    RecordingMonitor,
+    SynthError,
+    engine_config,
+    load_stack_config,
+    project_name,
+    synth,
+)
+from synth.graph import STACK_TYPE, Graph, Resource, jsonable
+from synth.mocks import ACCOUNT_ID, AwsMocks
+
+__all__ = [
+    "ACCOUNT_ID",
+    "DEFAULT_REGION",
+    "STACK_TYPE",
+    "AwsMocks",
+    "DuplicateUrnError",
+    "Graph",
+    "RecordingMonitor",
+    "Resource",
+    "SynthError",
+    "engine_config",
+    "jsonable",
+    "load_stack_config",
+    "project_name",
+    "synth",
+]

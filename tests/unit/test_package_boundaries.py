@@ -1,0 +1,115 @@
+"""Package boundaries: ``synth`` and ``policy`` never import ``sandbox``; the CrossGuard pack directory loads with
+only the standard library, ``pulumi``, ``pulumi-policy`` and their own dependencies (what the Pulumi CLI gives it).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as metadata
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: package -> the top-level packages of this repository it must never import
+FORBIDDEN = {"synth": {"sandbox", "policy", "ops", "components", "handlers"}, "policy": {"sandbox", "ops"}}
+
+#: Blocks the named top-level modules (or everything but the allowed ones) before any import runs.
+GUARD = """
+import importlib.abc, sys
+BLOCKED, ALLOWED = set({blocked!r}), {allowed!r}
+class Guard(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in BLOCKED or (ALLOWED is not None and top not in ALLOWED and top not in sys.stdlib_module_names):
+            raise ImportError(f"import of {{name!r}} refused by the boundary test")
+        return None
+sys.meta_path.insert(0, Guard())
+"""
+
+
+def imported_top_levels(package: Path) -> dict[str, set[str]]:
+    """Every top-level module each file of ``package`` imports (absolute imports, anywhere in the file)."""
+    out: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+        out[str(path.relative_to(REPO))] = names
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_imports_in_source(package: str) -> None:
+    bad = {path: sorted(names & FORBIDDEN[package])
+           for path, names in imported_top_levels(REPO / package).items() if names & FORBIDDEN[package]}
+    assert bad == {}, f"{package}/ must not import {sorted(FORBIDDEN[package])}"
+
+
+def test_policy_check_runs_with_sandbox_blocked(tmp_path: Path) -> None:
+    """``python -m policy.check`` on a real program, in a process where ``import sandbox`` fails."""
+    program = tmp_path / "program.py"
+    program.write_text("import pulumi_aws as aws\naws.sqs.Queue('q', sqs_managed_sse_enabled=True)\n")
+    code = GUARD.format(blocked=["sandbox", "ops"], allowed=None) + textwrap.dedent(f"""
+        import runpy
+        sys.argv = ["policy.check", {str(program)!r}, "--json"]
+        runpy.run_module("policy.check", run_name="__main__")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["resources"] == 1
+
+
+def _distribution_closure(*names: str) -> set[str]:
+    """The distributions ``names`` need at run time (extras left out), found from the installed metadata."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in metadata.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def _top_levels(distributions: set[str]) -> set[str]:
+    by_dist: dict[str, set[str]] = {}
+    for top, dists in metadata.packages_distributions().items():
+        for dist in dists:
+            by_dist.setdefault(dist.lower().replace("_", "-"), set()).add(top)
+    return set().union(*(by_dist.get(d, set()) for d in distributions))
+
+
+def test_pack_directory_loads_with_only_pulumi_and_pulumi_policy() -> None:
+    """The pack's policy modules import as the CLI loads them: from the pack directory, nothing else allowed."""
+    allowed = _top_levels(_distribution_closure("pulumi", "pulumi-policy"))
+    assert {"pulumi", "pulumi_policy", "grpc", "google"} <= allowed
+    assert not allowed & {"sandbox", "synth", "components", "policy", "pulumi_aws", "boto3", "moto"}
+    pack = REPO / "policy"
+    code = GUARD.format(blocked=[], allowed=sorted(allowed | {"policies"})) + textwrap.dedent(f"""
+        import importlib, pkgutil
+        sys.path[:] = [{str(pack)!r}] + [p for p in sys.path if p and p.rstrip("/") != {str(REPO)!r}]
+        import policies
+        names = [m.name for m in pkgutil.walk_packages(policies.__path__, "policies.")]
+        for name in names:
+            importlib.import_module(name)
+        print(len(policies.policies()), len(names))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=pack, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    assert proc.returncode == 0, proc.stderr
+    policies, modules = map(int, proc.stdout.split())
+    assert policies > 40 and modules >= 5
