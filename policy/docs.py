@@ -95,7 +95,10 @@ def render(policies: list[AnyPolicy] | None = None) -> str:
             continue
         out.append(f"\n## {title}\n")
         for p in members:
-            types = ", ".join(f"`{t}`" for t in sorted(p.resource_types)) or "every resource"
+            types = ", ".join(f"`{t}`" for t in sorted(p.declared_types)) or "every resource"
+            aliases = sorted(set(p.resource_types) - set(p.declared_types))
+            if aliases:
+                types += " (and the alias types " + ", ".join(f"`{t}`" for t in aliases) + ")"
             out.append(
                 f"\n### {p.name}\n\n"
                 f"{p.description}\n\n"

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import cost, encryption, iam, observability, packaging, public_access, reliability, stepfunctions, tagging
+from . import (
+    cost,
+    encryption,
+    iam,
+    observability,
+    packaging,
+    public_access,
+    reliability,
+    services,
+    stepfunctions,
+    tagging,
+)
 from ._core import SciflowResourcePolicy, SciflowStackPolicy
 
 PACK_NAME = "sciflow"
@@ -22,6 +33,7 @@ ALL_POLICIES: list[SciflowResourcePolicy | SciflowStackPolicy] = [
     *stepfunctions.POLICIES,
     *reliability.POLICIES,
     *observability.POLICIES,
+    *services.POLICIES,
     *tagging.POLICIES,
     *cost.POLICIES,
 ]

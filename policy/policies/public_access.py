@@ -1,4 +1,11 @@
-"""Public access: resource policies, ACLs, function URLs and Lambda permissions that open resources to anyone."""
+"""Public access: resource policies, ACLs, function URLs and Lambda permissions that open resources to anyone.
+
+Every resource policy the pack knows (S3 bucket, SQS queue, SNS topic, KMS key, Secrets Manager secret,
+EventBridge bus; inline on the resource or as the separate policy resource, deprecated alias types included)
+is read with the same statement semantics (:mod:`._iamdoc`): a statement is public when its principal is
+``*`` (or it uses ``NotPrincipal``) and no condition *really* restricts it, and a statement that grants every
+action (``*``, ``<service>:*`` or ``NotAction``) to anyone but an account root is flagged whoever it names.
+"""
 
 from __future__ import annotations
 
@@ -17,71 +24,69 @@ from ._core import (
     SciflowResourcePolicy,
     SciflowStackPolicy,
     StackCtx,
-    as_list,
     parse_json,
 )
-from .iam import statements
+from ._iamdoc import RESTRICTING_CONDITION_KEYS, only_account_roots, parse_statements
 
 AREA = "public-access"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+KEY = "aws:kms/key:Key"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 EVENT_BUS_POLICY = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 PERMISSION = "aws:lambda/permission:Permission"
 
-#: Condition keys that pin a '*' principal to one account, organization, source or network.
-RESTRICTING_CONDITION_KEYS = frozenset(k.lower() for k in (
-    "aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths",
-    "aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
-    "aws:SourceVpc", "aws:SourceVpce", "aws:SourceIp", "aws:userid", "aws:username",
-))
+#: Resource types whose ``policy`` input is a resource policy, and the noun used in messages.
+RESOURCE_POLICY_TYPES: dict[str, str] = {
+    BUCKET: "Bucket", BUCKET_POLICY: "Bucket", QUEUE: "Queue", QUEUE_POLICY: "Queue", TOPIC: "Topic",
+    TOPIC_POLICY: "Topic", KEY: "Key", KEY_POLICY: "Key", SECRET: "Secret", SECRET_POLICY: "Secret",
+    EVENT_BUS_POLICY: "Event bus",
+}
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 _ALL_USERS = ("http://acs.amazonaws.com/groups/global/AllUsers",
               "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
-
-
-def _is_star_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, Mapping):
-        return any(p == "*" for v in principal.values() for p in as_list(v))
-    return False
-
-
-def _restricting(condition: Any) -> bool:
-    if not isinstance(condition, Mapping):
-        return False
-    for block in condition.values():
-        if isinstance(block, Mapping) and any(str(k).lower() in RESTRICTING_CONDITION_KEYS for k in block):
-            return True
-    return False
-
-
-def public_statements(doc: Any) -> list[int]:
-    """Indexes of Allow statements open to everyone: Principal '*' without a restricting condition."""
-    out = []
-    for i, st in enumerate(statements(doc)):
-        if st.get("Effect") != "Allow":
-            continue
-        if "NotPrincipal" in st or (_is_star_principal(st.get("Principal")) and not _restricting(
-                st.get("Condition"))):
-            out.append(i)
-    return out
+__all__ = ["RESTRICTING_CONDITION_KEYS"]
 
 
 def _public_policy(kind: str) -> Any:
     def check(ctx: Ctx, args: ResourceValidationArgs) -> None:
         doc = parse_json(ctx, ctx.get("policy"), "policy")
-        for i in public_statements(doc):
-            ctx.report(f"{kind} policy statement #{i} allows Principal '*' without a condition on "
-                       "aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID or similar: anyone can use it. "
-                       "Name the principals or add such a condition.")
+        for st in parse_statements(doc):
+            if st.public:
+                who = "NotPrincipal" if st.not_principal is not None else "Principal '*'"
+                ctx.report(f"{kind} policy {st.where} allows {who} without a condition that restricts it "
+                           "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, a specific aws:SourceIp ...): "
+                           "anyone can use it. Name the principals or add such a condition.")
     return check
+
+
+def _all_actions_policy(ctx: Ctx, args: ResourceValidationArgs) -> None:
+    kind = RESOURCE_POLICY_TYPES.get(args.resource_type)
+    if kind is None:
+        from ._sdk import canonical
+
+        kind = RESOURCE_POLICY_TYPES.get(canonical(args.resource_type), "Resource")
+    doc = parse_json(ctx, ctx.get("policy"), "policy")
+    for st in parse_statements(doc):
+        if not st.allows or only_account_roots(st):
+            continue
+        every = "NotAction" if st.not_actions is not None else next(
+            (a for a in st.actions if a == "*" or a.endswith(":*")), None)
+        if every is not None:
+            who = ", ".join(st.principals) or ("NotPrincipal" if st.not_principal is not None else "no principal")
+            ctx.report(f"{kind} policy {st.where} allows every action ({every}) to {who}. Name the actions the "
+                       "principal needs (e.g. sqs:SendMessage, s3:GetObject).")
 
 
 def _acl(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -89,14 +94,20 @@ def _acl(ctx: Ctx, args: ResourceValidationArgs) -> None:
     if isinstance(acl, str) and acl in PUBLIC_ACLS:
         ctx.report(f"ACL '{acl}' makes the bucket's objects readable by everyone. Remove the ACL (use "
                    "BucketOwnerEnforced ownership) and grant access with IAM.")
-    grants = ctx.items(ctx.get("accessControlPolicy", "grants"))
-    for grant in grants:
+    for grant in ctx.items(ctx.get("accessControlPolicy", "grants")):
         if grant is UNKNOWN or not isinstance(grant, Mapping):
             continue
         uri = ctx.get("grantee", "uri", props=grant)
         if uri in _ALL_USERS:
             ctx.report(f"accessControlPolicy grants {ctx.get('permission', props=grant)} to {uri}. "
                        "Remove the grant.")
+    for grant in ctx.items(ctx.get("grants")):  # the bucket's own (deprecated) inline grants
+        if grant is UNKNOWN or not isinstance(grant, Mapping):
+            continue
+        uri = ctx.get("uri", props=grant)
+        if uri in _ALL_USERS:
+            ctx.report(f"The bucket's grants give {', '.join(map(str, ctx.items(ctx.get('permissions', props=grant))))}"
+                       f" to {uri}. Remove the grant.")
 
 
 def _function_url(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -108,9 +119,10 @@ def _function_url(ctx: Ctx, args: ResourceValidationArgs) -> None:
 
 def _permission_public(ctx: Ctx, args: ResourceValidationArgs) -> None:
     principal = ctx.get("principal")
-    if principal == "*":
-        ctx.report("Lambda permission grants principal '*': anyone can invoke the function. Name the "
-                   "service or account.")
+    restricted = ctx.get("principalOrgId") is not None or ctx.get("sourceAccount") is not None
+    if principal == "*" and not restricted:
+        ctx.report("Lambda permission grants principal '*' without principal_org_id or source_account: anyone "
+                   "can invoke the function. Name the service or account.")
     if ctx.get("functionUrlAuthType") == "NONE":
         ctx.report("Lambda permission allows unauthenticated function URL invocations (functionUrlAuthType "
                    "NONE). Use AWS_IAM.")
@@ -140,7 +152,11 @@ def bucket_side(ctx: StackCtx, sub_type: str) -> dict[str, list[Any]]:
 def _public_access_block(ctx: StackCtx) -> None:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     side = bucket_side(ctx, PUBLIC_ACCESS_BLOCK)
+    account_wide = [a for a in ctx.of_type(ACCOUNT_PUBLIC_ACCESS_BLOCK)
+                    if all(ctx.prop(a, f) in (True, UNKNOWN) for f in flags)]
     for bucket in ctx.of_type(BUCKET):
+        if account_wide:
+            break  # the account-level block with all four flags covers every bucket
         blocks = side[bucket.urn]
         if not blocks:
             ctx.report("Bucket has no BucketPublicAccessBlock. Add one with all four flags true "
@@ -189,8 +205,8 @@ S3_BUCKET_NO_PUBLIC_ACL = SciflowResourcePolicy(
 S3_BUCKET_PUBLIC_ACCESS_BLOCK = SciflowStackPolicy(
     name="s3-bucket-public-access-block",
     description="Every S3 bucket must have a BucketPublicAccessBlock with all four flags true.",
-    resource_types=(BUCKET, PUBLIC_ACCESS_BLOCK), check=_public_access_block, enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
+    resource_types=(BUCKET, PUBLIC_ACCESS_BLOCK, ACCOUNT_PUBLIC_ACCESS_BLOCK), check=_public_access_block,
+    enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
     doc=Doc(why="The block stops a later ACL or bucket policy change from making data public.",
             fix="aws.s3.BucketPublicAccessBlock(bucket=bucket.id, block_public_acls=True, block_public_policy=True, "
                 "ignore_public_acls=True, restrict_public_buckets=True).",
@@ -229,6 +245,48 @@ EVENTBRIDGE_BUS_POLICY_NO_PUBLIC = SciflowResourcePolicy(
             fix="Name the accounts or add an aws:PrincipalOrgID condition.",
             unknown=_REPORTED, references=("cdk-nag AwsSolutions-EVB1",)))
 
+SNS_TOPICPOLICY_NO_PUBLIC = SciflowResourcePolicy(
+    name="sns-topicpolicy-no-public",
+    description="SNS topic policies must not allow Principal '*' without a restricting condition.",
+    resource_types=(TOPIC_POLICY, TOPIC), check=_public_policy("Topic"), enforcement_level=MANDATORY,
+    severity=Severity.HIGH, area=AREA,
+    doc=Doc(why="Anyone could publish to the topic (starting whatever it fans out to) or subscribe to its messages.",
+            fix="Allow the publishing service with an aws:SourceArn / aws:SourceAccount condition, or name roles.",
+            unknown=_REPORTED, references=("checkov CKV_AWS_169",)))
+
+KMS_KEYPOLICY_NO_PUBLIC = SciflowResourcePolicy(
+    name="kms-keypolicy-no-public",
+    description="KMS key policies must not allow Principal '*' without a restricting condition.",
+    resource_types=(KEY, KEY_POLICY), check=_public_policy("Key"), enforcement_level=MANDATORY,
+    severity=Severity.CRITICAL, area=AREA,
+    doc=Doc(why="A public key policy lets any AWS account decrypt the data the key protects (or use the key).",
+            fix="Give the account root 'kms:*' (IAM then decides) and services the actions they need with "
+                "aws:SourceAccount / kms:ViaService / kms:CallerAccount conditions (components/storage.py "
+                "kms_key_policy).",
+            unknown=_REPORTED, references=("checkov CKV_AWS_33",)))
+
+SECRETSMANAGER_SECRETPOLICY_NO_PUBLIC = SciflowResourcePolicy(
+    name="secretsmanager-secretpolicy-no-public",
+    description="Secrets Manager resource policies must not allow Principal '*' without a restricting condition.",
+    resource_types=(SECRET_POLICY, SECRET), check=_public_policy("Secret"), enforcement_level=MANDATORY,
+    severity=Severity.CRITICAL, area=AREA,
+    doc=Doc(why="A public secret policy lets any AWS account read the secret value.",
+            fix="Name the role ARNs that read the secret; set block_public_policy=True on SecretPolicy.",
+            unknown=_REPORTED, references=("sciflow", "AWS Secrets Manager BlockPublicPolicy")))
+
+AWS_RESOURCEPOLICY_NO_ALL_ACTIONS = SciflowResourcePolicy(
+    name="aws-resourcepolicy-no-all-actions",
+    description="Resource policies must not allow every action ('*', '<service>:*' or NotAction) to a principal "
+                "other than an account root.",
+    resource_types=tuple(RESOURCE_POLICY_TYPES), check=_all_actions_policy, enforcement_level=MANDATORY,
+    severity=Severity.HIGH, area=AREA,
+    doc=Doc(why="'sqs:*' or '*' for a service or role also grants deleting the queue, changing its policy or "
+                "purging it. Statements whose principals are all account roots (the key policy's 'Enable IAM "
+                "policies' statement) are exempt: that account's IAM policies decide.",
+            fix="Name the actions: sqs:SendMessage for a publisher, s3:GetObject for a reader, kms:Decrypt and "
+                "kms:GenerateDataKey for a service.",
+            unknown=_REPORTED, references=("checkov CKV_AWS_72", "checkov CKV_AWS_70", "checkov CKV_AWS_33")))
+
 LAMBDA_FUNCTIONURL_AUTH = SciflowResourcePolicy(
     name="lambda-functionurl-auth",
     description="Lambda function URLs must require IAM authentication.",
@@ -265,7 +323,11 @@ POLICIES: list[AnyPolicy] = [
     S3_BUCKET_PUBLIC_ACCESS_BLOCK,
     S3_BUCKET_OWNERSHIP_ENFORCED,
     SQS_QUEUEPOLICY_NO_PUBLIC,
+    SNS_TOPICPOLICY_NO_PUBLIC,
+    KMS_KEYPOLICY_NO_PUBLIC,
+    SECRETSMANAGER_SECRETPOLICY_NO_PUBLIC,
     EVENTBRIDGE_BUS_POLICY_NO_PUBLIC,
+    AWS_RESOURCEPOLICY_NO_ALL_ACTIONS,
     LAMBDA_FUNCTIONURL_AUTH,
     LAMBDA_PERMISSION_NO_PUBLIC,
     LAMBDA_PERMISSION_SOURCE_RESTRICTED,

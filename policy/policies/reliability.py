@@ -20,11 +20,42 @@ REDRIVE = "aws:sqs/redrivePolicy:RedrivePolicy"
 TABLE = "aws:dynamodb/table:Table"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+#: Services that invoke Lambda synchronously (the caller gets the error and retries or reports it), per
+#: "Invoking Lambda with events from other AWS services" in the Lambda developer guide. A permission for one of
+#: them does not make a function asynchronously invoked.
+SYNC_INVOKERS = frozenset((
+    "apigateway", "elasticloadbalancing", "cognito-idp", "lex", "alexa-appkit", "alexa-connectedhome",
+    "edgelambda", "cloudfront", "kinesisfirehose", "firehose", "secretsmanager", "states", "s3-object-lambda",
+    "vpc-lattice", "connect", "appsync", "bedrock", "iot-wireless",
+))
+#: Services that invoke Lambda asynchronously (Lambda queues the event and drops it after two retries).
+ASYNC_INVOKERS = frozenset((
+    "s3", "sns", "ses", "cloudformation", "logs", "events", "scheduler", "codecommit", "config", "iot",
+    "iotevents", "codepipeline", "cloudwatch", "lambda",
+))
+
+
+def invoker_kind(principal: Any) -> str | None:
+    """``"sync"``, ``"async"`` or ``None`` (an account or unknown principal: the invocation type is the caller's
+    choice) for a Lambda permission's principal.
+
+    >>> invoker_kind("apigateway.amazonaws.com"), invoker_kind("s3.amazonaws.com"), invoker_kind("123456789012")
+    ('sync', 'async', None)
+    """
+    if not isinstance(principal, str) or not principal.endswith((".amazonaws.com", ".amazon.com")):
+        return None
+    service = principal.split(".", 1)[0]
+    if service in SYNC_INVOKERS:
+        return "sync"
+    return "async" if service in ASYNC_INVOKERS else None
 
 _PRESENCE = "Only presence matters: a DLQ ARN unknown at preview is set, so it passes."
 
 
-def _arn_targets(ctx: StackCtx, res: PolicyResource, key_path: tuple[str, ...], dep_key: str,
+def _arn_targets(ctx: StackCtx, res: PolicyResource, key_path: tuple[str | int, ...], dep_key: str,
                  candidates: list[PolicyResource]) -> list[PolicyResource]:
     """Candidates a nested ARN property points at (by property dependency, else by equal ``arn``/``name``)."""
     idx = ctx.index(candidates, "arn", "name")
@@ -40,9 +71,20 @@ def _function_dlq(ctx: StackCtx) -> None:
     async_invoked: dict[str, list[str]] = {f.urn: [] for f in functions}
     for perm in ctx.of_type(PERMISSION):
         principal = ctx.prop(perm, "principal")
+        if invoker_kind(principal) != "async":
+            continue
         for key in ("function", "functionName"):  # pulumi-aws 7 names it ``function``
             for fn in _arn_targets(ctx, perm, (key,), key, functions):
                 async_invoked[fn.urn].append(f"permission for {principal}")
+    for note in ctx.of_type(BUCKET_NOTIFICATION):
+        for i, _ in enumerate(ctx.items(ctx.prop(note, "lambdaFunctions"))):
+            for fn in _arn_targets(ctx, note, ("lambdaFunctions", i, "lambdaFunctionArn"), "lambdaFunctions",
+                                   functions):
+                async_invoked[fn.urn].append(f"S3 notification {note.name}")
+    for sub in ctx.of_type(SUBSCRIPTION):
+        if ctx.prop(sub, "protocol") == "lambda":
+            for fn in _arn_targets(ctx, sub, ("endpoint",), "endpoint", functions):
+                async_invoked[fn.urn].append(f"SNS subscription {sub.name}")
     for sched in ctx.of_type(SCHEDULE):
         for fn in _arn_targets(ctx, sched, ("target", "arn"), "target", functions):
             async_invoked[fn.urn].append(f"schedule {sched.name}")
@@ -124,8 +166,8 @@ def _versioning(ctx: StackCtx) -> None:
     side = bucket_side(ctx, VERSIONING)
     for bucket in ctx.of_type(BUCKET):
         statuses = [ctx.prop(v, "versioningConfiguration", "status") for v in side[bucket.urn]]
-        inline = ctx.prop(bucket, "versioning", "enabled")
-        if inline is True or any(s in ("Enabled", UNKNOWN) for s in statuses):
+        inline = [ctx.prop(bucket, "versioning", "enabled"), ctx.prop(bucket, "versionings", 0, "enabled")]
+        if True in inline or any(s in ("Enabled", UNKNOWN) for s in statuses):
             continue
         ctx.report("Bucket versioning is not enabled: an overwrite or delete loses the artifact. Add "
                    "BucketVersioning with status 'Enabled'.", bucket.urn)
@@ -170,11 +212,15 @@ DLQ_DOC_UNKNOWN = ("Links are followed through property dependencies (known at p
 LAMBDA_FUNCTION_DLQ = SciflowStackPolicy(
     name="lambda-function-dlq",
     description="Asynchronously invoked Lambda functions must have a DLQ or an on-failure destination.",
-    resource_types=(FUNCTION, INVOKE_CONFIG, PERMISSION, SCHEDULE, EVENT_TARGET), check=_function_dlq,
+    resource_types=(FUNCTION, INVOKE_CONFIG, PERMISSION, SCHEDULE, EVENT_TARGET, BUCKET_NOTIFICATION, SUBSCRIPTION),
+    check=_function_dlq,
     enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
     doc=Doc(why="After 2 retries Lambda drops an asynchronous event that keeps failing; the input is lost. "
-                "Functions only called synchronously (e.g. by Step Functions) are not flagged: asynchronous "
-                "means a lambda Permission, a Scheduler schedule or an EventBridge target points at it.",
+                "Functions only called synchronously are not flagged: asynchronous means a Scheduler schedule, "
+                "an EventBridge target, an S3 bucket notification, an SNS subscription, or a lambda Permission "
+                "for an asynchronous service (S3, SNS, SES, EventBridge, CloudWatch Logs, CloudFormation, Config, "
+                "IoT, CodeCommit ...). Permissions for synchronous callers (API Gateway, ALB, Cognito, Lex, "
+                "CloudFront, Firehose, Secrets Manager rotation, Step Functions ...) and for accounts are not.",
             fix="aws.lambda_.FunctionEventInvokeConfig(destination_config=on_failure -> SQS queue) or "
                 "dead_letter_config.",
             unknown=DLQ_DOC_UNKNOWN, references=("cdk-nag Serverless LambdaDLQ", "checkov CKV_AWS_116")),

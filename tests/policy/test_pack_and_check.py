@@ -29,6 +29,7 @@ ADVISORY_AREAS = {"reliability", "observability", "hygiene", "cost"}
 ADVISORY_EXCEPTIONS = {
     "sfn-statemachine-task-retry-catch": "a reliability check, filed with the other definition checks",
     "s3-bucket-ownership-enforced": "AWS disables ACLs on new buckets by default; public ACLs are mandatory-checked",
+    "lambda-function-external-layers": "sizes of layers outside the stack are estimates: advice, never mandatory",
 }
 
 

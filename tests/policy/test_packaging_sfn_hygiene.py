@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from policy.policies import _sdk
 from policy.policies.packaging import UNZIPPED_LIMIT
-from policy.policies.tagging import TAGGABLE_TYPES
 from tests.policy.helpers import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
@@ -168,11 +168,37 @@ def test_untaggable_and_excluded_types_are_not_checked() -> None:
                         {"bucket": "b", "key": "k", "tags": {}}) == []
 
 
-@pytest.mark.parametrize("token", sorted(TAGGABLE_TYPES))
+def test_sdk_facts_are_current() -> None:
+    """aws_types.json is what the installed pulumi-aws declares (regenerate: python -m policy.policies._sdk)."""
+    assert _sdk.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("token", ["aws:lambda/function:Function", "aws:sns/topic:Topic", "aws:s3/bucketV2:BucketV2",
+                                   "aws:secretsmanager/secret:Secret", "aws:glue/job:Job"])
 def test_taggable_types_accept_tags_in_pulumi_aws(token: str) -> None:
+    assert token in _sdk.taggable_types()
     module, cls = token.split(":")[1].split("/")[0], token.split(":")[2]
     mod = importlib.import_module(f"pulumi_aws.{'lambda_' if module == 'lambda' else module}")
     assert "tags" in inspect.signature(getattr(mod, cls)._internal_init).parameters
+
+
+@pytest.mark.parametrize("token", ["aws:lambda/layerVersion:LayerVersion", "aws:lambda/permission:Permission",
+                                   "aws:s3/bucketPolicy:BucketPolicy", "aws:iam/rolePolicy:RolePolicy"])
+def test_untaggable_types_are_not_in_the_sdk_facts(token: str) -> None:
+    assert token not in _sdk.taggable_types()
+
+
+def test_required_tags_on_a_type_sciflow_never_creates() -> None:
+    found = run_resource("aws-resource-required-tags", "aws:glue/job:Job", {"name": "j", "roleArn": "r"})
+    assert len(found) == 1 and "Missing required tags: project, stack" in found[0].message
+
+
+def test_alias_types_follow_their_current_type() -> None:
+    assert _sdk.canonical("aws:s3/bucketV2:BucketV2") == "aws:s3/bucket:Bucket"
+    assert "aws:s3/bucketAclV2:BucketAclV2" in _sdk.with_aliases(["aws:s3/bucketAcl:BucketAcl"])
+    found = run_resource("s3-bucket-no-public-acl", "aws:s3/bucketAclV2:BucketAclV2", {"bucket": "b",
+                                                                                         "acl": "public-read"})
+    assert len(found) == 1 and found[0].enforcement == "mandatory"
 
 
 # --------------------------------------------------------------------------- function + layers (stack)
@@ -234,13 +260,29 @@ def test_unzipped_size_follows_s3_staged_layers() -> None:
 def test_unzipped_size_external_layers_need_configured_sizes() -> None:
     external = "arn:aws:lambda:ap-south-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:7"
     alone = fn("alone", [], arns=[external])
-    found = run_stack("lambda-function-unzipped-size", [alone])
-    assert len(found) == 1 and "cannot be measured" in found[0].message and external in found[0].message
+    assert run_stack("lambda-function-unzipped-size", [alone]) == []  # never mandatory on a guess
+    found = run_stack("lambda-function-external-layers", [alone])
+    assert len(found) == 1 and found[0].enforcement == "advisory", messages(found)
+    assert "cannot be measured" in found[0].message and f"{external} (size unknown)" in found[0].message
     config = {"externalLayerSizes": {external: UNZIPPED_LIMIT}}
     found = run_stack("lambda-function-unzipped-size", [alone], config=config)
     assert len(found) == 1 and "over Lambda's" in found[0].message
+    assert run_stack("lambda-function-external-layers", [alone], config=config) == []
     config = {"externalLayerSizes": {external: 10 * MIB}}
     assert run_stack("lambda-function-unzipped-size", [alone], config=config) == []
+
+
+def test_known_public_layers_are_estimated_as_advice() -> None:
+    pandas = "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16"
+    sci = layer("sci", 110)
+    heavy = fn("heavy", [sci], arns=[str(sci.props["arn"]), pandas])
+    assert run_stack("lambda-function-unzipped-size", [sci, heavy]) == []
+    found = run_stack("lambda-function-external-layers", [sci, heavy])
+    assert len(found) == 1 and "AWS SDK for pandas" in found[0].message, messages(found)
+    assert "about 265.0 MiB (277,872,640 bytes), over the" in found[0].message, found[0].message
+    light = fn("light", [], arns=[pandas])
+    found = run_stack("lambda-function-external-layers", [light])
+    assert len(found) == 1 and "over the" not in found[0].message
 
 
 def test_unzipped_size_reports_a_missing_archive() -> None:

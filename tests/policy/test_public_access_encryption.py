@@ -161,7 +161,22 @@ def test_bucket_encryption_kms_required_by_default() -> None:
     found = run_stack("s3-bucket-encryption", resources)
     assert urns(found) == {resources[2].urn, resources[4].urn}, messages(found)
     relaxed = run_stack("s3-bucket-encryption", resources, config={"requireKms": False})
-    assert urns(relaxed) == {resources[4].urn}
+    assert urns(relaxed) == set()  # no configuration is the AWS default AES256: the same verdict as explicit
+
+
+def test_bucket_encryption_inline_and_side_resource_get_equal_verdicts() -> None:
+    inline_aes = Res(BUCKET, "inline-aes", {"id": "ia", "bucket": "ia", "serverSideEncryptionConfiguration": {
+        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}}})
+    v2_aes = Res("aws:s3/bucketV2:BucketV2", "v2-aes", {"id": "va", "bucket": "va",
+                                                         "serverSideEncryptionConfigurations": [{"rules": [{
+                                                             "applyServerSideEncryptionByDefaults": [
+                                                                 {"sseAlgorithm": "AES256"}]}]}]})
+    inline_kms = Res(BUCKET, "inline-kms", {"id": "ik", "bucket": "ik", "serverSideEncryptionConfiguration": {
+        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}}})
+    resources = [bucket("aes"), sse("aes", "AES256"), inline_aes, v2_aes, inline_kms]
+    found = run_stack("s3-bucket-encryption", resources)
+    assert urns(found) == {resources[0].urn, inline_aes.urn, v2_aes.urn}, messages(found)
+    assert all("'AES256'" in v.message for v in found)
 
 
 def test_bucket_tls_only() -> None:
