@@ -1,7 +1,7 @@
 """``EtlPipeline``: S3-triggered Step Functions ETL with retries, quarantine, DLQ, ledger and fan-out.
 
 One component = a raw bucket (EventBridge notifications on) -> an EventBridge rule for ``Object Created``
-under ``input_prefix``/``input_suffix`` -> a state machine built by :func:`components.asl.etl_definition`
+under ``input_prefix``/``input_suffix`` -> a state machine built by :func:`components.etl_state_machine.etl_definition`
 (Ingest -> inline or Distributed Map of Validate -> Transform -> Output; any failure -> on_failure -> DLQ
 -> Fail) -> five Lambda functions (the zipped ``handlers/`` package), each with its own least-privilege
 role. Plus, unless shared ones are passed in: a KMS key, processed and quarantine buckets and the run
@@ -28,20 +28,20 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
-from components.asl import EtlDefinitionSpec, etl_definition
 from components.code import HANDLERS_DIR
 from components.config import PipelineConfig
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
+from components.etl_state_machine import EtlDefinitionSpec, etl_definition
 from components.functions import XRAY_STATEMENT, FunctionSpec, create_function
 from components.iam import Condition, Statement, create_role, kms_use, s3_objects
 from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
 from handlers.etl import settings as etl_env
+from handlers.etl.contract import STEPS
 from handlers.etl.ledger import KEY as LEDGER_HASH_KEY
 from handlers.runtime import env
 
 TYPE_TOKEN = "sciflow:index:EtlPipeline"
-STEPS = ("ingest", "validate", "transform", "output", "on_failure")
 TAG_PIPELINE = "sciflow:pipeline"
 TAG_STACK = "sciflow:stack"
 BYTES_PER_ROW = 60  # a sensor_readings CSV row, for the cost estimate

@@ -2,5 +2,6 @@
 
 ingest (claim the object version, plan byte-range partitions) -> validate -> transform (per partition) ->
 output (assemble, publish, manifest last) | on_failure (ledger FAILED; the state machine then dead-letters).
-Payloads between steps are S3 keys and byte ranges, never data. Datasets live in ``datasets/``.
+Payloads between steps are S3 keys and byte ranges, never data; their types and the step list are in
+``contract.py``. Datasets live in ``datasets/``.
 """

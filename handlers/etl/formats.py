@@ -22,11 +22,12 @@ import itertools
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from handlers.etl.contract import PartitionSpec
 from handlers.etl.errors import FileRejected
 
 CSV, JSON_LINES, JSON_ARRAY = "csv", "jsonl", "json"
@@ -44,8 +45,9 @@ class Partition:
     first_row: int
     rows: int
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+    def to_dict(self) -> PartitionSpec:
+        return PartitionSpec(index=self.index, start=self.start, end=self.end, first_row=self.first_row,
+                             rows=self.rows)
 
 
 @dataclass

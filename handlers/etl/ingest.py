@@ -1,8 +1,6 @@
 """ETL step 1, ingest: register the run (once per object version) and plan partitions.
 
-Input (from the state machine)::
-
-    {"detail": <the S3 "Object Created" EventBridge detail>, "execution_id": "<$$.Execution.Id>"}
+Input :class:`~handlers.etl.contract.IngestInput`, output :class:`~handlers.etl.contract.IngestOutput`.
 
 The ledger claim is a conditional put keyed by ``s3://bucket/key#version`` (the ETag when the bucket is not
 versioned). A second event for the same version returns ``{"duplicate": true}`` and the state machine ends
@@ -21,6 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from handlers.etl.contract import IngestOutput, Items, PartitionSpec, Run
 from handlers.etl.errors import FileRejected
 from handlers.etl.formats import plan_partitions
 from handlers.etl.ledger import RUNNING, RunLedger
@@ -58,13 +57,12 @@ def parse_detail(event: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
 
 
 def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
-           ledger: RunLedger | None = None) -> dict[str, Any]:
+           ledger: RunLedger | None = None) -> IngestOutput:
     """Claim the object version in the ledger and plan its partitions.
 
     Returns
     -------
-    dict
-        ``{"duplicate": bool, "distributed": bool, "run": {...}, "partitions": [...], "items": {...}}`` —
+    IngestOutput
         only keys and byte ranges, never data.
 
     Example
@@ -78,8 +76,8 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
     rid = run_id(oid)
     execution = str(event.get("execution_id") or "")
     source = f"s3://{bucket}/{key}"
-    run: dict[str, Any] = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
-           "dataset": settings.dataset}
+    run: Run = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
+                "dataset": settings.dataset}
     existing = ledger.claim(oid, {"run_id": rid, "execution_id": execution, "bucket": bucket, "key": key,
                                   "version": version, "dataset": settings.dataset,
                                   "size": (event.get("detail") or {}).get("object", {}).get("size")})
@@ -98,11 +96,11 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
         from handlers.etl.datasets import load_dataset
 
         load_dataset(settings.dataset).schema.check_columns(plan.columns, source)
-    partitions = [p.to_dict() for p in plan.partitions]
-    run.update(format=plan.format, header_start=plan.header_start, header_end=plan.header_end,
-               partition_count=len(partitions), rows=plan.rows, size=plan.size)
+    partitions: list[PartitionSpec] = [p.to_dict() for p in plan.partitions]
+    run.update({"format": plan.format, "header_start": plan.header_start, "header_end": plan.header_end,
+                "partition_count": len(partitions), "rows": plan.rows, "size": plan.size})
     distributed = len(partitions) > settings.distributed_threshold
-    items: dict[str, str] = {}
+    items: Items = {}
     if distributed:
         items_key = settings.staging_key(rid, "partitions.json")
         put(s3, settings.processed_bucket, items_key, json.dumps(partitions).encode(), "application/json")
@@ -116,7 +114,7 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
             "items": items}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> IngestOutput:
     """Lambda entry point (``handlers.etl.ingest.handler``)."""
     return ingest(event, settings=EtlSettings.from_env())
 

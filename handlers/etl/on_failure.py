@@ -1,9 +1,9 @@
 """ETL failure path: record FAILED with the error and cause in the ledger; the state machine then sends the
 same facts to the DLQ and fails.
 
-Input: ``{"detail": <S3 event detail>, "execution_id": ..., "error": {"Error": ..., "Cause": ...}}`` (the
-``Catch`` result). ``Cause`` from a Lambda error is a JSON document; its ``errorMessage`` is kept. An item
-claimed by another execution (a duplicate event) is never overwritten.
+Input :class:`~handlers.etl.contract.FailureInput` (``error`` is the ``Catch`` result), output
+:class:`~handlers.etl.contract.FailureOutput`. ``Cause`` from a Lambda error is a JSON document; its
+``errorMessage`` is kept. An item claimed by another execution (a duplicate event) is never overwritten.
 
 Example
 -------
@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from handlers.etl.contract import FailureOutput
 from handlers.etl.ingest import parse_detail
 from handlers.etl.ledger import FAILED, RunLedger, utc_now
 from handlers.etl.settings import EtlSettings, object_id, run_id
@@ -45,7 +46,7 @@ def failure_message(error: Mapping[str, Any] | None) -> tuple[str, str]:
 
 
 def record_failure(event: Mapping[str, Any], *, settings: EtlSettings,
-                   ledger: RunLedger | None = None) -> dict[str, Any]:
+                   ledger: RunLedger | None = None) -> FailureOutput:
     """Mark the run FAILED (creating the item, with the object's bucket/key/version, if ingest never claimed
     it) and return the DLQ facts.
 
@@ -72,6 +73,6 @@ def record_failure(event: Mapping[str, Any], *, settings: EtlSettings,
             "recorded": recorded}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> FailureOutput:
     """Lambda entry point (``handlers.etl.on_failure.handler``)."""
     return record_failure(event, settings=EtlSettings.from_env())

@@ -1,6 +1,7 @@
 """ETL step 4, output: assemble the partition results and publish, manifest last; close the ledger item.
 
-Input: ``{"run": {...}}``. Every planned partition must have a ``result.json`` in staging (else
+Input :class:`~handlers.etl.contract.OutputInput`, output :class:`~handlers.etl.contract.OutputOutput`.
+Every planned partition must have a ``result.json`` in staging (else
 ``IncompleteRun`` and nothing is published). The step applies the uniqueness key across partitions
 (exact duplicates dropped, conflicting rows quarantined to ``duplicates.csv``), computes the dataset's
 aggregates on the whole file, and publishes ``rows.csv``, ``aggregates.csv``, ``summary.json``,
@@ -16,12 +17,12 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from handlers.etl.contract import Counts, OutputInput, OutputOutput, PartitionResult, Run
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.errors import IncompleteRun
 from handlers.etl.ledger import COMPLETED, COMPLETED_WITH_REJECTS, RunLedger, utc_now
@@ -47,7 +48,7 @@ def iso_utc(values: pd.Series) -> np.ndarray:
     return np.char.add(text.astype(str), "Z").astype(object)
 
 
-def load_results(s3: Any, settings: EtlSettings, run: Mapping[str, Any]) -> list[dict[str, Any]]:
+def load_results(s3: Any, settings: EtlSettings, run: Run) -> list[PartitionResult]:
     """Read every partition's ``result.json``; raise :class:`IncompleteRun` naming any missing partition."""
     results, missing = [], []
     for index in range(int(run["partition_count"])):
@@ -78,8 +79,8 @@ def assemble(frames: list[pd.DataFrame], dataset: Dataset) -> tuple[pd.DataFrame
     return rows, conflicts, dropped, dataset.aggregate(rows)
 
 
-def publish(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None, ledger: RunLedger | None = None,
-            dataset: Dataset | None = None) -> dict[str, Any]:
+def publish(event: OutputInput, *, settings: EtlSettings, s3: Any = None, ledger: RunLedger | None = None,
+            dataset: Dataset | None = None) -> OutputOutput:
     """Publish one run's processed objects and mark the ledger item completed.
 
     Example
@@ -104,7 +105,7 @@ def publish(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None, 
                 out[column.name] = iso_utc(out[column.name])
         rejects_keys.append(put(s3, settings.quarantine_bucket, settings.rejects_key(rid, "duplicates.csv"),
                                 out.to_csv(index=False, lineterminator="\n").encode(), "text/csv"))
-    counts = {"rows": sum(int(r["rows"]) for r in results), "published": len(rows),
+    counts: Counts = {"rows": sum(int(r["rows"]) for r in results), "published": len(rows),
               "rejected": sum(int(r["rejected"]) for r in results) + len(conflicts),
               "duplicates": sum(int(r["duplicates"]) for r in results) + dropped}
     status = COMPLETED_WITH_REJECTS if counts["rejected"] else COMPLETED
@@ -134,6 +135,6 @@ def publish(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None, 
     return {"status": status, "manifest_key": manifest_key, "counts": counts}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: OutputInput, context: Any) -> OutputOutput:
     """Lambda entry point (``handlers.etl.output.handler``)."""
     return publish(event, settings=EtlSettings.from_env())

@@ -1,7 +1,8 @@
 """ETL step 3, transform one partition: typing, exact de-duplication, derived columns (vectorized).
 
-Input: the validate step's output. Writes ``part-NNNNN.transformed.npz`` and a small
-``part-NNNNN.result.json`` (counts and keys) to staging; the output step reads the result files, so the
+Input :class:`~handlers.etl.contract.TransformInput` (the validate step's output). Writes
+``part-NNNNN.transformed.npz`` and a small ``part-NNNNN.result.json``
+(:class:`~handlers.etl.contract.PartitionResult`) to staging; the output step reads the result files, so the
 Map's own result can be discarded (or written by ``ResultWriter``) and the state payload stays small.
 
 Example
@@ -13,11 +14,11 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from handlers.etl.contract import PartitionResult, TransformInput, TransformOutput
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.schema import drop_exact_duplicates
 from handlers.etl.settings import EtlSettings, part_name
@@ -37,8 +38,8 @@ def transform_frame(valid: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame
     return dataset.derive(kept), dropped
 
 
-def transform_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
-                        dataset: Dataset | None = None) -> dict[str, Any]:
+def transform_partition(event: TransformInput, *, settings: EtlSettings, s3: Any = None,
+                        dataset: Dataset | None = None) -> TransformOutput:
     """Transform one validated partition and record its result in staging.
 
     Example
@@ -54,14 +55,15 @@ def transform_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: 
     frame, dropped = transform_frame(valid, dataset)
     transformed_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "transformed.npz")),
                           staged_bytes(frame), "application/octet-stream")
-    result = {"index": index, "rows": event["rows"], "valid": event["valid"], "rejected": event["rejected"],
-              "duplicates": dropped, "transformed_key": transformed_key, "rejects_key": event.get("rejects_key")}
+    result: PartitionResult = {"index": index, "rows": event["rows"], "valid": event["valid"],
+                               "rejected": event["rejected"], "duplicates": dropped,
+                               "transformed_key": transformed_key, "rejects_key": event["rejects_key"]}
     result_key = put(s3, settings.processed_bucket, settings.staging_key(rid, part_name(index, "result.json")),
                      json.dumps(result, sort_keys=True).encode(), "application/json")
     get_logger().info("transformed", extra={"run_id": rid, "partition": index, "duplicates": dropped})
     return {"index": index, "result_key": result_key}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: TransformInput, context: Any) -> TransformOutput:
     """Lambda entry point (``handlers.etl.transform.handler``)."""
     return transform_partition(event, settings=EtlSettings.from_env())

@@ -1,6 +1,7 @@
 """ETL step 2, validate one partition: parse its byte range, check the schema, quarantine invalid rows.
 
-Input: ``{"run": {...}, "partition": {"index", "start", "end", "first_row", "rows"}}``. Valid rows go to
+Input :class:`~handlers.etl.contract.ValidateInput`, output :class:`~handlers.etl.contract.ValidateOutput`.
+Valid rows go to
 ``staging/<run>/part-NNNNN.valid.npz`` (typed); invalid rows, with a reason each, to the quarantine bucket.
 A file-level problem (missing columns, bad encoding, malformed CSV/JSON) raises ``FileRejected`` and fails
 the run before anything is published.
@@ -13,9 +14,9 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from handlers.etl.contract import ValidateInput, ValidateOutput
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.formats import CSV, parse_partition
 from handlers.etl.schema import validate
@@ -24,14 +25,14 @@ from handlers.etl.staging import put, read_range, s3_client, staged_bytes
 from handlers.runtime.log import get_logger
 
 
-def validate_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
-                       dataset: Dataset | None = None) -> dict[str, Any]:
+def validate_partition(event: ValidateInput, *, settings: EtlSettings, s3: Any = None,
+                       dataset: Dataset | None = None) -> ValidateOutput:
     """Validate one partition and stage its valid rows.
 
     Returns
     -------
-    dict
-        ``{"run", "partition", "rows", "valid", "rejected", "valid_key", "rejects_key"}`` (keys, not data).
+    ValidateOutput
+        counts and keys, not data.
 
     Example
     -------
@@ -59,10 +60,10 @@ def validate_partition(event: Mapping[str, Any], *, settings: EtlSettings, s3: A
                           result.rejects.to_csv(index=False, lineterminator="\n").encode("utf-8"), "text/csv")
     get_logger().info("validated", extra={"run_id": rid, "partition": index, "rows": len(raw),
                                           "rejected": len(result.rejects)})
-    return {"run": dict(run), "partition": dict(part), "rows": len(raw), "valid": len(result.valid),
+    return {"run": run, "partition": part, "rows": len(raw), "valid": len(result.valid),
             "rejected": len(result.rejects), "valid_key": valid_key, "rejects_key": rejects_key}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: ValidateInput, context: Any) -> ValidateOutput:
     """Lambda entry point (``handlers.etl.validate.handler``)."""
     return validate_partition(event, settings=EtlSettings.from_env())
