@@ -18,28 +18,40 @@ Example
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
-from components.code import HANDLERS_DIR
-from components.config import PipelineConfig
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
 from components.etl_state_machine import EtlDefinitionSpec, etl_definition
-from components.functions import XRAY_STATEMENT, FunctionSpec, create_function
+from components.functions import (
+    XRAY_STATEMENT,
+    FunctionSpec,
+    RetryArgs,
+    alarm_topic_knob,
+    architecture_knob,
+    create_function,
+    layers_knob,
+    log_level_knob,
+    log_retention_knob,
+    memory_knob,
+    runtime_knob,
+    tags_knob,
+    timeout_knob,
+)
 from components.iam import Condition, Statement, create_role, kms_use, s3_objects
+from components.schema import knob, validate
 from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
 from handlers.etl import settings as etl_env
 from handlers.etl.contract import STEPS
 from handlers.etl.ledger import KEY as LEDGER_HASH_KEY
 from handlers.runtime import env
+from handlers.runtime import validators as v
 
 TYPE_TOKEN = "sciflow:index:EtlPipeline"
 TAG_PIPELINE = "sciflow:pipeline"
@@ -52,154 +64,74 @@ _LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:
                          "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 
 
+@dataclass(frozen=True)
+class EtlRetryArgs(RetryArgs):
+    """The EventBridge target's retry policy plus every Task's retry of Lambda service errors and throttling
+    (full jitter): ``max_attempts`` is used by both."""
+
+    interval_s: int = knob(2, check=v.int_range(1, 3600), doc="first Task retry interval (1..3,600 s)")
+    backoff_rate: float = knob(2.0, check=v.number_at_least(1.0), doc="exponential backoff of Task retries (≥ 1)")
+
+
 @dataclass
 class EtlPipelineArgs:
-    """Everything one pipeline needs; defaults are the safe ones.
+    """Everything one pipeline needs; defaults are the safe ones. Each field's meaning, config key, default and
+    check is declared once, below (the README table is generated from it).
 
-    Parameters
-    ----------
-    dataset:
-        a module in ``handlers/etl/datasets/`` (``sensor_readings``).
-    input_prefix, input_suffix:
-        which new raw objects start a run (``incoming/`` and ``.csv``; ``""`` suffix = any).
-    memory_mb, timeout_s:
-        every step's default; ``step_memory_mb`` / ``step_timeout_s`` override per step
-        (keys from ``ingest, validate, transform, output, on_failure``).
-    partition_rows, max_concurrency:
-        rows per partition; parallel partitions in the inline Map.
-    distributed_map_threshold:
-        above this many partitions the run uses the Distributed Map (``ItemReader``/``ResultWriter``).
-    retry_attempts, retry_interval_s, retry_backoff_rate:
-        every Task's retry of Lambda service errors and throttling (full jitter); ``retry_attempts`` and
-        ``max_event_age_s`` are also the EventBridge target's retry policy.
-    state_machine_type:
-        ``STANDARD`` (default) or ``EXPRESS`` (no Distributed Map: AWS runs it only in STANDARD workflows).
-    staging_retention_days:
-        intermediate objects under ``<name>/staging/`` in this pipeline's own processed bucket expire after
-        this many days (a shared bucket's lifecycle is its owner's).
-    reserved_concurrency:
-        reserved concurrency of every step function (``None``: unreserved; the Map's MaxConcurrency bounds
-        the fan-out of one run).
-    expected_files_per_day, expected_rows_per_file:
-        the workload the monthly cost estimate assumes.
-    kms_key, raw_bucket, processed_bucket, quarantine_bucket, ledger_table:
-        shared resources instead of this pipeline's own. A shared raw bucket must have EventBridge
-        notifications on; a shared table must have the string hash key ``object_id``.
+    A shared raw bucket must have EventBridge notifications on; a shared table must have the string hash key
+    ``object_id``. ``EXPRESS`` machines never use the Distributed Map (AWS runs it only in STANDARD workflows).
     """
 
-    dataset: str
-    input_prefix: str = "incoming/"
-    input_suffix: str = ".csv"
-    layers: Sequence[pulumi.Input[str]] = ()
-    memory_mb: int = 1024
-    timeout_s: int = 60
-    step_memory_mb: Mapping[str, int] = field(default_factory=dict)
-    step_timeout_s: Mapping[str, int] = field(default_factory=dict)
-    partition_rows: int = 250_000
-    max_concurrency: int = 4
-    distributed_map_threshold: int = 40
-    distributed_max_concurrency: int = 100
-    tolerated_failure_percentage: int = 0
-    retry_attempts: int = 3
-    retry_interval_s: int = 2
-    retry_backoff_rate: float = 2.0
-    max_event_age_s: int = 3600
-    state_machine_type: str = "STANDARD"
-    log_level: str = "INFO"
-    log_retention_days: int = 30
-    alarm_topic_arn: pulumi.Input[str] | None = None
-    reserved_concurrency: int | None = None
-    staging_retention_days: int = 14
-    runtime: str = "python3.11"
-    architecture: str = "x86_64"
-    kms_key: aws.kms.Key | None = None
-    raw_bucket: aws.s3.Bucket | None = None
-    processed_bucket: aws.s3.Bucket | None = None
-    quarantine_bucket: aws.s3.Bucket | None = None
-    ledger_table: aws.dynamodb.Table | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    expected_files_per_day: float = 24.0
-    expected_rows_per_file: int = 100_000
+    dataset: str = knob(check=v.dataset, doc="module in `handlers/etl/datasets/`")
+    input_prefix: str = knob("incoming/", check=v.s3_prefix, doc="which raw objects start a run")
+    input_suffix: str = knob(".csv", check=v.key_suffix, doc="`.csv`, `.json`, `.jsonl` ...; `''` = any key")
+    layers: Sequence[pulumi.Input[str]] = layers_knob()
+    memory_mb: int = memory_knob("every step's memory (128..10,240)")
+    timeout_s: int = timeout_knob(60, "every step's timeout (1..900)")
+    step_memory_mb: Mapping[str, int] = knob({}, check=v.mapping(v.one_of(*STEPS), v.memory_mb),
+                                             doc=f"per-step override ({', '.join(f'`{s}`' for s in STEPS)})")
+    step_timeout_s: Mapping[str, int] = knob({}, check=v.mapping(v.one_of(*STEPS), v.timeout_s),
+                                             doc="per-step override")
+    partition_rows: int = knob(250_000, check=v.int_range(1, 10_000_000), doc="rows per partition")
+    max_concurrency: int = knob(4, check=v.int_range(1, 1000), doc="parallel partitions (inline Map)")
+    distributed_map_threshold: int = knob(40, check=v.int_range(1, 10_000),
+                                          doc="above this many partitions use the Distributed Map")
+    distributed_max_concurrency: int = knob(100, check=v.int_range(1, 10_000),
+                                            doc="parallel child executions of the Distributed Map")
+    tolerated_failure_percentage: int = knob(0, check=v.int_range(0, 100),
+                                             doc="Distributed Map failure tolerance")
+    retry: EtlRetryArgs = knob(EtlRetryArgs(), doc="Task retries and the EventBridge target's retry policy")
+    state_machine_type: str = knob("STANDARD", check=v.one_of("STANDARD", "EXPRESS"),
+                                   doc="`STANDARD` or `EXPRESS`")
+    log_level: str = log_level_knob()
+    log_retention_days: int = log_retention_knob()
+    alarm_topic_arn: pulumi.Input[str] | None = alarm_topic_knob()
+    reserved_concurrency: int | None = knob(None, check=v.optional(v.int_range(1, 1000)),
+                                            doc="per step function; `None` = unreserved (advisory in the pack)")
+    staging_retention_days: int = knob(14, check=v.int_range(1, 3650),
+                                       doc="lifecycle expiry of intermediate partition files")
+    runtime: str = runtime_knob(key=None)
+    architecture: str = architecture_knob(key=None)
+    kms_key: aws.kms.Key | None = knob(None, key=None, doc="shared key")
+    raw_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared raw bucket (EventBridge notifications on)")
+    processed_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared processed bucket")
+    quarantine_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared quarantine bucket")
+    ledger_table: aws.dynamodb.Table | None = knob(None, key=None, doc="shared run ledger (key `object_id`)")
+    tags: Mapping[str, str] = tags_knob()
+    expected_files_per_day: float = knob(24.0, check=v.number_at_least(0),
+                                         doc="files per day the cost estimate assumes")
+    expected_rows_per_file: int = knob(100_000, check=v.int_range(1, 10**10),
+                                       doc="rows per file, for the cost estimate")
 
     def __post_init__(self) -> None:
-        check_dataset_exists(self.dataset)
-        prefix = self.input_prefix
-        if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
-            raise ValueError(f"input_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
-        if "*" in self.input_suffix:
-            raise ValueError(f"input_suffix {self.input_suffix!r} must not contain '*'")
-        unknown = sorted((set(self.step_memory_mb) | set(self.step_timeout_s)) - set(STEPS))
-        if unknown:
-            raise ValueError(f"unknown step {unknown[0]!r} (steps: {', '.join(STEPS)})")
-        if self.state_machine_type not in ("STANDARD", "EXPRESS"):
-            raise ValueError(f"state_machine_type must be STANDARD or EXPRESS, not {self.state_machine_type!r}")
-        checks = ((self.partition_rows, 1, 10_000_000, "partition_rows"),
-                  (self.max_concurrency, 1, 1000, "max_concurrency"),
-                  (self.distributed_map_threshold, 1, 10_000, "distributed_map_threshold"),
-                  (self.distributed_max_concurrency, 1, 10_000, "distributed_max_concurrency"),
-                  (self.tolerated_failure_percentage, 0, 100, "tolerated_failure_percentage"),
-                  (self.retry_attempts, 0, 185, "retry_attempts"),
-                  (self.retry_interval_s, 1, 3600, "retry_interval_s"),
-                  (self.max_event_age_s, 60, 86_400, "max_event_age_s"),
-                  (self.staging_retention_days, 1, 3650, "staging_retention_days"))
-        for value, lo, hi, label in checks:
-            if not lo <= value <= hi:
-                raise ValueError(f"{label} {value} is outside {lo}..{hi}")
-        if self.reserved_concurrency is not None and not 0 <= self.reserved_concurrency <= 1000:
-            raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is outside 0..1000")
-        if self.retry_backoff_rate < 1.0:
-            raise ValueError(f"retry_backoff_rate {self.retry_backoff_rate} must be >= 1.0")
-        for step in STEPS:
-            self.step_spec_values(step)
+        validate(self)
 
     def step_spec_values(self, step: str) -> tuple[int, int]:
-        """``(memory_mb, timeout_s)`` of one step (its override or the default), range-checked."""
-        memory = self.step_memory_mb.get(step, self.memory_mb)
-        timeout = self.step_timeout_s.get(step, self.timeout_s)
-        if not 128 <= memory <= 10_240:
-            raise ValueError(f"{step}: memory_mb {memory} is outside 128..10240")
-        if not 1 <= timeout <= 900:
-            raise ValueError(f"{step}: timeout_s {timeout} is outside 1..900")
-        return memory, timeout
-
-    @classmethod
-    def from_config(cls, config: PipelineConfig, *, layers: Sequence[pulumi.Input[str]] = (),
-                    tags: Mapping[str, str] | None = None) -> EtlPipelineArgs:
-        """Map one ``sciflow:pipelines[i]`` entry to Args; ``layers`` are the resolved layer ARNs.
-
-        Example
-        -------
-        >>> args = EtlPipelineArgs.from_config(stack.pipelines[0], layers=[scientific_arn])  # doctest: +SKIP
-        """
-        return cls(
-            dataset=config.dataset, input_prefix=config.input_prefix, input_suffix=config.input_suffix,
-            layers=list(layers), memory_mb=config.memory_mb, timeout_s=config.timeout_s,
-            partition_rows=config.partition_rows, max_concurrency=config.max_concurrency,
-            distributed_map_threshold=config.distributed_map_threshold,
-            retry_attempts=config.retry.max_attempts, retry_interval_s=config.retry.interval_s,
-            retry_backoff_rate=config.retry.backoff_rate, max_event_age_s=config.retry.max_event_age_s,
-            state_machine_type=config.state_machine_type, log_level=config.log_level,
-            log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
-            tags=dict(tags or {}), expected_files_per_day=config.expected_files_per_day,
-            expected_rows_per_file=config.expected_rows_per_file,
-        )
+        """``(memory_mb, timeout_s)`` of one step: its override or the default."""
+        return self.step_memory_mb.get(step, self.memory_mb), self.step_timeout_s.get(step, self.timeout_s)
 
 
 # --------------------------------------------------------------------------- pure helpers
-def check_dataset_exists(name: str, root: Path = HANDLERS_DIR) -> None:
-    """Fail unless ``handlers/etl/datasets/<name>.py`` exists. The module is not imported: that would load
-    pandas into the Pulumi program (seconds per preview) for a check the dataset's own tests already make.
-
-    Example
-    -------
-    >>> check_dataset_exists("sensor_readings")
-    """
-    folder = root / "etl" / "datasets"
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or not (folder / f"{name}.py").is_file():
-        known = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
-        raise ValueError(f"dataset {name!r}: no module handlers/etl/datasets/{name}.py (known: {', '.join(known)})")
-
-
 def event_pattern(bucket_name: Any, input_prefix: str, input_suffix: str) -> dict[str, Any]:
     """The rule's pattern: S3 ``Object Created`` in the raw bucket, key ``<prefix>*<suffix>``.
 
@@ -345,8 +277,8 @@ def definition_spec(name: str, args: EtlPipelineArgs, *, function_arns: Mapping[
         results_prefix=etl_env.staging_prefix(name) + MAP_RESULTS, max_concurrency=args.max_concurrency,
         distributed_max_concurrency=args.distributed_max_concurrency,
         tolerated_failure_percentage=args.tolerated_failure_percentage,
-        retry_interval_s=args.retry_interval_s, retry_max_attempts=args.retry_attempts,
-        retry_backoff_rate=args.retry_backoff_rate, distributed=args.state_machine_type == "STANDARD",
+        retry_interval_s=args.retry.interval_s, retry_max_attempts=args.retry.max_attempts,
+        retry_backoff_rate=args.retry.backoff_rate, distributed=args.state_machine_type == "STANDARD",
         map_execution_type="STANDARD",
     )
 
@@ -538,7 +470,8 @@ class EtlPipeline(pulumi.ComponentResource):
             arn=self.state_machine.arn,
             role_arn=self.events_role.arn,
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_retry_attempts=args.retry_attempts, maximum_event_age_in_seconds=args.max_event_age_s),
+                maximum_retry_attempts=args.retry.max_attempts,
+                maximum_event_age_in_seconds=args.retry.max_event_age_s),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dlq.arn),
             opts=pulumi.ResourceOptions(parent=self),
         )

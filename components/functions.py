@@ -8,19 +8,73 @@ Both ScheduledComputation and EtlPipeline build their functions with it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.code import handlers_archive
 from components.iam import Statement, create_role, kms_use
+from components.schema import knob, validate
 from components.storage import create_log_group
+from handlers.runtime import validators as v
 
 _APP_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
 # Actions AWS authorizes only on "*" (no resource-level permissions).
 XRAY_STATEMENT = Statement(sid="XRayTracing", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
                            resources=("*",))
+
+
+# --------------------------------------------------------------------------- knobs every function-owning Args has
+# One declaration per knob (default, validator, doc line, config key); the Args of ScheduledComputation,
+# EtlPipeline and LayerBundle call these instead of repeating them.
+def runtime_knob(key: str | None = "") -> Any:
+    return knob("python3.11", check=v.runtime, key=key, doc=f"Lambda runtime ({', '.join(v.LAMBDA_RUNTIMES)})")
+
+
+def architecture_knob(key: str | None = "") -> Any:
+    return knob("x86_64", check=v.architecture, key=key, doc="`x86_64` or `arm64`")
+
+
+def layers_knob(doc: str = "layer ARNs (stack config: layer names from `sciflow:layers`), at most 5") -> Any:
+    return knob((), check=v.layers, doc=doc)
+
+
+def memory_knob(doc: str = "128..10,240") -> Any:
+    return knob(1024, check=v.memory_mb, doc=doc)
+
+
+def timeout_knob(default: int, doc: str = "1..900") -> Any:
+    return knob(default, check=v.timeout_s, doc=doc)
+
+
+def log_level_knob() -> Any:
+    return knob("INFO", check=v.log_level, doc="application log level (`DEBUG`, `INFO`, `WARNING`, `ERROR`)")
+
+
+def log_retention_knob() -> Any:
+    return knob(30, check=v.log_retention_days, doc="CloudWatch Logs retention (a value CloudWatch accepts)")
+
+
+def alarm_topic_knob(doc: str = "SNS topic for the alarms") -> Any:
+    return knob(None, check=v.optional(v.when_str(v.arn)), doc=doc)
+
+
+def tags_knob() -> Any:
+    return knob({}, key=None, doc="tags on every taggable child (stack config: `sciflow:tags`)")
+
+
+@dataclass(frozen=True)
+class RetryArgs:
+    """How often and for how long an event is retried before it goes to the DLQ (the target's retry policy)."""
+
+    max_attempts: int = knob(3, check=v.int_range(0, 185), doc="retries before the event goes to the DLQ (0..185)")
+    max_event_age_s: int = knob(3600, check=v.int_range(60, 86_400),
+                                doc="seconds an event may wait for delivery before the DLQ (60..86,400)")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass(frozen=True)
@@ -30,33 +84,24 @@ class FunctionSpec:
     ``handler`` is a dotted path inside ``handlers/`` (``computations.daily_stats.handler``).
     """
 
-    handler: str
-    memory_mb: int = 1024
-    timeout_s: int = 30
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    layers: Sequence[pulumi.Input[str]] = ()
-    runtime: str = "python3.11"
-    architecture: str = "x86_64"
-    reserved_concurrency: int | None = None
-    log_retention_days: int = 30
-    log_level: str = "INFO"
-    max_retry_attempts: int = 2
-    max_event_age_s: int = 3600
-    description: str = ""
+    handler: str = knob(check=v.handler_path, key=None, doc="dotted path inside `handlers/`")
+    memory_mb: int = memory_knob()
+    timeout_s: int = timeout_knob(30)
+    environment: Mapping[str, pulumi.Input[str]] = knob({}, key=None, doc="environment variables")
+    layers: Sequence[pulumi.Input[str]] = layers_knob()
+    runtime: str = runtime_knob()
+    architecture: str = architecture_knob()
+    reserved_concurrency: int | None = knob(None, check=v.optional(v.int_range(1, 1000)), key=None,
+                                            doc="reserved concurrency; `None` = unreserved")
+    log_retention_days: int = log_retention_knob()
+    log_level: str = log_level_knob()
+    max_retry_attempts: int = knob(2, check=v.int_range(0, 2), key=None, doc="async retries (0..2)")
+    max_event_age_s: int = knob(3600, check=v.int_range(60, 21_600), key=None,
+                                doc="async event age before the DLQ (60..21,600)")
+    description: str = knob("", key=None, doc="function description")
 
     def __post_init__(self) -> None:
-        if not 128 <= self.memory_mb <= 10_240:
-            raise ValueError(f"{self.handler}: memory_mb {self.memory_mb} is outside 128..10240")
-        if not 1 <= self.timeout_s <= 900:
-            raise ValueError(f"{self.handler}: timeout_s {self.timeout_s} is outside 1..900")
-        if len(self.layers) > 5:
-            raise ValueError(f"{self.handler}: {len(self.layers)} layers, Lambda allows at most 5")
-        if self.log_level not in _APP_LOG_LEVEL:
-            raise ValueError(f"{self.handler}: log_level must be one of {', '.join(_APP_LOG_LEVEL)}")
-        if not 0 <= self.max_retry_attempts <= 2:
-            raise ValueError(f"{self.handler}: max_retry_attempts must be 0..2 for async invocations")
-        if not 60 <= self.max_event_age_s <= 21_600:
-            raise ValueError(f"{self.handler}: max_event_age_s must be 60..21600")
+        validate(self)
 
     @property
     def handler_path(self) -> str:
@@ -94,7 +139,7 @@ def create_function(name: str, spec: FunctionSpec, *, statements: Sequence[State
     Example
     -------
     >>> fn = create_function("daily-stats", FunctionSpec("computations.daily_stats.handler"),
-    ...                      statements=[...], kms_key=key, dlq=dlq, parent=self, tags=tags)
+    ...                      statements=[...], kms_key=key, dlq=dlq, parent=self, tags=tags)  # doctest: +SKIP
     """
     opts = pulumi.ResourceOptions(parent=parent)
     log_group = create_log_group(name, kms_key=kms_key, retention_days=spec.log_retention_days, parent=parent,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, build_layer
-from components.config import LayerConfig
+from components.bundling.spec import PYC_MODES
 from components.cost import Estimate, estimate_layer
+from components.functions import architecture_knob, runtime_knob, tags_knob
+from components.schema import knob, validate
 from components.storage import SecureBucket, create_kms_key, create_secure_bucket
+from handlers.runtime import validators as v
 
 DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
 """Zips larger than this are staged in S3 (Lambda's direct upload limit is 50 MB zipped)."""
@@ -35,54 +38,46 @@ DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
 
 @dataclass
 class LayerBundleArgs:
-    """Inputs of :class:`LayerBundle`; see :class:`components.bundling.LayerSpec` for the build options.
+    """Inputs of :class:`LayerBundle`; see :class:`components.bundling.LayerSpec` for the build options. Each
+    field's meaning, config key, default and check is declared once, below (the README table is generated).
 
     ``provided_by`` lists layers (``LayerBundle`` or an unzipped ``python/`` directory) that functions always
     attach together with this one; they are on ``sys.path`` during its smoke test, which is what ``exclude``
-    relies on. ``staging_bucket`` (a bucket name) is used for zips over ``staging_threshold_bytes``; without
-    one the component creates its own KMS-encrypted, versioned, private bucket. ``build`` skips the build and
-    publishes a ready :class:`LayerBuild` (tests, the sandbox).
+    relies on. Without a ``staging_bucket`` the component creates its own KMS-encrypted, versioned, private
+    bucket for zips over ``staging_threshold_bytes``.
     """
 
-    requirements: Sequence[str]
-    runtime: str = "python3.11"
-    architecture: str = "x86_64"
-    exclude: Sequence[str] = ()
-    include_runtime_packages: bool = False
-    size_budget_bytes: int = LAMBDA_UNZIPPED_LIMIT
-    smoke_imports: Sequence[str] = ()
-    provided_by: Sequence[LayerBundle | Path] = ()
-    pyc: str = "imported"
-    strip_docstrings: bool = True
-    staging_bucket: pulumi.Input[str] | None = None
-    staging_kms_key_arn: pulumi.Input[str] | None = None
-    staging_threshold_bytes: int = DIRECT_UPLOAD_LIMIT_BYTES
-    layer_name: str | None = None
-    description: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    cache_dir: Path | None = None
-    build: LayerBuild | None = None
-    progress: Callable[[str], None] | None = None
+    requirements: Sequence[str] = knob(check=v.each(v.requirement, min_items=1), doc="pinned PEP 508 requirements")
+    runtime: str = runtime_knob()
+    architecture: str = architecture_knob()
+    exclude: Sequence[str] = knob((), check=v.each(v.text),
+                                  doc="resolve but do not ship (another layer provides them)")
+    include_runtime_packages: bool = knob(False, check=v.boolean, doc="ship boto3/botocore/s3transfer/urllib3 too")
+    size_budget_bytes: int = knob(LAMBDA_UNZIPPED_LIMIT, check=v.int_range(1, LAMBDA_UNZIPPED_LIMIT),
+                                  doc="fail the build above this unzipped size")
+    smoke_imports: Sequence[str] = knob((), check=v.each(v.module_name), doc="extra modules the smoke test imports")
+    provided_by: Sequence[LayerBundle | Path] = knob(
+        (), key=None, doc="layers attached together with this one (on `sys.path` for the smoke test; stack config: "
+                          "the earlier layers of the same runtime and architecture, for a layer with `exclude`)")
+    pyc: str = knob("imported", check=v.one_of(*PYC_MODES),
+                    doc="`imported` (modules the smoke test imports), `all` or `none`")
+    strip_docstrings: bool = knob(True, check=v.boolean,
+                                  doc="compile those modules without docstrings (verified by the smoke test)")
+    staging_bucket: pulumi.Input[str] | None = knob(None, key=None,
+                                                    doc="bucket for zips over the threshold (else its own)")
+    staging_kms_key_arn: pulumi.Input[str] | None = knob(None, key=None, doc="key of that bucket")
+    staging_threshold_bytes: int = knob(DIRECT_UPLOAD_LIMIT_BYTES, check=v.int_range(0, DIRECT_UPLOAD_LIMIT_BYTES),
+                                        doc="stage zips larger than this in S3 (Lambda's direct upload limit)")
+    layer_name: str | None = knob(None, key=None, doc="default `sciflow-<stack>-<name>`")
+    description: str | None = knob(None, key=None, doc="default: the shipped packages")
+    tags: Mapping[str, str] = tags_knob()
+    cache_dir: Path | None = knob(None, key=None, doc="default `~/.cache/sciflow/layers`")
+    build: LayerBuild | None = knob(None, key=None, doc="publish a ready build (tests, sandbox)")
+    progress: Callable[[str], None] | None = knob(None, key=None,
+                                                  doc="build progress messages (default: `pulumi.log.info`)")
 
-    @classmethod
-    def from_config(cls, config: LayerConfig, *, provided_by: Sequence[LayerBundle | Path] = (),
-                    tags: Mapping[str, str] | None = None, staging_bucket: pulumi.Input[str] | None = None,
-                    cache_dir: Path | None = None) -> LayerBundleArgs:
-        """Map one ``sciflow:layers[i]`` entry to Args; ``provided_by`` are the layers it is deployed with.
-
-        Example
-        -------
-        >>> scientific = LayerBundle("scientific", LayerBundleArgs.from_config(stack.layer("scientific")))
-        ... # doctest: +SKIP
-        >>> plotting = LayerBundle("plotting", LayerBundleArgs.from_config(stack.layer("plotting"),
-        ...                        provided_by=[scientific]))                          # doctest: +SKIP
-        """
-        return cls(requirements=list(config.requirements), runtime=config.runtime,
-                   architecture=config.architecture, exclude=list(config.exclude),
-                   include_runtime_packages=config.include_runtime_packages,
-                   size_budget_bytes=config.size_budget_bytes, smoke_imports=list(config.smoke_imports),
-                   provided_by=list(provided_by), tags=dict(tags or {}), staging_bucket=staging_bucket,
-                   cache_dir=cache_dir)
+    def __post_init__(self) -> None:
+        validate(self)
 
     def spec(self) -> LayerSpec:
         """The engine's :class:`LayerSpec` for these args."""

@@ -16,21 +16,34 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
 from components.code import handlers_archive
-from components.config import ComputationConfig
 from components.cost import Estimate, estimate_computation, runs_per_month
 from components.dashboard import Watched
-from components.functions import FunctionSpec, create_function
+from components.functions import (
+    FunctionSpec,
+    RetryArgs,
+    alarm_topic_knob,
+    architecture_knob,
+    create_function,
+    layers_knob,
+    log_level_knob,
+    log_retention_knob,
+    memory_knob,
+    runtime_knob,
+    tags_knob,
+    timeout_knob,
+)
 from components.iam import Statement, create_role, s3_objects
-from components.schedules import validate_schedule, validate_timezone
+from components.schema import knob, validate
 from components.storage import create_kms_key, create_queue, create_secure_bucket, create_table, send_to_queue
 from handlers.runtime import env
+from handlers.runtime import validators as v
 from handlers.runtime.env import SCHEDULER_INPUT
 
 TYPE_TOKEN = "sciflow:index:ScheduledComputation"
@@ -43,95 +56,54 @@ _LAMBDA_MAX_ASYNC_RETRIES = 2
 ARTIFACTS_PER_RUN = 4  # result.json, stats.json, data.csv, plot.png (+ the manifest, counted by the estimate)
 
 
+_MANAGED_ENV = sorted(set(env.ALL) - set(env.USER_SETTABLE))
+
+
 @dataclass
 class ScheduledComputationArgs:
-    """Everything one scheduled computation needs; defaults are the safe ones.
+    """Everything one scheduled computation needs; defaults are the safe ones. Each field's meaning, config
+    key, default and check is declared once, below (the README table is generated from it).
 
-    Parameters
-    ----------
-    handler:
-        dotted path inside ``handlers/`` (``computations.daily_stats.handler``).
-    schedule:
-        ``cron(...)``, ``rate(...)`` or ``at(...)``, evaluated in ``timezone``.
-    timezone:
-        IANA zone for the schedule *and* for the business date the handler derives.
-    flexible_window_minutes:
-        0 turns the flexible window off; otherwise Scheduler may fire up to this many minutes late.
-    artifact_prefix:
-        key prefix for artifacts (ends with ``/``); default ``<name>/``. The role is scoped to it.
-    reserved_concurrency:
-        1 by default (one run at a time); ``None`` leaves the function unreserved.
-    retry_attempts, max_event_age_s:
-        the schedule target's retry policy; the function's async retries are ``min(retry_attempts, 2)``.
-    expected_duration_s, expected_artifact_bytes:
-        the workload the monthly cost estimate assumes (seconds per run, bytes of artifacts per run).
-    kms_key, artifact_bucket, ledger_table:
-        shared resources to use instead of creating this component's own. A shared table must have hash
-        key ``date`` and range key ``computation`` (strings); a shared key's policy must let CloudWatch Logs
-        use it.
+    A shared ``ledger_table`` must have hash key ``date`` and range key ``computation`` (strings); a shared
+    ``kms_key``'s policy must let CloudWatch Logs use it.
     """
 
-    handler: str
-    schedule: str
-    timezone: str = "UTC"
-    flexible_window_minutes: int = 0
-    layers: Sequence[pulumi.Input[str]] = ()
-    memory_mb: int = 1024
-    timeout_s: int = 30
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    artifact_prefix: str = ""
-    reserved_concurrency: int | None = 1
-    retry_attempts: int = 3
-    max_event_age_s: int = 3600
-    log_retention_days: int = 30
-    log_level: str = "INFO"
-    alarm_topic_arn: pulumi.Input[str] | None = None
-    runtime: str = "python3.11"
-    architecture: str = "x86_64"
-    kms_key: aws.kms.Key | None = None
-    artifact_bucket: aws.s3.Bucket | None = None
-    ledger_table: aws.dynamodb.Table | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    expected_duration_s: float = 20.0
-    expected_artifact_bytes: int = 2_000_000
+    handler: str = knob(check=v.handler_path, doc="dotted path inside `handlers/`")
+    schedule: str = knob(check=v.schedule, doc="`cron(...)`, `rate(...)` or `at(...)`, in `timezone`")
+    timezone: str = knob("UTC", check=v.timezone, doc="IANA zone of the schedule and of the business date")
+    flexible_window_minutes: int = knob(0, check=v.int_range(0, 1440),
+                                        doc="0 = off; else Scheduler may fire up to this many minutes late")
+    layers: Sequence[pulumi.Input[str]] = layers_knob()
+    memory_mb: int = memory_knob()
+    timeout_s: int = timeout_knob(30)
+    environment: Mapping[str, pulumi.Input[str]] = knob(
+        {}, check=v.mapping(v.all_of(v.env_var_name, v.not_in(_MANAGED_ENV, "is set by the component")),
+                            v.input_text),
+        doc=f"extra variables (encrypted with the component key); `{env.INPUT_URI}` is the one managed name "
+            "users may set")
+    artifact_prefix: str = knob("", check=v.s3_prefix, doc="default `<name>/`; the role is scoped to it")
+    reserved_concurrency: int | None = knob(1, check=v.optional(v.int_range(1, 1000)),
+                                            doc="one run at a time; `None` = unreserved")
+    retry: RetryArgs = knob(RetryArgs(), doc="the schedule target's retry policy (Lambda async retries: "
+                                             "min(max_attempts, 2))")
+    log_retention_days: int = log_retention_knob()
+    log_level: str = log_level_knob()
+    alarm_topic_arn: pulumi.Input[str] | None = alarm_topic_knob(
+        "SNS topic for the alarms (errors, throttles, DLQ depth)")
+    runtime: str = runtime_knob(key=None)
+    architecture: str = architecture_knob(key=None)
+    kms_key: aws.kms.Key | None = knob(None, key=None, doc="shared key instead of its own")
+    artifact_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared bucket instead of its own")
+    ledger_table: aws.dynamodb.Table | None = knob(None, key=None,
+                                                   doc="shared ledger (keys `date`, `computation`)")
+    tags: Mapping[str, str] = tags_knob()
+    expected_duration_s: float = knob(20.0, check=v.number_at_least(0),
+                                      doc="seconds per run the cost estimate assumes")
+    expected_artifact_bytes: int = knob(2_000_000, check=v.int_range(0, 10**12),
+                                        doc="bytes of artifacts per run, for the cost estimate")
 
     def __post_init__(self) -> None:
-        validate_schedule(self.schedule)
-        validate_timezone(self.timezone)
-        if not 0 <= self.flexible_window_minutes <= 1440:
-            raise ValueError(f"flexible_window_minutes {self.flexible_window_minutes} is outside 0..1440")
-        if not 1 <= self.timeout_s <= 900:
-            raise ValueError(f"timeout_s {self.timeout_s} is outside 1..900 (the Lambda maximum)")
-        if not 0 <= self.retry_attempts <= 185:
-            raise ValueError(f"retry_attempts {self.retry_attempts} is outside 0..185")
-        if not 60 <= self.max_event_age_s <= 86_400:
-            raise ValueError(f"max_event_age_s {self.max_event_age_s} is outside 60..86400")
-        prefix = self.artifact_prefix
-        if prefix.startswith("/") or ".." in prefix or "*" in prefix or (prefix and not prefix.endswith("/")):
-            raise ValueError(f"artifact_prefix {prefix!r} must be a relative S3 prefix ending with '/'")
-        reserved = set(self.environment) & (set(env.ALL) - set(env.USER_SETTABLE))
-        if reserved:
-            raise ValueError(f"environment sets {', '.join(sorted(reserved))}, which the component manages")
-
-    @classmethod
-    def from_config(cls, config: ComputationConfig, *, layers: Sequence[pulumi.Input[str]] = (),
-                    tags: Mapping[str, str] | None = None) -> ScheduledComputationArgs:
-        """Map one ``sciflow:computations[i]`` entry to Args; ``layers`` are the resolved layer ARNs.
-
-        Example
-        -------
-        >>> args = ScheduledComputationArgs.from_config(stack.computations[0], layers=[arn1, arn2])  # doctest: +SKIP
-        """
-        return cls(
-            handler=config.handler, schedule=config.schedule, timezone=config.timezone,
-            flexible_window_minutes=config.flexible_window_minutes, layers=list(layers),
-            memory_mb=config.memory_mb, timeout_s=config.timeout_s, environment=dict(config.environment),
-            artifact_prefix=config.artifact_prefix, reserved_concurrency=config.reserved_concurrency,
-            retry_attempts=config.retry.max_attempts, max_event_age_s=config.retry.max_event_age_s,
-            log_retention_days=config.log_retention_days, alarm_topic_arn=config.alarm_topic_arn,
-            tags=dict(tags or {}), expected_duration_s=config.expected_duration_s,
-            expected_artifact_bytes=config.expected_artifact_bytes,
-        )
+        validate(self)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -172,7 +144,7 @@ def function_environment(name: str, args: ScheduledComputationArgs, *, bucket: p
     -------
     >>> sorted(function_environment("c", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"),
     ...                             bucket="b", table="t", code_hash="h"))[0]
-    'POWERTOOLS_SERVICE_NAME'
+    'POWERTOOLS_LOG_LEVEL'
     """
     return {
         **dict(args.environment),
@@ -274,8 +246,8 @@ class ScheduledComputation(pulumi.ComponentResource):
                                              code_hash=handlers_archive().source_code_hash),
             layers=list(args.layers), runtime=args.runtime, architecture=args.architecture,
             reserved_concurrency=args.reserved_concurrency, log_retention_days=args.log_retention_days,
-            log_level=args.log_level, max_retry_attempts=min(args.retry_attempts, _LAMBDA_MAX_ASYNC_RETRIES),
-            max_event_age_s=min(args.max_event_age_s, 21_600),
+            log_level=args.log_level, max_retry_attempts=min(args.retry.max_attempts, _LAMBDA_MAX_ASYNC_RETRIES),
+            max_event_age_s=min(args.retry.max_event_age_s, 21_600),
             description=f"sciflow {name}: {args.schedule} {args.timezone}",
         )
         resources = create_function(
@@ -308,8 +280,8 @@ class ScheduledComputation(pulumi.ComponentResource):
                 role_arn=self.scheduler_role.arn,
                 input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=args.retry_attempts,
-                    maximum_event_age_in_seconds=args.max_event_age_s),
+                    maximum_retry_attempts=args.retry.max_attempts,
+                    maximum_event_age_in_seconds=args.retry.max_event_age_s),
                 dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=self.dlq.arn),
             ),
             opts=pulumi.ResourceOptions(parent=self),

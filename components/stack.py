@@ -1,24 +1,25 @@
 """Build one sciflow stack from its typed config: layers, scheduled computations, ETL pipelines, dashboard.
 
-``__main__.py`` calls :func:`build_stack` with the config read once by :mod:`components.config`; this module
-maps config objects to component Args and collects the stack outputs.
+``__main__.py`` calls :func:`build_stack` with the config read once by :mod:`components.config` (whose entries
+already hold each component's Args); this module resolves layer names to ARNs, adds the stack's tags and
+collects the stack outputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import LayerConfig, StackConfig
+from components.config import LayerEntry, StackConfig
 from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
-from components.layer_bundle import LayerBundle, LayerBundleArgs
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
+from components.etl_pipeline import EtlPipeline
+from components.layer_bundle import LayerBundle
+from components.scheduled_computation import ScheduledComputation
 
 
 @dataclass
@@ -59,19 +60,19 @@ class Stack:
 def stack_tags(cfg: StackConfig, *, project: str, stack: str) -> dict[str, str]:
     """Tags on every taggable resource: ``project`` and ``stack`` first, then the configured ones.
 
-    >>> stack_tags(StackConfig(region="eu-west-1", tags=(("owner", "me"),)), project="sciflow", stack="dev")
+    >>> stack_tags(StackConfig(region="eu-west-1", tags={"owner": "me"}), project="sciflow", stack="dev")
     {'project': 'sciflow', 'stack': 'dev', 'owner': 'me'}
     """
     return {"project": project, "stack": stack, **dict(cfg.tags)}
 
 
-def provided_by(layer: LayerConfig, earlier: Mapping[str, LayerBundle]) -> list[LayerBundle]:
+def provided_by(layer: LayerEntry, earlier: Mapping[str, LayerBundle]) -> list[LayerBundle]:
     """The layers a layer is smoke-tested with: for a layer that excludes packages, the earlier layers of the
     same runtime and architecture, which are the ones expected to provide them."""
-    if not layer.exclude:
+    if not layer.args.exclude:
         return []
     return [bundle for bundle in earlier.values()
-            if (bundle.build.runtime, bundle.build.architecture) == (layer.runtime, layer.architecture)]
+            if (bundle.build.runtime, bundle.build.architecture) == (layer.args.runtime, layer.args.architecture)]
 
 
 def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
@@ -82,20 +83,18 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
     opts = pulumi.ResourceOptions(providers=[provider])
     built = Stack(provider=provider)
     for layer in cfg.layers:
-        args = LayerBundleArgs.from_config(layer, provided_by=provided_by(layer, built.layers), tags=tags)
+        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
-    for comp_cfg in cfg.computations:
-        layers = [built.layers[n].arn for n in comp_cfg.layers]
-        comp = ScheduledComputation(comp_cfg.name, ScheduledComputationArgs.from_config(
-            comp_cfg, layers=layers, tags=tags), opts=opts)
-        built.computations[comp_cfg.name] = comp
+    for comp_entry in cfg.computations:
+        layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
+        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags), opts=opts)
+        built.computations[comp_entry.name] = comp
         watched += comp.watched()
-    for pipe_cfg in cfg.pipelines:
-        layers = [built.layers[n].arn for n in pipe_cfg.layers]
-        pipe = EtlPipeline(pipe_cfg.name, EtlPipelineArgs.from_config(pipe_cfg, layers=layers, tags=tags),
-                           opts=opts)
-        built.pipelines[pipe_cfg.name] = pipe
+    for pipe_entry in cfg.pipelines:
+        layers = [built.layers[str(n)].arn for n in pipe_entry.args.layers]
+        pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags), opts=opts)
+        built.pipelines[pipe_entry.name] = pipe
         watched += pipe.watched()
     components: list[LayerBundle | ScheduledComputation | EtlPipeline] = [
         *built.layers.values(), *built.computations.values(), *built.pipelines.values()]

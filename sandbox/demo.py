@@ -280,11 +280,11 @@ def main(argv: list[str] | None = None) -> int:
 
         console.rule("[bold]3. Scheduled computations: yesterday and today")
         for comp in cfg.computations:
-            today = args.today or datetime.now(ZoneInfo(comp.timezone)).date()
+            today = args.today or datetime.now(ZoneInfo(comp.args.timezone)).date()
             for day in (today - timedelta(days=1), today):
-                run = run_computation(deployment, comp.name, comp.schedule, comp.timezone, day)
+                run = run_computation(deployment, comp.name, comp.args.schedule, comp.args.timezone, day)
                 computations.append(run)
-                console.print(f"  {comp.name} {run.date} ({comp.timezone}): [bold]{run.status}[/] "
+                console.print(f"  {comp.name} {run.date} ({comp.args.timezone}): [bold]{run.status}[/] "
                               f"attempts={run.attempts} artifacts={len(run.artifacts)} {run.error}")
             dlq[comp.name] = queue_depth(deployment, deployment.output(f"{comp.name}_dlq_url"))
             # artifact keys start with the computation's prefix (daily-stats/date=.../)
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
 
         console.rule("[bold]4. ETL pipelines: sample files")
         for pipe in cfg.pipelines:
-            runs = run_pipeline_samples(deployment, pipe.name, pipe.dataset, pipe.input_prefix)
+            runs = run_pipeline_samples(deployment, pipe.name, pipe.args.dataset, pipe.args.input_prefix)
             pipelines.extend(runs)
             for prun in runs:
                 console.print(f"  {pipe.name} {prun.input}: [bold]{prun.status}[/] rows in/out/quarantined "

@@ -34,9 +34,9 @@ PROCESSED_BUCKET = "SCIFLOW_ETL_PROCESSED_BUCKET"
 QUARANTINE_BUCKET = "SCIFLOW_ETL_QUARANTINE_BUCKET"
 """Bucket for rejected rows."""
 PARTITION_ROWS = "SCIFLOW_ETL_PARTITION_ROWS"
-"""Rows per partition (default 250000)."""
+"""Rows per partition (``EtlPipelineArgs.partition_rows``)."""
 DISTRIBUTED_THRESHOLD = "SCIFLOW_ETL_DISTRIBUTED_THRESHOLD"
-"""Partition count above which the run uses the Distributed Map (default 40)."""
+"""Partition count above which the run uses the Distributed Map (``EtlPipelineArgs.distributed_map_threshold``)."""
 ALL = (PIPELINE, DATASET, PROCESSED_BUCKET, QUARANTINE_BUCKET, PARTITION_ROWS, DISTRIBUTED_THRESHOLD,
        env.LEDGER_TABLE)
 
@@ -97,7 +97,7 @@ class EtlSettings:
 
     Example
     -------
-    >>> s = EtlSettings("p", "sensor_readings", "proc", "quar", "ledger")
+    >>> s = EtlSettings("p", "sensor_readings", "proc", "quar", "ledger", partition_rows=1000, distributed_threshold=40)
     >>> s.staging_key("r1", "part-00000.valid.npz")
     'p/staging/r1/part-00000.valid.npz'
     """
@@ -107,12 +107,13 @@ class EtlSettings:
     processed_bucket: str
     quarantine_bucket: str
     ledger_table: str
-    partition_rows: int = 250_000
-    distributed_threshold: int = 40
+    partition_rows: int
+    distributed_threshold: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EtlSettings:
-        """Read the ``SCIFLOW_ETL_*`` variables (and ``SCIFLOW_LEDGER_TABLE``); a missing one is an error.
+        """Read the ``SCIFLOW_ETL_*`` variables (and ``SCIFLOW_LEDGER_TABLE``); a missing one is an error (the
+        component always sets all of them, so defaults live only in ``EtlPipelineArgs``).
 
         Example
         -------
@@ -129,10 +130,10 @@ class EtlSettings:
                 raise SettingsError(f"{name} is not set")
             return value
 
-        def number(name: str, default: int) -> int:
-            text = source.get(name, "")
+        def number(name: str) -> int:
+            text = need(name)
             try:
-                value = int(text) if text else default
+                value = int(text)
             except ValueError:
                 raise SettingsError(f"{name}={text!r} is not an integer") from None
             if value < 1:
@@ -141,8 +142,7 @@ class EtlSettings:
 
         return cls(pipeline=need(PIPELINE), dataset=need(DATASET), processed_bucket=need(PROCESSED_BUCKET),
                    quarantine_bucket=need(QUARANTINE_BUCKET), ledger_table=need(env.LEDGER_TABLE),
-                   partition_rows=number(PARTITION_ROWS, 250_000),
-                   distributed_threshold=number(DISTRIBUTED_THRESHOLD, 40))
+                   partition_rows=number(PARTITION_ROWS), distributed_threshold=number(DISTRIBUTED_THRESHOLD))
 
     def staging_key(self, rid: str, name: str) -> str:
         return f"{staging_prefix(self.pipeline)}{rid}/{name}"

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from handlers.runtime import env
+from handlers.runtime import env, validators
 from handlers.runtime.artifacts import ArtifactStore
 from handlers.runtime.budget import DEFAULT_MARGIN_MS, TimeBudget, run_within
 from handlers.runtime.env import SCHEDULER_INPUT
@@ -177,9 +177,9 @@ class Settings:
             if not values[name]:
                 raise SettingsError(f"{var} is not set (and no {name}= argument was given)")
         try:
-            zoneinfo.ZoneInfo(values["timezone"])
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"{env.TIMEZONE}={values['timezone']!r} is not an IANA time zone") from None
+            validators.timezone(values["timezone"])
+        except validators.Invalid as err:
+            raise SettingsError(f"{env.TIMEZONE}: {err}") from None
         return cls(**values)
 
 

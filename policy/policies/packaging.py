@@ -314,7 +314,7 @@ LAMBDA_FUNCTION_UNZIPPED_SIZE = SciflowStackPolicy(
     config_schema=_SIZE_CONFIG,
     doc=Doc(why="Lambda rejects a function whose code and layers exceed 250 MB unzipped; numpy + pandas + scipy "
                 "as pip installs them are ~283 MiB. Computed from the zips' central directories.",
-            fix="Exclude packages another layer provides (LayerConfig.exclude), strip tests/pyc/symbols, or "
+            fix="Exclude packages another layer provides (LayerBundleArgs.exclude), strip tests/pyc/symbols, or "
                 "split the work across functions.",
             unknown="Layers are followed through property dependencies, so unknown ARNs at preview still resolve; "
                     "an unreadable layer in the stack is reported as a violation, never skipped; layers from "

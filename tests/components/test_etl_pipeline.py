@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from components.config import PipelineConfig, RetryConfig
 from components.etl_pipeline import STEPS, TYPE_TOKEN, EtlPipelineArgs, event_pattern
 from handlers.etl import settings as etl_env
 from synth import synth
@@ -22,13 +21,14 @@ PROGRAM = """
 import sys
 sys.path.insert(0, {repo!r})
 import pulumi
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
+from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
 
 etl = EtlPipeline("sensor-etl", EtlPipelineArgs(
     dataset="sensor_readings", input_prefix="incoming/", input_suffix=".csv", layers=[{layer!r}],
     memory_mb=1024, timeout_s=120, step_memory_mb={{"output": 3008}}, step_timeout_s={{"output": 600}},
-    partition_rows=100000, max_concurrency=4, distributed_map_threshold=40, retry_attempts=4,
-    max_event_age_s=7200, log_retention_days=90, tags={{"project": "sciflow", "stack": "test"}}))
+    partition_rows=100000, max_concurrency=4, distributed_map_threshold=40,
+    retry=EtlRetryArgs(max_attempts=4, max_event_age_s=7200), log_retention_days=90,
+    tags={{"project": "sciflow", "stack": "test"}}))
 pulumi.export("outputs", {{k: getattr(etl, k) for k in (
     "state_machine_arn", "state_machine_name", "raw_bucket_name", "processed_bucket_name",
     "quarantine_bucket_name", "table_name", "dlq_url", "dlq_arn", "rule_arn", "ingest_function_arn",
@@ -362,33 +362,17 @@ def test_event_pattern_combines_prefix_and_suffix() -> None:
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"dataset": "nope"}, "dataset 'nope': no module"),
-    ({"input_prefix": "incoming"}, "input_prefix 'incoming' must be a relative S3 prefix ending with '/'"),
-    ({"input_suffix": "*.csv"}, "input_suffix '\\*.csv' must not contain"),
-    ({"step_memory_mb": {"load": 512}}, "unknown step 'load'"),
-    ({"step_timeout_s": {"output": 901}}, "output: timeout_s 901 is outside 1..900"),
-    ({"state_machine_type": "FAST"}, "state_machine_type must be STANDARD or EXPRESS"),
-    ({"partition_rows": 0}, "partition_rows 0 is outside 1..10000000"),
-    ({"tolerated_failure_percentage": 101}, "tolerated_failure_percentage 101 is outside 0..100"),
-    ({"retry_backoff_rate": 0.5}, "retry_backoff_rate 0.5 must be >= 1.0"),
+    ({"dataset": "nope"}, "^dataset: 'nope': no module handlers/etl/datasets/nope.py"),
+    ({"input_prefix": "incoming"}, "^input_prefix: 'incoming' is not a relative S3 prefix ending with '/'"),
+    ({"input_suffix": "*.csv"}, "^input_suffix: '\\*.csv' is not a key suffix"),
+    ({"step_memory_mb": {"load": 512}}, "^step_memory_mb.load: key 'load' is not one of ingest"),
+    ({"step_timeout_s": {"output": 901}}, "^step_timeout_s.output: 901 is outside 1..900"),
+    ({"state_machine_type": "FAST"}, "^state_machine_type: 'FAST' is not one of STANDARD, EXPRESS"),
+    ({"partition_rows": 0}, "^partition_rows: 0 is outside 1..10000000"),
+    ({"tolerated_failure_percentage": 101}, "^tolerated_failure_percentage: 101 is outside 0..100"),
+    ({"reserved_concurrency": 0}, "^reserved_concurrency: 0 is outside 1..1000"),
+    ({"log_retention_days": 10}, "^log_retention_days: 10 is not a CloudWatch Logs retention period"),
 ])
 def test_args_are_validated(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         EtlPipelineArgs(**{"dataset": "sensor_readings", **changes})
-
-
-def test_args_from_config_map_every_field() -> None:
-    config = PipelineConfig(name="sensor-etl", dataset="sensor_readings", input_prefix="in/", input_suffix=".json",
-                            memory_mb=2048, timeout_s=300, partition_rows=5000, max_concurrency=8,
-                            distributed_map_threshold=20, retry=RetryConfig(max_attempts=5, max_event_age_s=600,
-                                                                            backoff_rate=3.0, interval_s=4),
-                            state_machine_type="EXPRESS", log_level="DEBUG", log_retention_days=14,
-                            alarm_topic_arn="arn:aws:sns:ap-south-1:1:t")
-    args = EtlPipelineArgs.from_config(config, layers=[LAYER], tags={"project": "p"})
-    assert (args.input_prefix, args.input_suffix, args.memory_mb, args.timeout_s) == ("in/", ".json", 2048, 300)
-    assert (args.partition_rows, args.max_concurrency, args.distributed_map_threshold) == (5000, 8, 20)
-    assert (args.retry_attempts, args.max_event_age_s, args.retry_backoff_rate, args.retry_interval_s) == (
-        5, 600, 3.0, 4)
-    assert (args.state_machine_type, args.log_level, args.log_retention_days) == ("EXPRESS", "DEBUG", 14)
-    assert (args.alarm_topic_arn, list(args.layers), dict(args.tags)) == ("arn:aws:sns:ap-south-1:1:t", [LAYER],
-                                                                         {"project": "p"})

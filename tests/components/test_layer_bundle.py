@@ -11,10 +11,8 @@ import pytest
 
 from components.bundling import LayerBuild
 from components.bundling.archive import source_code_hash, write_deterministic_zip
-from components.config import LayerConfig
 from components.layer_bundle import (
     DIRECT_UPLOAD_LIMIT_BYTES,
-    LayerBundleArgs,
     describe,
     layer_name_for,
     staging_key,
@@ -174,10 +172,15 @@ def test_pure_helpers() -> None:
 
 
 def test_args_from_stack_config() -> None:
-    config = LayerConfig(name="plotting", requirements=("matplotlib==3.11.2",), runtime="python3.12",
-                         architecture="arm64", exclude=("numpy",), include_runtime_packages=True,
-                         size_budget_bytes=100_000_000, smoke_imports=("matplotlib.pyplot",))
-    args = LayerBundleArgs.from_config(config, provided_by=[Path("/layers/scientific/python")], tags={"a": "b"})
+    from dataclasses import replace
+
+    from components.config import parse_stack_config
+
+    cfg = parse_stack_config({"layers": [{
+        "name": "plotting", "requirements": ["matplotlib==3.11.2"], "runtime": "python3.12", "architecture": "arm64",
+        "exclude": ["numpy"], "includeRuntimePackages": True, "sizeBudgetBytes": 100_000_000,
+        "smokeImports": ["matplotlib.pyplot"]}]}, region="ap-south-1")
+    args = replace(cfg.layer("plotting").args, provided_by=[Path("/layers/scientific/python")], tags={"a": "b"})
     spec = args.spec()
     assert (spec.requirements, spec.runtime, spec.architecture, spec.exclude) == (
         ("matplotlib==3.11.2",), "python3.12", "arm64", ("numpy",))

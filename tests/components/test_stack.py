@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import LayerConfig, StackConfig
+from components.config import LayerEntry, StackConfig
+from components.layer_bundle import LayerBundleArgs
 from components.stack import stack_tags
 from policy.check import evaluate
 from synth import synth
@@ -68,5 +69,6 @@ def test_cost_estimate_output(graph: Graph) -> None:
 
 
 def test_stack_tags_order_and_override() -> None:
-    cfg = StackConfig(region="eu-west-1", tags=(("owner", "me"),), layers=(LayerConfig("sci", ("numpy",)),))
+    cfg = StackConfig(region="eu-west-1", tags={"owner": "me"},
+                      layers=(LayerEntry("sci", LayerBundleArgs(requirements=["numpy"])),))
     assert stack_tags(cfg, project="sciflow", stack="dev") == {"project": "sciflow", "stack": "dev", "owner": "me"}

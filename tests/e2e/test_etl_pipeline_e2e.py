@@ -25,14 +25,15 @@ REPO = Path(__file__).resolve().parents[2]
 PROGRAM = """
 import sys
 sys.path.insert(0, {repo!r})
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
+from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
 
 # small partitions so a few hundred rows make several; more than 4 partitions use the Distributed Map
 EtlPipeline("sensor-etl", EtlPipelineArgs(dataset="sensor_readings", partition_rows=100, max_concurrency=2,
-                                          distributed_map_threshold=4, retry_interval_s=1, timeout_s=120))
+                                          distributed_map_threshold=4, retry=EtlRetryArgs(interval_s=1),
+                                          timeout_s=120))
 # the same dataset in one partition: the reference for "several partitions give the same result"
 EtlPipeline("single-etl", EtlPipelineArgs(dataset="sensor_readings", partition_rows=1_000_000,
-                                          retry_interval_s=1, timeout_s=120))
+                                          retry=EtlRetryArgs(interval_s=1), timeout_s=120))
 """
 PIPELINE, SINGLE = "sensor-etl", "single-etl"
 TIMEOUT_S = 120

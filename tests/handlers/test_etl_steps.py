@@ -111,8 +111,17 @@ def run_all(env: Env, key: str, body: str) -> tuple[dict[str, Any], dict[str, An
 def test_settings_come_from_the_environment() -> None:
     settings = EtlSettings.from_env({"SCIFLOW_ETL_PIPELINE": "p", "SCIFLOW_ETL_DATASET": "sensor_readings",
                                      "SCIFLOW_ETL_PROCESSED_BUCKET": "b", "SCIFLOW_ETL_QUARANTINE_BUCKET": "q",
-                                     "SCIFLOW_LEDGER_TABLE": "t", "SCIFLOW_ETL_PARTITION_ROWS": "500"})
+                                     "SCIFLOW_LEDGER_TABLE": "t", "SCIFLOW_ETL_PARTITION_ROWS": "500",
+                                     "SCIFLOW_ETL_DISTRIBUTED_THRESHOLD": "40"})
     assert (settings.pipeline, settings.partition_rows, settings.distributed_threshold) == ("p", 500, 40)
+
+
+def test_settings_have_no_defaults_of_their_own() -> None:
+    """The component always sets every variable; the defaults live once, in EtlPipelineArgs."""
+    with pytest.raises(SettingsError, match="SCIFLOW_ETL_DISTRIBUTED_THRESHOLD is not set"):
+        EtlSettings.from_env({"SCIFLOW_ETL_PIPELINE": "p", "SCIFLOW_ETL_DATASET": "sensor_readings",
+                              "SCIFLOW_ETL_PROCESSED_BUCKET": "b", "SCIFLOW_ETL_QUARANTINE_BUCKET": "q",
+                              "SCIFLOW_LEDGER_TABLE": "t", "SCIFLOW_ETL_PARTITION_ROWS": "500"})
 
 
 def test_settings_reject_a_non_integer_partition_size() -> None:

@@ -99,6 +99,6 @@ def test_settings_missing_bucket_names_the_variable() -> None:
 
 
 def test_settings_reject_unknown_timezone() -> None:
-    with pytest.raises(SettingsError, match=r"SCIFLOW_TIMEZONE='Mars/Olympus' is not an IANA time zone"):
+    with pytest.raises(SettingsError, match=r"SCIFLOW_TIMEZONE: 'Mars/Olympus' is not an IANA time zone"):
         Settings.from_env({env.COMPUTATION_NAME: "c", env.ARTIFACT_BUCKET: "b", env.LEDGER_TABLE: "t",
                            env.TIMEZONE: "Mars/Olympus"})

@@ -1,12 +1,20 @@
-"""Typed stack config: every error names the key path and the bad value."""
+"""Stack config is read generically from the component Args: every error names the full key path."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from components.config import ConfigError, RetryConfig, parse_stack_config
+from components.config import ConfigError, parse_stack_config
+from components.etl_pipeline import EtlPipelineArgs, EtlRetryArgs
+from components.functions import RetryArgs
+from components.layer_bundle import LayerBundleArgs
+from components.scheduled_computation import ScheduledComputationArgs
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def computation(**overrides: Any) -> dict[str, Any]:
@@ -14,6 +22,14 @@ def computation(**overrides: Any) -> dict[str, Any]:
             "schedule": "cron(0 16 * * ? *)", "timezone": "Asia/Kolkata"}
     base.update(overrides)
     return base
+
+
+def pipeline(**overrides: Any) -> dict[str, Any]:
+    return {"name": "sensor-etl", "dataset": "sensor_readings", **overrides}
+
+
+def layer(**overrides: Any) -> dict[str, Any]:
+    return {"name": "scientific", "requirements": ["numpy==2.2.6"], **overrides}
 
 
 def parse(**raw: Any):
@@ -26,50 +42,163 @@ def error_of(**raw: Any) -> str:
     return str(info.value)
 
 
-def test_defaults_are_safe() -> None:
-    cfg = parse(computations=[computation()])
-    comp = cfg.computations[0]
-    assert (comp.memory_mb, comp.timeout_s, comp.reserved_concurrency) == (1024, 30, 1)
-    assert comp.retry == RetryConfig()
-    assert comp.log_retention_days == 30
+def test_defaults_come_from_the_args() -> None:
+    comp = parse(computations=[computation()]).computations[0]
+    assert comp.name == "daily-stats"
+    assert comp.args == ScheduledComputationArgs(handler="computations.daily_stats.handler",
+                                                 schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata")
+    assert (comp.args.memory_mb, comp.args.timeout_s, comp.args.reserved_concurrency) == (1024, 30, 1)
+    assert comp.args.retry == RetryArgs()
 
 
+def test_every_key_maps_to_its_field() -> None:
+    cfg = parse(layers=[layer()], pipelines=[pipeline(
+        inputPrefix="in/", inputSuffix=".json", layers=["scientific"], memoryMb="2048", timeoutS=120,
+        stepMemoryMb={"validate": 3008}, partitionRows=10, maxConcurrency=8, distributedMapThreshold=20,
+        retry={"maxAttempts": 5, "maxEventAgeS": 600, "backoffRate": "1.5", "intervalS": 4},
+        stateMachineType="EXPRESS", logLevel="DEBUG", logRetentionDays=365,
+        alarmTopicArn="arn:aws:sns:ap-south-1:123456789012:oncall", expectedFilesPerDay=2, expectedRowsPerFile=50)])
+    assert cfg.pipelines[0].args == EtlPipelineArgs(
+        dataset="sensor_readings", input_prefix="in/", input_suffix=".json", layers=["scientific"], memory_mb=2048,
+        timeout_s=120, step_memory_mb={"validate": 3008}, partition_rows=10, max_concurrency=8,
+        distributed_map_threshold=20,
+        retry=EtlRetryArgs(max_attempts=5, max_event_age_s=600, backoff_rate=1.5, interval_s=4),
+        state_machine_type="EXPRESS", log_level="DEBUG", log_retention_days=365,
+        alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:oncall", expected_files_per_day=2.0,
+        expected_rows_per_file=50)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_stack_files_parse(stack: str) -> None:
+    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("sciflow:")}
+    cfg = parse_stack_config(raw, region=config["aws:region"])
+    assert [entry.name for entry in cfg.layers] == ["scientific", "plotting", "runtime"]
+    assert cfg.layer("plotting").args == LayerBundleArgs(requirements=["matplotlib==3.11.2"],
+                                                         exclude=["numpy", "python-dateutil"])
+
+
+# --------------------------------------------------------------------------- errors name the full key path
 def test_bad_timezone_names_the_key_path_and_value() -> None:
     assert error_of(computations=[computation(timezone="Asia/Kolkatta")]) == (
-        "sciflow:computations[0].timezone: 'Asia/Kolkatta' is not an IANA time zone")
+        "sciflow:computations[0].timezone: 'Asia/Kolkatta' is not an IANA time zone; did you mean 'Asia/Kolkata'?")
 
 
-def test_unknown_key_is_an_error() -> None:
-    assert error_of(computations=[computation(memory=512)]).startswith("sciflow:computations[0].memory: unknown key")
+def test_cron_field_out_of_range_is_a_config_error_with_the_key_path() -> None:
+    """Config used to accept this and the Args rejected it without the key path."""
+    assert error_of(computations=[computation(), computation(name="second", schedule="cron(99 16 * * ? *)")]) == (
+        "sciflow:computations[1].schedule: 'cron(99 16 * * ? *)': minutes 99 is outside 0..59")
+
+
+def test_unknown_key_suggests_the_closest() -> None:
+    message = error_of(computations=[computation(memoryMB=512)])
+    assert message.startswith("sciflow:computations[0].memoryMB: unknown key; did you mean 'memoryMb'? (known: ")
+
+
+def test_unknown_key_without_a_close_match() -> None:
+    assert error_of(computations=[computation(zzz=1)]).startswith("sciflow:computations[0].zzz: unknown key (known:")
 
 
 def test_unknown_top_level_key_is_an_error() -> None:
-    assert error_of(computation=[]).startswith("sciflow:computation: unknown key")
+    assert error_of(computation=[]).startswith(
+        "sciflow:computation: unknown key; did you mean 'computations'?")
 
 
-@pytest.mark.parametrize(("schedule", "message"), [
-    ("cron(0 16 * * *)", "cron needs 6 fields"),
-    ("cron(0 16 * * 1 *)", "one of day-of-month and day-of-week must be '?'"),
-    ("rate(1 hours)", "use rate(1 unit) or rate(N units)"),
-    ("every day", "is not a schedule expression"),
-])
-def test_bad_schedules(schedule: str, message: str) -> None:
-    assert message in error_of(computations=[computation(schedule=schedule)])
+def test_unknown_nested_key() -> None:
+    assert error_of(computations=[computation(retry={"maxAttempt": 2})]).startswith(
+        "sciflow:computations[0].retry.maxAttempt: unknown key; did you mean 'maxAttempts'?")
 
 
-def test_timeout_out_of_range() -> None:
-    assert error_of(computations=[computation(timeoutS=901)]) == (
-        "sciflow:computations[0].timeoutS: 901 is outside 1..900")
+def test_a_computation_retry_has_no_task_backoff() -> None:
+    assert error_of(computations=[computation(retry={"backoffRate": 2})]).startswith(
+        "sciflow:computations[0].retry.backoffRate: unknown key")
 
 
-def test_memory_must_be_an_integer() -> None:
+def test_nested_value_error_names_the_nested_key() -> None:
+    assert error_of(pipelines=[pipeline(retry={"maxAttempts": 500})]) == (
+        "sciflow:pipelines[0].retry.maxAttempts: 500 is outside 0..185")
+
+
+def test_mapping_value_error_names_the_map_key() -> None:
+    assert error_of(pipelines=[pipeline(stepMemoryMb={"validate": 64})]) == (
+        "sciflow:pipelines[0].stepMemoryMb.validate: 64 is outside 128..10240")
+    assert error_of(pipelines=[pipeline(stepTimeoutS={"validat": 60})]).startswith(
+        "sciflow:pipelines[0].stepTimeoutS.validat: key 'validat' is not one of ingest")
+
+
+def test_list_item_error_names_the_index() -> None:
+    assert error_of(layers=[layer(requirements=["numpy==2.2.6", "not a requirement!"])]).startswith(
+        "sciflow:layers[0].requirements[1]: 'not a requirement!' is not a PEP 508 requirement")
+
+
+def test_required_key() -> None:
+    assert error_of(computations=[{"name": "c", "handler": "a.b"}]) == "sciflow:computations[0].schedule: is required"
+    assert error_of(layers=[{"requirements": ["numpy"]}]) == "sciflow:layers[0].name: is required"
+
+
+def test_type_errors() -> None:
     assert error_of(computations=[computation(memoryMb="lots")]) == (
         "sciflow:computations[0].memoryMb: 'lots' is not an integer")
+    assert error_of(computations=[computation(memoryMb=True)]) == (
+        "sciflow:computations[0].memoryMb: True (bool) is not an integer")
+    assert error_of(computations=[computation(layers="scientific")]) == (
+        "sciflow:computations[0].layers: expected a list, got 'scientific'")
+    assert error_of(computations=["daily-stats"]) == "sciflow:computations[0]: expected a mapping, got 'daily-stats'"
+    assert error_of(budgetUsdMonth="cheap") == "sciflow:budgetUsdMonth: 'cheap' is not a number"
+    assert error_of(layers=[layer(includeRuntimePackages="yes")]) == (
+        "sciflow:layers[0].includeRuntimePackages: 'yes' is not true or false")
+
+
+def test_strings_from_pulumi_config_set_are_coerced() -> None:
+    cfg = parse(budgetUsdMonth="12.5", layers=[layer(includeRuntimePackages="true", sizeBudgetBytes="1000")])
+    assert cfg.budget_usd_month == 12.5
+    assert (cfg.layers[0].args.include_runtime_packages, cfg.layers[0].args.size_budget_bytes) == (True, 1000)
+
+
+def test_null_means_default() -> None:
+    assert parse(computations=[computation(memoryMb=None)]).computations[0].args.memory_mb == 1024
+
+
+def test_range_errors() -> None:
+    assert error_of(computations=[computation(timeoutS=901)]) == (
+        "sciflow:computations[0].timeoutS: 901 is outside 1..900")
+    assert error_of(budgetUsdMonth=-1) == "sciflow:budgetUsdMonth: -1.0 must be at least 0"
+
+
+def test_environment_cannot_set_managed_or_reserved_names() -> None:
+    assert error_of(computations=[computation(environment={"SCIFLOW_ARTIFACT_BUCKET": "x"})]) == (
+        "sciflow:computations[0].environment.SCIFLOW_ARTIFACT_BUCKET: key 'SCIFLOW_ARTIFACT_BUCKET' is set by the "
+        "component")
+    assert error_of(computations=[computation(environment={"AWS_REGION": "x"})]).endswith("is reserved by Lambda")
+    env = parse(computations=[computation(environment={"SEED": 42, "DEBUG": True, "SCIFLOW_INPUT_URI": "s3://b/k"})])
+    assert env.computations[0].args.environment == {"DEBUG": "true", "SCIFLOW_INPUT_URI": "s3://b/k", "SEED": "42"}
+
+
+def test_prefix_must_end_with_a_slash() -> None:
+    assert error_of(pipelines=[pipeline(inputPrefix="incoming")]) == (
+        "sciflow:pipelines[0].inputPrefix: 'incoming' is not a relative S3 prefix ending with '/'")
+
+
+def test_dataset_must_exist() -> None:
+    assert error_of(pipelines=[pipeline(dataset="sensor_reading")]).startswith(
+        "sciflow:pipelines[0].dataset: 'sensor_reading': no module handlers/etl/datasets/sensor_reading.py")
 
 
 def test_layer_reference_must_exist() -> None:
-    assert error_of(computations=[computation(layers=["scientific"])]) == (
-        "sciflow:computations[0].layers[0]: 'scientific' is not a layer declared in sciflow:layers")
+    assert error_of(layers=[layer()], computations=[computation(layers=["scientfic"])]) == (
+        "sciflow:computations[0].layers[0]: 'scientfic' is not a layer declared in sciflow:layers; "
+        "did you mean 'scientific'?")
+
+
+def test_at_most_five_layers() -> None:
+    assert error_of(computations=[computation(layers=["a1", "a2", "a3", "a4", "a5", "a6"])]) == (
+        "sciflow:computations[0].layers: 6 items, at most 5 allowed")
+
+
+def test_attached_layers_must_match_the_function_runtime() -> None:
+    assert error_of(layers=[layer(runtime="python3.12")], pipelines=[pipeline(layers=["scientific"])]) == (
+        "sciflow:pipelines[0].layers[0]: layer 'scientific' is built for python3.12/x86_64 but the function runs "
+        "python3.11/x86_64 (set runtime/architecture alike)")
 
 
 def test_duplicate_names() -> None:
@@ -77,8 +206,12 @@ def test_duplicate_names() -> None:
         "sciflow:computations[1].name: 'daily-stats' is used twice")
 
 
+def test_bad_name() -> None:
+    assert error_of(layers=[layer(name="Scientific")]).startswith("sciflow:layers[0].name: 'Scientific' is not a valid")
+
+
 def test_retention_must_be_a_cloudwatch_period() -> None:
-    assert "is not a CloudWatch Logs retention period" in error_of(computations=[computation(logRetentionDays=31)])
+    assert "31 is not a CloudWatch Logs retention period" in error_of(computations=[computation(logRetentionDays=31)])
 
 
 def test_region_is_required() -> None:
@@ -86,21 +219,19 @@ def test_region_is_required() -> None:
         parse_stack_config({}, region=None)
 
 
-def test_pipeline_and_layers_parse() -> None:
-    cfg = parse(layers=[{"name": "scientific", "requirements": ["numpy==2.4.6"]}],
-                pipelines=[{"name": "sensor-etl", "dataset": "sensor_readings", "layers": ["scientific"],
-                            "retry": {"maxAttempts": 5}}])
-    assert cfg.layer("scientific").runtime == "python3.11"
-    assert cfg.pipelines[0].retry.max_attempts == 5
-    assert cfg.pipelines[0].state_machine_type == "STANDARD"
-
-
 def test_bad_runtime_lists_choices() -> None:
-    message = error_of(layers=[{"name": "sci", "requirements": ["numpy"], "runtime": "python2.7"}])
-    assert message.startswith("sciflow:layers[0].runtime: 'python2.7' is not one of python3.11")
+    message = error_of(layers=[layer(runtime="python3.1")])
+    assert message.startswith("sciflow:layers[0].runtime: 'python3.1' is not one of python3.11, python3.12")
+    assert "did you mean" in message
 
 
 def test_config_objects_are_frozen() -> None:
     cfg = parse(computations=[computation()])
     with pytest.raises(AttributeError):
-        cfg.computations[0].memory_mb = 1  # type: ignore[misc]
+        cfg.computations[0].name = "x"  # type: ignore[misc]
+
+
+def test_config_error_is_a_value_error_with_the_path() -> None:
+    with pytest.raises(ValueError) as info:
+        parse(computations=[computation(timeoutS=0)])
+    assert isinstance(info.value, ConfigError) and info.value.path == "sciflow:computations[0].timeoutS"

@@ -1,45 +1,19 @@
-"""The README's Args tables match the code: every field, in order, with its default."""
+"""The README's component and stack-config tables are generated from the Args' field declarations."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from pathlib import Path
 
-import pytest
-
-from components.etl_pipeline import EtlPipelineArgs
-from components.layer_bundle import LayerBundleArgs
-from components.scheduled_computation import ScheduledComputationArgs
+from components.schema import BEGIN, documented, render_readme
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-ROW = re.compile(r"^\| `(?P<name>\w+)` \| `(?P<type>[^`]+)` \| (?P<default>required|`[^`]*`) \|")
 
 
-def readme_table(section: str) -> list[tuple[str, str]]:
+def test_readme_tables_match_the_field_declarations() -> None:
     text = README.read_text()
-    body = text.split(f"### {section}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
-    return [(m["name"], m["default"].strip("`")) for line in body.splitlines() if (m := ROW.match(line))]
-
-
-def code_fields(cls: type) -> list[tuple[str, str]]:
-    out = []
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            default = repr(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            default = repr(f.default_factory())
-        else:
-            default = "required"
-        out.append((f.name, default))
-    return out
-
-
-@pytest.mark.parametrize(("section", "cls"), [("LayerBundle", LayerBundleArgs),
-                                              ("ScheduledComputation", ScheduledComputationArgs),
-                                              ("EtlPipeline", EtlPipelineArgs)])
-def test_args_table_matches_the_dataclass(section: str, cls: type) -> None:
-    assert readme_table(section) == code_fields(cls)
+    for name in documented():
+        assert BEGIN.format(name=name) in text, f"README has no generated table for {name}"
+    assert text == render_readme(text), "README tables are stale: run python -m components.schema README.md"
 
 
 def test_readme_first_screen_names_the_two_commands() -> None:
