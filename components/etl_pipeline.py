@@ -110,8 +110,8 @@ class EtlPipelineArgs:
                                             doc="per step function; `None` = unreserved (advisory in the pack)")
     staging_retention_days: int = knob(14, check=v.int_range(1, 3650),
                                        doc="lifecycle expiry of intermediate partition files")
-    runtime: str = runtime_knob(key=None)
-    architecture: str = architecture_knob(key=None)
+    runtime: str = runtime_knob()
+    architecture: str = architecture_knob()
     kms_key: aws.kms.Key | None = knob(None, key=None, doc="shared key")
     raw_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared raw bucket (EventBridge notifications on)")
     processed_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared processed bucket")

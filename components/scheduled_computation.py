@@ -90,8 +90,8 @@ class ScheduledComputationArgs:
     log_level: str = log_level_knob()
     alarm_topic_arn: pulumi.Input[str] | None = alarm_topic_knob(
         "SNS topic for the alarms (errors, throttles, DLQ depth)")
-    runtime: str = runtime_knob(key=None)
-    architecture: str = architecture_knob(key=None)
+    runtime: str = runtime_knob()
+    architecture: str = architecture_knob()
     kms_key: aws.kms.Key | None = knob(None, key=None, doc="shared key instead of its own")
     artifact_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared bucket instead of its own")
     ledger_table: aws.dynamodb.Table | None = knob(None, key=None,

@@ -72,3 +72,14 @@ def test_stack_tags_order_and_override() -> None:
     cfg = StackConfig(region="eu-west-1", tags={"owner": "me"},
                       layers=(LayerEntry("sci", LayerBundleArgs(requirements=["numpy"])),))
     assert stack_tags(cfg, project="sciflow", stack="dev") == {"project": "sciflow", "stack": "dev", "owner": "me"}
+
+
+def test_functions_take_runtime_and_architecture_from_stack_config() -> None:
+    config = {"aws:region": "eu-west-1",
+              "sciflow:computations": [{"name": "daily-stats", "handler": "computations.daily_stats.handler",
+                                        "schedule": "rate(1 day)", "runtime": "python3.12", "architecture": "arm64"}],
+              "sciflow:pipelines": [{"name": "sensor-etl", "dataset": "sensor_readings", "runtime": "python3.13"}]}
+    graph = synth(REPO / "__main__.py", stack=None, config=config)
+    functions = {r.name: (r.inputs["runtime"], *r.inputs["architectures"]) for r in graph.by_type(FUNCTION)}
+    assert functions.pop("daily-stats-fn") == ("python3.12", "arm64")
+    assert set(functions.values()) == {("python3.13", "x86_64")} and len(functions) == 5

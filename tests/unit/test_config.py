@@ -235,3 +235,16 @@ def test_config_error_is_a_value_error_with_the_path() -> None:
     with pytest.raises(ValueError) as info:
         parse(computations=[computation(timeoutS=0)])
     assert isinstance(info.value, ConfigError) and info.value.path == "sciflow:computations[0].timeoutS"
+
+
+def test_functions_take_runtime_and_architecture_like_layers() -> None:
+    cfg = parse(layers=[layer(runtime="python3.12", architecture="arm64")],
+                computations=[computation(layers=["scientific"], runtime="python3.12", architecture="arm64")],
+                pipelines=[pipeline(runtime="python3.13")])
+    assert (cfg.computations[0].args.runtime, cfg.computations[0].args.architecture) == ("python3.12", "arm64")
+    assert (cfg.pipelines[0].args.runtime, cfg.pipelines[0].args.architecture) == ("python3.13", "x86_64")
+    assert error_of(computations=[computation(architecture="amd64")]).startswith(
+        "sciflow:computations[0].architecture: 'amd64' is not one of x86_64, arm64")
+    assert error_of(layers=[layer(architecture="arm64")], computations=[computation(layers=["scientific"])]) == (
+        "sciflow:computations[0].layers[0]: layer 'scientific' is built for python3.11/arm64 but the function runs "
+        "python3.11/x86_64 (set runtime/architecture alike)")
