@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from synth import SynthError, synth
+from sandbox.services import synth_for_sandbox as synth
+from synth import SynthError
 
 
 def _preview(args: argparse.Namespace) -> int:

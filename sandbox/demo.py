@@ -97,7 +97,7 @@ class _ProgressHandler(logging.Handler):
 
 def synthesize(stack: str, console: Console) -> Graph:
     """Synthesize the stack; layer builds show as progress lines."""
-    from synth import synth
+    from sandbox.services import synth_for_sandbox as synth
 
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
                TextColumn("{task.fields[detail]}"))

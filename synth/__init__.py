@@ -7,17 +7,22 @@ It never imports ``sandbox`` or ``policy``.
 
 API
 ---
-``synth(program, *, stack="dev", config=None, preview=True) -> Graph``
+``synth(program, *, stack="dev", config=None, preview=True, answers=None, timeout_s=None) -> Graph``
     Run a program file (like ``__main__.py``) under the mocks, with ``Pulumi.<stack>.yaml`` beside it as
     config, and return every registration in order. Raises :class:`SynthError` (the program's own
-    exception as ``__cause__``) or :class:`DuplicateUrnError`.
+    exception as ``__cause__``), :class:`DuplicateUrnError` or :class:`SynthTimeout`. A resource passed where
+    a string is expected (``RolePolicy(role=role)``) is sent as its ID, as the engine sends it to the provider.
 ``Graph`` / ``Resource`` (``synth.graph``)
     The recorded registrations: type, name, URN, parent, camelCase ``inputs`` and mocked ``outputs``,
     dependencies, and the raw request/response protobufs for the policy analyzer. ``graph.to_json()`` is the
     ``python -m sandbox preview --json`` contract.
-``AwsMocks`` (``synth.mocks``)
-    The answers a resource registration and a data-source call get: account ``123456789012``, the stack's
-    region, deterministic physical names and realistic IDs and ARNs.
+``AwsMocks`` / ``MockContext`` / ``ResourceAnswer`` (``synth.mocks``)
+    The answers a resource registration and a data-source call get: a generic, rule-based answer for every
+    type (physical name from the naming input or a deterministic auto-name, ARN in the service's format,
+    :mod:`synth.arns`), data sources answered like AWS (``get_policy_document`` computed for real,
+    :mod:`synth.policy_document`), and a plug-in point (``answers={type_token: answer}``) through which the
+    sandbox registers its exact, moto-consistent answers (``sandbox.services``). The design is in
+    :mod:`synth.mocks`.
 ``render_tree`` / ``render_summary`` (``synth.preview``)
     The ``pulumi preview``-like text of a graph.
 ``PackAnalyzer`` / ``analyze_requests`` (``synth.analysis``)
@@ -38,13 +43,14 @@ from synth.engine import (
     DuplicateUrnError,
     RecordingMonitor,
     SynthError,
+    SynthTimeout,
     engine_config,
     load_stack_config,
     project_name,
     synth,
 )
 from synth.graph import STACK_TYPE, Graph, Resource, jsonable
-from synth.mocks import ACCOUNT_ID, AwsMocks
+from synth.mocks import ACCOUNT_ID, AwsMocks, MockContext, ResourceAnswer
 
 __all__ = [
     "ACCOUNT_ID",
@@ -53,9 +59,12 @@ __all__ = [
     "AwsMocks",
     "DuplicateUrnError",
     "Graph",
+    "MockContext",
     "RecordingMonitor",
     "Resource",
+    "ResourceAnswer",
     "SynthError",
+    "SynthTimeout",
     "engine_config",
     "jsonable",
     "load_stack_config",

@@ -27,9 +27,10 @@ from typing import Any
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 
 from synth.graph import STACK_TYPE, Graph, Resource
-from synth.mocks import AwsMocks
+from synth.mocks import AwsMocks, ResourceAnswer
 
 DEFAULT_REGION = "us-east-1"
 _SYNTH_LOCK = threading.Lock()
@@ -43,6 +44,13 @@ class DuplicateUrnError(SynthError):
     pass
 
 
+class SynthTimeout(SynthError):
+    """The program did not finish within the time given (it may wait forever on a value that never resolves).
+
+    Its thread is abandoned (a daemon thread: it never keeps the process alive) and holds the engine, so no
+    other synth can run in this process afterwards: a CLI should exit."""
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that keeps every registration in order and rejects duplicate URNs like the engine."""
 
@@ -52,6 +60,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._by_urn: dict[str, Resource] = {}
         self.errors: list[str] = []
         self._lock = threading.Lock()
+
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        """The mock monitor's features, without resource references (see :meth:`SupportsFeature`)."""
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
+
+    def SupportsFeature(self, request: Any) -> Any:
+        """No resource references: a resource passed as an input is sent as its id (a component as its URN).
+
+        That is what the engine hands a provider that does not take references (the AWS provider), so
+        ``aws.iam.RolePolicy(role=role)`` records ``role`` as the role's id, i.e. its name. With references on,
+        the mock monitor rehydrates every referenced resource on its worker thread's own event loop, which
+        never runs: those outputs never resolve and the program never finishes.
+        """
+        if request.id == "resourceReferences":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -122,7 +148,8 @@ def engine_config(config: Mapping[str, Any], project: str) -> dict[str, str]:
 
 
 def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
-          config: Mapping[str, Any] | None = None, preview: bool = True) -> Graph:
+          config: Mapping[str, Any] | None = None, preview: bool = True,
+          answers: Mapping[str, ResourceAnswer] | None = None, timeout_s: float | None = None) -> Graph:
     """Run ``program`` under the mocks and return its resource graph.
 
     Parameters
@@ -135,6 +162,10 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
         Extra config (``ns:key`` or ``key`` in the project namespace) laid over the stack file.
     preview:
         Run as ``pulumi preview`` (``is_dry_run()`` true) or as ``pulumi up``.
+    answers:
+        Exact mock answers per type token, laid over the generic ones (see :mod:`synth.mocks`).
+    timeout_s:
+        Give up after this many seconds with :class:`SynthTimeout` (``None``: wait as long as it takes).
     """
     path = Path(program).resolve()
     if not path.is_file():
@@ -146,7 +177,8 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
     settings = engine_config(raw, project)
     stack_name = stack or "sandbox"
     region = settings.get("aws:region", DEFAULT_REGION)
-    monitor = RecordingMonitor(AwsMocks(stack=stack_name, region=region))
+    mocks = AwsMocks(stack=stack_name, region=region, answers=dict(answers or {}))
+    monitor = RecordingMonitor(mocks)
 
     result: dict[str, Any] = {}
 
@@ -179,24 +211,32 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
             asyncio.set_event_loop(None)
             loop.close()
 
-    with _SYNTH_LOCK:  # Pulumi's runtime SETTINGS, sys.path and the cwd are process-wide: one synth at a time
-        saved_path, saved_cwd = list(sys.path), os.getcwd()
-        sys.path.insert(0, str(program_dir))
-        os.chdir(program_dir)
-        try:
-            thread = threading.Thread(target=run, name=f"synth-{stack_name}")
-            thread.start()
-            thread.join()
-        finally:
-            sys.path[:] = saved_path
-            os.chdir(saved_cwd)
+    # Pulumi's runtime SETTINGS, sys.path and the cwd are process-wide: one synth at a time. A timed-out
+    # program keeps the lock (its thread still runs): later synths in this process fail fast instead of racing it.
+    if not _SYNTH_LOCK.acquire(timeout=timeout_s if timeout_s is not None else -1):
+        raise SynthTimeout(f"{path.name}: another synth in this process did not finish (timed out earlier)")
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    sys.path.insert(0, str(program_dir))
+    os.chdir(program_dir)
+    thread = threading.Thread(target=run, name=f"synth-{stack_name}", daemon=True)
+    try:
+        thread.start()
+        thread.join(timeout_s)
+    finally:
+        sys.path[:] = saved_path
+        os.chdir(saved_cwd)
+        if not thread.is_alive():
+            _SYNTH_LOCK.release()
+    if thread.is_alive():
+        raise SynthTimeout(f"{path.name} (stack {stack_name}): the program did not finish within {timeout_s:g} s; "
+                           f"it may wait forever on a value that never resolves")
     if monitor.errors:
         raise DuplicateUrnError(monitor.errors[0])
     if "error" in result:
         error = result["error"]
         raise SynthError(f"{path.name} (stack {stack_name}): {type(error).__name__}: {error}") from error
     return Graph(project=project, stack=stack_name, region=region, resources=list(monitor.records),
-                 outputs=result.get("outputs", {}), config=raw)
+                 outputs=result.get("outputs", {}), config=raw, notes=list(mocks.notes))
 
 
 def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,8 @@ class Graph:
     resources: list[Resource]
     outputs: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: what the mocks could only answer in part (data sources answered by the generic rule), once each
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from synth import synth
+from sandbox.services import synth_for_sandbox as synth
 from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import pytest
 from sandbox import events
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from synth import synth
+from sandbox.services import synth_for_sandbox as synth
 from synth.graph import Graph
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"

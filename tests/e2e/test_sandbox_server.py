@@ -12,7 +12,7 @@ import pytest
 from sandbox import events
 from sandbox.deploy import Deployment, deploy
 from sandbox.server import ServerHandle, start_server
-from synth import synth
+from sandbox.services import synth_for_sandbox as synth
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"
 

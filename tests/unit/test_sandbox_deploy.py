@@ -13,8 +13,9 @@ from typing import Any
 import pulumi
 import pytest
 
+from sandbox.archives import ArchiveError, archive_bytes
 from sandbox.aws import EmbeddedAws, embedded_aws
-from sandbox.deploy import DeployError, archive_bytes, creation_order, deploy
+from sandbox.deploy import DeployError, creation_order, deploy
 from synth.graph import Graph, Resource
 
 REGION = "ap-south-1"
@@ -95,7 +96,7 @@ def test_asset_archives_and_missing_paths() -> None:
     data = archive_bytes(pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c):\n    return 1\n")}),
                          what="t")
     assert zipfile.ZipFile(io.BytesIO(data)).read("app.py").startswith(b"def handler")
-    with pytest.raises(DeployError, match="does not exist"):
+    with pytest.raises(ArchiveError, match="does not exist"):
         archive_bytes(pulumi.FileArchive("/nonexistent/code.zip"), what="t")
 
 

@@ -1,0 +1,81 @@
+"""What a provider's Python SDK says about a type token: its class and the output properties it declares.
+
+``aws:s3/bucketPolicy:BucketPolicy`` -> ``pulumi_aws.s3.BucketPolicy`` -> ``{"bucket", "policy", "region"}``.
+The generated SDK marks every output property with ``@pulumi.getter(name="camelCase")``; reading those names
+is how the generic mock answer knows which outputs a type has (``name``? ``arn``? ``dashboardName``?) without
+a per-type table. Nothing here imports a provider the program did not import already.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import sys
+from typing import Any
+
+
+def split_token(token: str) -> tuple[str, str, str]:
+    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``("aws", "s3", "BucketPolicy")``; ``aws:index/x:X`` -> index."""
+    package, _, rest = token.partition(":")
+    module, _, name = rest.rpartition(":")
+    return package, module.split("/", 1)[0], name
+
+
+def lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+@functools.lru_cache(maxsize=1024)
+def sdk_class(token: str) -> Any:
+    """The SDK class (resource) or function (data source) for ``token``, or ``None`` when unknown."""
+    package, module, name = split_token(token)
+    root = f"pulumi_{package.replace('-', '_')}"
+    if root not in sys.modules:  # only providers the program imported
+        return None
+    candidates = [module, f"{module}_"] if module != "index" else [""]
+    for candidate in candidates:
+        try:
+            mod = importlib.import_module(f"{root}.{candidate}" if candidate else root)
+        except ImportError:
+            continue
+        found = getattr(mod, name, None) or getattr(mod, _snake(name), None)
+        if found is not None:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def output_names(token: str) -> frozenset[str] | None:
+    """The camelCase output properties a resource type declares; ``None`` when the type is unknown."""
+    cls = sdk_class(token)
+    if not inspect.isclass(cls):
+        return None
+    names = {getattr(prop.fget, "_pulumi_name", None)
+             for _, prop in inspect.getmembers(cls, lambda m: isinstance(m, property))}
+    names.discard(None)
+    return frozenset(str(n) for n in names)
+
+
+@functools.lru_cache(maxsize=1024)
+def result_names(token: str) -> frozenset[str] | None:
+    """The camelCase fields of a data source's result type (``getBucket`` -> ``GetBucketResult``)."""
+    name = split_token(token)[2]
+    fn = sdk_class(token)
+    mod = sys.modules.get(getattr(fn, "__module__", "") or "")
+    result = getattr(mod, name[:1].upper() + name[1:] + "Result", None) if mod else None
+    if not inspect.isclass(result):
+        return None
+    names = {getattr(prop.fget, "_pulumi_name", None)
+             for _, prop in inspect.getmembers(result, lambda m: isinstance(m, property))}
+    names.discard(None)
+    return frozenset(str(n) for n in names)
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
