@@ -18,7 +18,7 @@ test: install
 
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m mypy components handlers synth sandbox policy bench
+	$(PY) -m mypy components handlers synth sandbox ops policy bench
 
 preview: install
 	$(PY) -m sandbox preview --stack dev

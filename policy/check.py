@@ -11,8 +11,11 @@ Output: a table of violations, or with ``--json`` exactly one JSON object on std
     {"resources": <int>, "violations": [{"policy", "enforcement", "urn", "message"}]}
 
 Exit status: 0 when there is no mandatory violation, 1 when there is, 2 when the program itself fails
-(the error on stderr). ``--policy-config FILE`` takes the JSON that ``pulumi preview --policy-pack-config``
-takes (``{"<policy>": "advisory" | {"enforcementLevel": ..., "<property>": ...}}``).
+or the run takes longer than ``--timeout SECONDS`` (default 300; the error on stderr). Values known only after
+deployment are reported once, as the advisory ``could-not-be-evaluated-offline``; every check decidable from
+the known values still runs and reports at its own level. ``--policy-config FILE`` takes the JSON that
+``pulumi preview --policy-pack-config`` takes (``{"<policy>": "advisory" | {"enforcementLevel": ...,
+"<property>": ...}}``).
 """
 
 from __future__ import annotations
@@ -21,22 +24,28 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pulumi_policy import EnforcementLevel
 
-from synth import synth
+from synth import SynthTimeout, synth
 from synth.analysis import LEVEL_NAMES, PackAnalyzer, analyze_requests, memoized_conversions
 
 from .policies import ALL_POLICIES, BY_NAME, PACK_NAME, SciflowResourcePolicy, SciflowStackPolicy
 from .policies._archives import PROGRAM_DIR_ENV
 
 PACK_VERSION = "0.1.0"
+#: the name under which values that could not be evaluated offline are reported (once per run, advisory)
+OFFLINE_POLICY = "could-not-be-evaluated-offline"
+MAX_UNKNOWN_ITEMS = 20
+DEFAULT_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -113,18 +122,51 @@ def evaluate(graph: Any, *, config: Mapping[str, Any] | None = None, analyzer: A
                 os.environ.pop(PROGRAM_DIR_ENV, None)
             else:
                 os.environ[PROGRAM_DIR_ENV] = previous
+    violations = _merge_unknowns(violations, graph, getattr(graph, "notes", []))
     return Report(resources=sum(1 for r in graph.resources if r.custom), violations=violations, seconds=seconds,
                   cpu_seconds=cpu_seconds)
 
 
-def synthesize(program: Path, stack: str | None) -> Any:
+_UNKNOWN = re.compile(r"^can't run policy '(?P<policy>[^']+)' from policy pack '[^']*' during preview: (?P<why>.*)$",
+                      re.S)
+
+
+def _merge_unknowns(violations: list[Violation], graph: Any, notes: Sequence[str]) -> list[Violation]:
+    """The servicer's per-policy "can't run ... during preview" notes and the synth's notes, as one advisory.
+
+    A value computed by AWS (or answered in part by a data source) is unknown offline; a policy that reads it
+    reports everything it could decide from the known parts itself, so nothing decidable is lost here. The
+    remaining notes say what was *not* evaluated, once, instead of one line per policy and resource.
+    """
+    names = {r.urn: r.name for r in graph.resources}
+    kept: list[Violation] = []
+    items: list[str] = []
+    for v in violations:
+        match = _UNKNOWN.match(v.message.split("\n", 1)[-1]) if v.enforcement == "advisory" else None
+        if match is None:
+            kept.append(v)
+            continue
+        where = names.get(v.urn, v.urn or "the stack")
+        items.append(f"{match['policy']} on {where} ({match['why'].strip()})")
+    items.extend(notes)
+    if items:
+        shown = items[:MAX_UNKNOWN_ITEMS] + ([f"... and {len(items) - MAX_UNKNOWN_ITEMS} more"]
+                                            if len(items) > MAX_UNKNOWN_ITEMS else [])
+        kept.append(Violation(policy=OFFLINE_POLICY, enforcement="advisory", urn="", message=(
+            "Some values are known only after deployment, so these checks could not be evaluated offline "
+            "(everything decidable from the known values was checked):\n" + "\n".join(f"- {i}" for i in shown))))
+    return kept
+
+
+def synthesize(program: Path, stack: str | None, *, timeout_s: float | None = None) -> Any:
     """The program's resource graph (``synth.synth``); the program's own stdout goes to stderr."""
     with contextlib.redirect_stdout(sys.stderr):
-        return synth(program, stack=stack)
+        return synth(program, stack=stack, timeout_s=timeout_s)
 
 
-def check(program: Path, *, stack: str | None = None, config: Mapping[str, Any] | None = None) -> Report:
-    graph = synthesize(program, stack)
+def check(program: Path, *, stack: str | None = None, config: Mapping[str, Any] | None = None,
+          timeout_s: float | None = DEFAULT_TIMEOUT_S) -> Report:
+    graph = synthesize(program, stack, timeout_s=timeout_s)
     return evaluate(graph, config=config, program_dir=program.resolve().parent)
 
 
@@ -147,7 +189,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument("--policy-config", type=Path,
                         help="policy configuration JSON (the format of pulumi --policy-pack-config)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"give up after SECONDS for the whole run, exit 2 (default {DEFAULT_TIMEOUT_S:g})")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.timeout <= 0:
+        parser.error("--timeout must be positive")
+    watchdog = _watchdog(args.timeout, args.program)
     config: dict[str, Any] = {}
     if args.policy_config is not None:
         try:
@@ -159,16 +206,35 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"error: {args.program}: no such program file", file=sys.stderr)
         return 2
     try:
-        graph = synthesize(args.program, args.stack)
+        graph = synthesize(args.program, args.stack, timeout_s=args.timeout)
+    except SynthTimeout:
+        _timed_out(args.timeout, args.program)
     except Exception as err:  # the program itself failed: exit 2, message on stderr
         print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     report = evaluate(graph, config=config, program_dir=args.program.resolve().parent)
+    watchdog.cancel()
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(_table(report))
     return 1 if report.mandatory else 0
+
+
+def _timed_out(seconds: float, program: Path) -> NoReturn:
+    """Exit 2 at once: the program's thread may still run and must not keep the process alive."""
+    sys.stdout.flush()
+    print(f"error: {program}: the check did not finish within {seconds:g} s (--timeout); the program may wait "
+          f"forever (a loop, a blocking call, or an Output that never resolves). Raise --timeout if it is "
+          f"only slow.", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
+def _watchdog(seconds: float, program: Path) -> threading.Timer:
+    timer = threading.Timer(seconds, _timed_out, args=(seconds, program))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Commands
 --------
 preview   synthesize the program and print the resource tree (``--json``: the contract in DESIGN.md)
 serve     run the embedded AWS as a server for other clients
-backfill  run a scheduled computation for every date without SUCCESS in its ledger
+backfill  alias of ``python -m ops backfill`` (run missed dates of a scheduled computation)
 demo      the main job: the whole dev stack on the embedded AWS
 """
 
@@ -68,7 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _backfill(argv: list[str]) -> int:
-    from sandbox.backfill import main as backfill_main
+    from ops.backfill import main as backfill_main
 
     return backfill_main(argv)
 
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stack", default=None, help="start with this stack of the program deployed (e.g. dev)")
     serve.add_argument("--program", default="__main__.py", help="the Pulumi program file (default __main__.py)")
     serve.set_defaults(func=_serve)
-    sub.add_parser("backfill", help="run missed dates of a scheduled computation (see backfill --help)",
+    sub.add_parser("backfill", help="alias of python -m ops backfill: run missed dates of a scheduled computation",
                    add_help=False)
     sub.add_parser("demo", help="the whole dev stack on the embedded AWS (see demo --help)", add_help=False)
     return parser

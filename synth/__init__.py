@@ -5,6 +5,17 @@ settings and event loop, the resource-reference wire format, ``pulumi_policy``'s
 else — ``policy.check``, the ``sandbox``, the tests and the benchmarks — uses the small API below.
 It never imports ``sandbox`` or ``policy``.
 
+Design: generic answers here, exact answers plugged in
+------------------------------------------------------
+``policy.check`` must never import ``sandbox``, yet its policies need realistic outputs (a bucket's ``id`` equal
+to its name, ARNs in each service's format). So this package answers *every* resource type and data source by
+rule (:mod:`synth.mocks`: naming property from the SDK class, deterministic auto-names, :mod:`synth.arns`,
+``get_policy_document`` computed for real), and takes exact per-type answers through one plug-in point,
+``synth(..., answers={type_token: answer})``. The sandbox plugs in its moto-consistent answers
+(``sandbox.services``, each beside the type's deploy handler); ``policy.check`` and the component tests use the
+generic ones. Values that cannot be known offline (what a data source returns beyond its arguments) are listed
+in ``Graph.notes`` and reported once by ``policy.check``.
+
 API
 ---
 ``synth(program, *, stack="dev", config=None, preview=True, answers=None, timeout_s=None) -> Graph``

@@ -60,6 +60,37 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._by_urn: dict[str, Resource] = {}
         self.errors: list[str] = []
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._loops: list[asyncio.AbstractEventLoop] = []
+
+    def _thread_loop(self) -> None:
+        """Give the RPC worker thread an event loop we own (the mock monitor needs one to deserialize).
+
+        The base class would create one per worker thread and never close it; such loops are closed by the
+        garbage collector at interpreter exit, after their self-pipe is gone, which prints
+        ``ValueError: Invalid file descriptor: -1`` tracebacks on successful runs. :meth:`close_loops` closes ours.
+        """
+        if getattr(self._local, "loop", None) is None and not threading.current_thread().name.startswith("synth-"):
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._local.loop = loop
+            with self._lock:
+                self._loops.append(loop)
+
+    def close_loops(self) -> None:
+        with self._lock:
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+
+    def Invoke(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().ReadResource(request)
 
     def GetDeploymentInfo(self, request: Any) -> Any:
         """The mock monitor's features, without resource references (see :meth:`SupportsFeature`)."""
@@ -80,6 +111,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().SupportsFeature(request)
 
     def RegisterResource(self, request: Any) -> Any:
+        self._thread_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         with self._lock:
             if urn in self._by_urn:
@@ -110,6 +142,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
+        self._thread_loop()
         with self._lock:
             record = self._by_urn.get(request.urn)
         if record is not None:
@@ -210,6 +243,7 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+            monitor.close_loops()
 
     # Pulumi's runtime SETTINGS, sys.path and the cwd are process-wide: one synth at a time. A timed-out
     # program keeps the lock (its thread still runs): later synths in this process fail fast instead of racing it.

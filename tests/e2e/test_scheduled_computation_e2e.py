@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.backfill import backfill, main
+from ops.backfill import backfill, main
 from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
 from synth.graph import Graph
@@ -223,14 +223,14 @@ def test_backfill_runs_only_the_dates_without_success(stack: Deployment) -> None
 
 
 def test_backfill_rejects_a_reversed_range() -> None:
-    from sandbox.backfill import BackfillError, date_range
+    from ops.backfill import BackfillError, date_range
 
     with pytest.raises(BackfillError, match=r"--to 2026-03-01 is before --from 2026-03-02"):
         date_range(date(2026, 3, 2), date(2026, 3, 1))
 
 
 def test_backfill_event_uses_the_schedule_time_of_day_in_its_timezone() -> None:
-    from sandbox.backfill import Target, scheduled_event_for
+    from ops.backfill import Target, scheduled_event_for
 
     target = Target("fn", "daily-stats", "ledger", "America/Los_Angeles", "cron(30 23 * * ? *)")
     event = scheduled_event_for(target, date(2026, 3, 1))
@@ -246,7 +246,7 @@ def test_backfill_cli_reversed_range_exits_2_before_calling_aws(capsys: pytest.C
 
 
 def test_backfill_region_comes_from_the_stack_file(tmp_path: Path) -> None:
-    from sandbox.backfill import stack_region
+    from ops.backfill import stack_region
 
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: ap-south-1\n")
     assert (stack_region("dev", tmp_path), stack_region("prod", tmp_path)) == ("ap-south-1", None)
@@ -255,7 +255,7 @@ def test_backfill_region_comes_from_the_stack_file(tmp_path: Path) -> None:
 def test_backfill_records_a_refused_invoke_and_continues() -> None:
     from botocore.exceptions import ClientError
 
-    from sandbox.backfill import Target, invoke_date
+    from ops.backfill import Target, invoke_date
 
     class Throttled:
         def invoke(self, **kwargs: Any) -> dict[str, Any]:

@@ -15,6 +15,6 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_is_clean() -> None:
-    proc = subprocess.run([sys.executable, "-m", "mypy", "components", "handlers", "synth", "sandbox", "policy",
+    proc = subprocess.run([sys.executable, "-m", "mypy", "components", "handlers", "synth", "sandbox", "ops", "policy",
                            "bench", "__main__.py"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

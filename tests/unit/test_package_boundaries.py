@@ -1,5 +1,6 @@
 """Package boundaries: ``synth`` and ``policy`` never import ``sandbox``; the CrossGuard pack directory loads with
-only the standard library, ``pulumi``, ``pulumi-policy`` and their own dependencies (what the Pulumi CLI gives it).
+only the standard library and what ``policy/requirements.txt`` declares (``pulumi``, ``pulumi-policy`` ...) plus
+their own dependencies: the virtualenv the Pulumi CLI builds for the pack from that file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from packaging.requirements import Requirement
 REPO = Path(__file__).resolve().parents[2]
 
 #: package -> the top-level packages of this repository it must never import
-FORBIDDEN = {"synth": {"sandbox", "policy", "ops", "components", "handlers"}, "policy": {"sandbox", "ops"}}
+FORBIDDEN = {"synth": {"sandbox", "policy", "ops", "components", "handlers"}, "policy": {"sandbox", "ops"},
+             "ops": {"sandbox", "synth", "policy"}}
 
 #: Blocks the named top-level modules (or everything but the allowed ones) before any import runs.
 GUARD = """
@@ -93,9 +95,15 @@ def _top_levels(distributions: set[str]) -> set[str]:
     return set().union(*(by_dist.get(d, set()) for d in distributions))
 
 
-def test_pack_directory_loads_with_only_pulumi_and_pulumi_policy() -> None:
+def _pack_requirements() -> list[str]:
+    lines = (REPO / "policy" / "requirements.txt").read_text().splitlines()
+    return [Requirement(line).name for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_pack_directory_loads_with_only_its_requirements() -> None:
     """The pack's policy modules import as the CLI loads them: from the pack directory, nothing else allowed."""
-    allowed = _top_levels(_distribution_closure("pulumi", "pulumi-policy"))
+    assert {"pulumi", "pulumi-policy"} <= set(_pack_requirements())
+    allowed = _top_levels(_distribution_closure(*_pack_requirements()))
     assert {"pulumi", "pulumi_policy", "grpc", "google"} <= allowed
     assert not allowed & {"sandbox", "synth", "components", "policy", "pulumi_aws", "boto3", "moto"}
     pack = REPO / "policy"
@@ -113,3 +121,24 @@ def test_pack_directory_loads_with_only_pulumi_and_pulumi_policy() -> None:
     assert proc.returncode == 0, proc.stderr
     policies, modules = map(int, proc.stdout.split())
     assert policies > 40 and modules >= 5
+
+
+@pytest.mark.parametrize("package", ["synth", "sandbox", "policy", "ops"])
+def test_no_module_over_600_lines(package: str) -> None:
+    long = {str(p.relative_to(REPO)): n for p in (REPO / package).rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 600}
+    assert long == {}, "split these modules by role"
+
+
+def test_each_sandbox_type_is_registered_once_with_its_answer_beside_its_deploy() -> None:
+    """``sandbox.services`` is the only registry: every deployable type's answer lives in the same module."""
+    from sandbox.services import ANSWERS, REGISTRY, SUPPORTED_TYPES
+    from sandbox.services._base import resource
+
+    assert "aws:s3/bucket:Bucket" in SUPPORTED_TYPES and "aws:s3/bucketV2:BucketV2" in SUPPORTED_TYPES
+    for token, entry in REGISTRY.items():
+        if entry.answer is not None and entry.deploy is not None:
+            assert entry.answer.__module__ == entry.deploy.__module__, token
+    assert set(ANSWERS) <= set(REGISTRY)
+    with pytest.raises(ValueError, match="registered twice"):
+        resource("aws:s3/bucket:Bucket")(type("Again", (), {}))

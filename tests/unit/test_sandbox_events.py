@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sandbox.aws import S3Notice, destination_record
-from sandbox.events import (
+from sandbox.async_invoke import destination_record
+from sandbox.core import S3Notice
+from sandbox.routing import (
     execution_name,
     iso_z,
     json_path,

@@ -1,6 +1,6 @@
 """Backfill / catch-up for scheduled computations: run every date in a range that has no SUCCESS row.
 
-``python -m sandbox backfill NAME --from YYYY-MM-DD --to YYYY-MM-DD [--stack dev]`` finds the computation's
+``python -m ops backfill NAME --from YYYY-MM-DD --to YYYY-MM-DD [--stack dev]`` finds the computation's
 function (by its ``sciflow:computation`` / ``sciflow:stack`` tags, or ``--function``), reads the ledger table,
 time zone and schedule from the function's environment, lists the dates in the range whose ledger row is not
 SUCCESS, and invokes the function once per date with the scheduled time the schedule would have used (e.g.
@@ -221,7 +221,7 @@ def backfill(name: str, start: date, end: date, *, lambda_client: Any, dynamodb_
 # --------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox backfill",
+        prog="python -m ops backfill",
         description="Run a scheduled computation for every date in a range without a SUCCESS ledger row.")
     parser.add_argument("name", help="the computation's name (e.g. daily-stats)")
     parser.add_argument("--from", dest="start", required=True, type=_date, help="first date, YYYY-MM-DD")
@@ -265,7 +265,7 @@ def _date(text: str) -> date:
 
 
 def main(argv: list[str]) -> int:
-    """CLI entry (``python -m sandbox backfill ...``); returns the exit status.
+    """CLI entry (``python -m ops backfill ...``); returns the exit status.
 
     Example
     -------
