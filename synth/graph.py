@@ -117,6 +117,7 @@ class Graph:
             "resources": [r.to_json() for r in self.resources],
             "counts": self.counts_by_type(),
             "outputs": jsonable(self.outputs),
+            "notes": list(self.notes),
         }
 
 

@@ -49,12 +49,7 @@ def sdk_class(token: str) -> Any:
 def output_names(token: str) -> frozenset[str] | None:
     """The camelCase output properties a resource type declares; ``None`` when the type is unknown."""
     cls = sdk_class(token)
-    if not inspect.isclass(cls):
-        return None
-    names = {getattr(prop.fget, "_pulumi_name", None)
-             for _, prop in inspect.getmembers(cls, lambda m: isinstance(m, property))}
-    names.discard(None)
-    return frozenset(str(n) for n in names)
+    return _getter_names(cls) if inspect.isclass(cls) else None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -64,12 +59,14 @@ def result_names(token: str) -> frozenset[str] | None:
     fn = sdk_class(token)
     mod = sys.modules.get(getattr(fn, "__module__", "") or "")
     result = getattr(mod, name[:1].upper() + name[1:] + "Result", None) if mod else None
-    if not inspect.isclass(result):
-        return None
+    return _getter_names(result) if inspect.isclass(result) else None
+
+
+def _getter_names(cls: type) -> frozenset[str]:
+    """The camelCase names of a generated class's ``@pulumi.getter`` properties."""
     names = {getattr(prop.fget, "_pulumi_name", None)
-             for _, prop in inspect.getmembers(result, lambda m: isinstance(m, property))}
-    names.discard(None)
-    return frozenset(str(n) for n in names)
+             for _, prop in inspect.getmembers(cls, lambda m: isinstance(m, property))}
+    return frozenset(str(n) for n in names if n)
 
 
 def _snake(name: str) -> str:

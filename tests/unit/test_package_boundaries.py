@@ -142,3 +142,10 @@ def test_each_sandbox_type_is_registered_once_with_its_answer_beside_its_deploy(
     assert set(ANSWERS) <= set(REGISTRY)
     with pytest.raises(ValueError, match="registered twice"):
         resource("aws:s3/bucket:Bucket")(type("Again", (), {}))
+
+
+@pytest.mark.parametrize("command", [["ops", "backfill"], ["sandbox", "backfill"]])
+def test_backfill_lives_in_ops_and_sandbox_keeps_the_alias(command: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", *command, "--help"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m ops backfill"), proc.stderr
