@@ -236,7 +236,7 @@ def _child_executions(state_machine_arn: str) -> str:
 def function_environment(name: str, args: EtlPipelineArgs, step: str, *, processed: pulumi.Input[str],
                          quarantine: pulumi.Input[str], table: pulumi.Input[str],
                          code_hash: str) -> dict[str, pulumi.Input[str]]:
-    """One step's environment (names from ``handlers.etl.settings`` and ``handlers.runtime.env``).
+    """One step's environment (names from :mod:`handlers.runtime.env`).
 
     Example
     -------
@@ -246,12 +246,12 @@ def function_environment(name: str, args: EtlPipelineArgs, step: str, *, process
     """
     threshold = args.distributed_map_threshold if args.state_machine_type == "STANDARD" else NO_DISTRIBUTED_MAP
     return {
-        etl_env.PIPELINE: name,
-        etl_env.DATASET: args.dataset,
-        etl_env.PROCESSED_BUCKET: processed,
-        etl_env.QUARANTINE_BUCKET: quarantine,
-        etl_env.PARTITION_ROWS: str(args.partition_rows),
-        etl_env.DISTRIBUTED_THRESHOLD: str(threshold),
+        env.ETL_PIPELINE: name,
+        env.ETL_DATASET: args.dataset,
+        env.ETL_PROCESSED_BUCKET: processed,
+        env.ETL_QUARANTINE_BUCKET: quarantine,
+        env.ETL_PARTITION_ROWS: str(args.partition_rows),
+        env.ETL_DISTRIBUTED_THRESHOLD: str(threshold),
         env.LEDGER_TABLE: table,
         env.CODE_HASH: code_hash,
         env.SERVICE_NAME: f"{name}-{step.replace('_', '-')}",

@@ -25,21 +25,6 @@ from dataclasses import dataclass
 from handlers.runtime import env
 from handlers.runtime.errors import SettingsError
 
-PIPELINE = "SCIFLOW_ETL_PIPELINE"
-"""Pipeline name: the root of every key the pipeline writes."""
-DATASET = "SCIFLOW_ETL_DATASET"
-"""Dataset module in ``handlers/etl/datasets/``."""
-PROCESSED_BUCKET = "SCIFLOW_ETL_PROCESSED_BUCKET"
-"""Bucket for staging and published objects."""
-QUARANTINE_BUCKET = "SCIFLOW_ETL_QUARANTINE_BUCKET"
-"""Bucket for rejected rows."""
-PARTITION_ROWS = "SCIFLOW_ETL_PARTITION_ROWS"
-"""Rows per partition (``EtlPipelineArgs.partition_rows``)."""
-DISTRIBUTED_THRESHOLD = "SCIFLOW_ETL_DISTRIBUTED_THRESHOLD"
-"""Partition count above which the run uses the Distributed Map (``EtlPipelineArgs.distributed_map_threshold``)."""
-ALL = (PIPELINE, DATASET, PROCESSED_BUCKET, QUARANTINE_BUCKET, PARTITION_ROWS, DISTRIBUTED_THRESHOLD,
-       env.LEDGER_TABLE)
-
 
 def staging_prefix(pipeline: str) -> str:
     """Prefix of intermediate objects (read/written by ingest, validate, transform, output)."""
@@ -140,9 +125,10 @@ class EtlSettings:
                 raise SettingsError(f"{name}={value} must be >= 1")
             return value
 
-        return cls(pipeline=need(PIPELINE), dataset=need(DATASET), processed_bucket=need(PROCESSED_BUCKET),
-                   quarantine_bucket=need(QUARANTINE_BUCKET), ledger_table=need(env.LEDGER_TABLE),
-                   partition_rows=number(PARTITION_ROWS), distributed_threshold=number(DISTRIBUTED_THRESHOLD))
+        return cls(pipeline=need(env.ETL_PIPELINE), dataset=need(env.ETL_DATASET),
+                   processed_bucket=need(env.ETL_PROCESSED_BUCKET), quarantine_bucket=need(env.ETL_QUARANTINE_BUCKET),
+                   ledger_table=need(env.LEDGER_TABLE), partition_rows=number(env.ETL_PARTITION_ROWS),
+                   distributed_threshold=number(env.ETL_DISTRIBUTED_THRESHOLD))
 
     def staging_key(self, rid: str, name: str) -> str:
         return f"{staging_prefix(self.pipeline)}{rid}/{name}"

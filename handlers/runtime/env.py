@@ -1,9 +1,10 @@
 """Names of the environment variables the handlers read: the one place they are spelled.
 
-Components set these on the Lambda function; handlers read them through :class:`Settings` (or a subsystem's
-own settings object) so an explicit argument always beats the environment. Generic names (bucket, prefix,
-table, timezone, code hash, log level) are shared by every handler family (computations, ETL); the
-``SCIFLOW_`` prefix keeps them apart from AWS's reserved variables.
+Components set these on the Lambda function (``components/scheduled_computation.py``,
+``components/etl_pipeline.py``); handlers read them through :class:`~handlers.runtime.scheduled.Settings` or
+:class:`~handlers.etl.settings.EtlSettings`, so an explicit argument always beats the environment. Generic
+names (table, code hash, log level) are shared by every handler family (computations, ETL); the ``SCIFLOW_``
+prefix keeps them apart from AWS's reserved variables. This module is pure (it ships in the handlers zip).
 
 Example
 -------
@@ -37,6 +38,19 @@ INPUT_URI = "SCIFLOW_INPUT_URI"
 ``{bucket}`` and ``{prefix}`` are filled in per run (e.g. ``s3://{bucket}/{prefix}input/{date}.csv``). Users may
 set it; the others above are managed by the component."""
 
+ETL_PIPELINE = "SCIFLOW_ETL_PIPELINE"
+"""ETL: the pipeline name, the root of every key the pipeline writes."""
+ETL_DATASET = "SCIFLOW_ETL_DATASET"
+"""ETL: the dataset module in ``handlers/etl/datasets/``."""
+ETL_PROCESSED_BUCKET = "SCIFLOW_ETL_PROCESSED_BUCKET"
+"""ETL: the bucket for staging and published objects."""
+ETL_QUARANTINE_BUCKET = "SCIFLOW_ETL_QUARANTINE_BUCKET"
+"""ETL: the bucket for rejected rows."""
+ETL_PARTITION_ROWS = "SCIFLOW_ETL_PARTITION_ROWS"
+"""ETL: rows per partition (``EtlPipelineArgs.partition_rows``)."""
+ETL_DISTRIBUTED_THRESHOLD = "SCIFLOW_ETL_DISTRIBUTED_THRESHOLD"
+"""ETL: partition count above which a run uses the Distributed Map (``EtlPipelineArgs.distributed_map_threshold``)."""
+
 USER_SETTABLE = (INPUT_URI,)
 LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 """Powertools' own variable for the log level."""
@@ -54,4 +68,6 @@ SCHEDULER_INPUT = {
 time; every value arrives as a string."""
 
 ALL = (ARTIFACT_BUCKET, ARTIFACT_PREFIX, LEDGER_TABLE, TIMEZONE, SCHEDULE, CODE_HASH, COMPUTATION_NAME,
-       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, LOG_LEVEL, SERVICE_NAME)
+       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
+       ETL_PROCESSED_BUCKET, ETL_QUARANTINE_BUCKET, ETL_PARTITION_ROWS, ETL_DISTRIBUTED_THRESHOLD)
+"""Every name above; a user's ``environment`` may set only :data:`USER_SETTABLE` among them."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.etl_pipeline import STEPS, TYPE_TOKEN, EtlPipelineArgs, event_pattern
-from handlers.etl import settings as etl_env
+from handlers.runtime import env
 from synth import synth
 from synth.graph import Graph
 
@@ -304,12 +304,12 @@ def test_step_memory_and_timeout_overrides_apply_to_that_step_only(graph: Graph)
 
 def test_function_environment_names_buckets_table_dataset_and_partitioning(graph: Graph) -> None:
     variables = graph.find("sensor-etl-validate-fn").inputs["environment"]["variables"]
-    assert variables[etl_env.PIPELINE] == "sensor-etl"
-    assert variables[etl_env.DATASET] == "sensor_readings"
-    assert variables[etl_env.PROCESSED_BUCKET] == out(graph, "sensor-etl-processed-bucket", "bucket")
-    assert variables[etl_env.QUARANTINE_BUCKET] == out(graph, "sensor-etl-quarantine-bucket", "bucket")
-    assert variables[etl_env.PARTITION_ROWS] == "100000"
-    assert variables[etl_env.DISTRIBUTED_THRESHOLD] == "40"
+    assert variables[env.ETL_PIPELINE] == "sensor-etl"
+    assert variables[env.ETL_DATASET] == "sensor_readings"
+    assert variables[env.ETL_PROCESSED_BUCKET] == out(graph, "sensor-etl-processed-bucket", "bucket")
+    assert variables[env.ETL_QUARANTINE_BUCKET] == out(graph, "sensor-etl-quarantine-bucket", "bucket")
+    assert variables[env.ETL_PARTITION_ROWS] == "100000"
+    assert variables[env.ETL_DISTRIBUTED_THRESHOLD] == "40"
     assert variables["SCIFLOW_LEDGER_TABLE"] == out(graph, "sensor-etl-runs-table", "name")
 
 
@@ -336,7 +336,7 @@ def test_express_machine_has_no_distributed_map(variant: Graph) -> None:
     assert "DistributedMap" not in json.loads(machine["definition"])["States"]
     assert [r.name for r in variant.by_type("aws:iam/rolePolicy:RolePolicy") if "distributed" in r.name] == []
     variables = variant.find("fast-etl-ingest-fn").inputs["environment"]["variables"]
-    assert int(variables[etl_env.DISTRIBUTED_THRESHOLD]) >= 1_000_000
+    assert int(variables[env.ETL_DISTRIBUTED_THRESHOLD]) >= 1_000_000
 
 
 def test_shared_resources_are_used_instead_of_own(variant: Graph) -> None:
