@@ -75,7 +75,7 @@ class PipelineEntry:
 class StackConfig:
     """The ``sciflow:*`` keys of one stack (and ``aws:region``)."""
 
-    region: str = knob(check=v.text, key=None, doc="`aws:region` (required)")
+    region: str = knob(check=v.aws_region, key=None, doc="`aws:region` (required)")
     tags: Mapping[str, str] = knob({}, check=v.mapping(v.text, v.input_text),
                                    doc="extra tags; `project` and `stack` are always set (provider default tags "
                                        "and on every resource)")
@@ -113,7 +113,7 @@ def parse_stack_config(raw: Mapping[str, Any], *, region: str | None) -> StackCo
     -------
     >>> parse_stack_config({"budgetUsdMonth": 10}, region="eu-west-1").budget_usd_month
     10.0
-    >>> parse_stack_config({"computations": [{"name": "c", "handler": "a.b", "schedule": "cron(99 16 * * ? *)"}]},
+    >>> parse_stack_config({"computations": [{"name": "job", "handler": "a.b", "schedule": "cron(99 16 * * ? *)"}]},
     ...                    region="eu-west-1")
     Traceback (most recent call last):
     ...
@@ -122,6 +122,10 @@ outside 0..59
     """
     if not region:
         raise ConfigError("aws:region", "is required (pulumi config set aws:region <region>)")
+    try:
+        v.aws_region(region)
+    except v.Invalid as err:
+        raise ConfigError("aws:region", err.message) from None
     cfg = from_config(StackConfig, raw, root=ROOT, region=region)
     for key in ("layers", "computations", "pipelines"):
         _unique(getattr(cfg, key), key)

@@ -439,6 +439,24 @@ def all_of(*checks: Check) -> Check:
 
 
 # --------------------------------------------------------------------------- AWS facts
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def aws_region(value: Any) -> str:
+    """An AWS region code (``ap-south-1``, ``us-gov-west-1``, ``cn-north-1``).
+
+    Example
+    -------
+    >>> aws_region("ap-south1")
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.validators.Invalid: 'ap-south1' is not an AWS region code (e.g. ap-south-1)
+    """
+    if not _REGION.match(text(value)):
+        raise Invalid(f"{value!r} is not an AWS region code (e.g. ap-south-1)")
+    return value
+
+
 def timezone(value: Any) -> str:
     """An IANA time zone known to this Python (``Asia/Kolkata``; ``UTC``).
 

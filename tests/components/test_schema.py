@@ -216,5 +216,5 @@ def test_the_stack_reads_every_component_key() -> None:
     for entry, args in entry_keys.items():
         assert config_keys(entry) == ["name", *config_keys(args)]
     cfg = parse_stack_config({"computations": [{"name": "comp", "handler": "a.b", "schedule": "rate(1 day)",
-                                                "logLevel": "DEBUG", "expectedDurationS": 3}]}, region="r")
+                                                "logLevel": "DEBUG", "expectedDurationS": 3}]}, region="eu-west-1")
     assert (cfg.computations[0].args.log_level, cfg.computations[0].args.expected_duration_s) == ("DEBUG", 3.0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,3 +186,14 @@ def test_invalid_at_prefixes_the_path() -> None:
     err = Invalid("bad", (0, "x")).at("items")
     assert (err.parts, str(err)) == (("items", 0, "x"), "items[0].x: bad")
     assert v.render_path(["a", 0, "b"], root="sciflow:") == "sciflow:a[0].b"
+
+
+def test_validators_need_only_the_standard_library() -> None:
+    """The module ships in the handlers zip and is imported by the Pulumi program: stdlib only (``packaging`` is
+    imported lazily, for requirement strings, and optional)."""
+    tree = ast.parse(Path(v.__file__).read_text())
+    top_level = {alias.name.partition(".")[0] for node in tree.body if isinstance(node, ast.Import)
+                 for alias in node.names}
+    top_level |= {node.module.partition(".")[0] for node in tree.body
+                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert top_level - {"__future__"} <= set(sys.stdlib_module_names)

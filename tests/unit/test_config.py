@@ -214,9 +214,12 @@ def test_retention_must_be_a_cloudwatch_period() -> None:
     assert "31 is not a CloudWatch Logs retention period" in error_of(computations=[computation(logRetentionDays=31)])
 
 
-def test_region_is_required() -> None:
+def test_region_is_required_and_checked() -> None:
     with pytest.raises(ConfigError, match=r"^aws:region: is required"):
         parse_stack_config({}, region=None)
+    with pytest.raises(ConfigError, match=r"^aws:region: 'ap-south1' is not an AWS region code"):
+        parse_stack_config({}, region="ap-south1")
+    assert parse_stack_config({}, region="us-gov-west-1").region == "us-gov-west-1"
 
 
 def test_bad_runtime_lists_choices() -> None:

@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: package -> the top-level packages of this repository it must never import
 FORBIDDEN = {"synth": {"sandbox", "policy", "ops", "components", "handlers"}, "policy": {"sandbox", "ops"},
-             "ops": {"sandbox", "synth", "policy"}}
+             "ops": {"sandbox", "synth", "policy"},
+             # Lambda code ships alone in the handlers zip: no Pulumi, no deploy-time packages
+             "handlers": {"pulumi", "pulumi_aws", "components", "synth", "sandbox", "policy", "ops"}}
 
 #: Blocks the named top-level modules (or everything but the allowed ones) before any import runs.
 GUARD = """
