@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo preview policy bench clean
+.PHONY: install test lint demo preview policy bench clean mutation
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ preview: install
 
 policy: install
 	$(PY) -m policy.check __main__.py --stack dev
+
+# Mutation testing of the policy pack (mutmut, pinned; tens of minutes, not part of `make test`).
+mutation: install
+	$(PY) -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
+	$(PY) -m bench.mutation
 
 demo: install
 	$(PY) -m sandbox demo --stack dev

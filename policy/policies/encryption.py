@@ -181,7 +181,8 @@ def _schedule_kms(ctx: Ctx, args: ResourceValidationArgs) -> None:
         ctx.report("Schedule target input is encrypted with an AWS-owned key. Set kms_key_arn.")
 
 
-_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)",
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|"
+                          r"SIGNING_?KEY|VERIFICATION_?CODE|AUTH_?CODE|(^|_)(PASS|PWD|PIN|OTP|DSN)(_|$))",
                           re.IGNORECASE)
 _SECRET_VALUE = (
     re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
@@ -189,6 +190,9 @@ _SECRET_VALUE = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),  # GitHub token
     re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),  # Slack token
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWT
+    re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),  # a connection URL with a password
+    re.compile(r"\bsk_live_[A-Za-z0-9]{16,}\b"),  # Stripe secret key
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
 )
 #: Values that name where a secret lives instead of holding it.
 _REFERENCE = re.compile(r"^(arn:aws[a-z-]*:|/|\{\{resolve:|ssm:|secretsmanager:)")

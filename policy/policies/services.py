@@ -101,8 +101,8 @@ def _code_signing(ctx: Ctx, args: ResourceValidationArgs) -> None:
 
 
 def _vpc(ctx: Ctx, args: ResourceValidationArgs) -> None:
-    subnets = ctx.items(ctx.get("vpcConfig", "subnetIds"))
-    if not subnets:
+    subnets = ctx.get("vpcConfig", "subnetIds")
+    if subnets is not UNKNOWN and not ctx.items(subnets):
         ctx.report("The function runs outside a VPC. That is fine for functions that only call AWS APIs over "
                    "TLS with IAM; put it in private subnets (vpc_config) when it reaches databases or "
                    "internal hosts, or when egress must be controlled.")

@@ -50,6 +50,8 @@ def function(**overrides: Any) -> dict[str, Any]:
         "kmsKeyArn": KEY_ARN,
         "tracingConfig": {"mode": "Active"},
         "reservedConcurrentExecutions": 2,
+        "codeSigningConfigArn": f"arn:aws:lambda:ap-south-1:{ACCOUNT}:code-signing-config:csc-0123456789abcdef0",
+        "vpcConfig": {"subnetIds": ["subnet-0a1b2c3d"], "securityGroupIds": ["sg-0a1b2c3d"]},
         "tags": dict(TAGS),
     }
     props.update(overrides)

@@ -15,6 +15,7 @@ from policy.policies import _sdk
 from policy.policies.packaging import UNZIPPED_LIMIT
 from tests.policy.helpers import (
     UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_STRING_VALUE,
@@ -116,6 +117,13 @@ CASES = [
     Case("lambda-function-tracing", FUNCTION, function(),
          failing=[("tracingConfig.mode", "PassThrough", "mode is PassThrough")],
          missing=("tracingConfig", "not set"), unknown=("tracingConfig.mode", UNKNOWN_STRING_VALUE, "pass")),
+    Case("lambda-function-code-signing", FUNCTION, function(),
+         failing=[("codeSigningConfigArn", None, "no code signing config")],
+         missing=("codeSigningConfigArn", "no code signing config"),
+         unknown=("codeSigningConfigArn", UNKNOWN_STRING_VALUE, "pass")),
+    Case("lambda-function-vpc", FUNCTION, function(),
+         failing=[("vpcConfig.subnetIds", [], "runs outside a VPC")],
+         missing=("vpcConfig", "runs outside a VPC"), unknown=("vpcConfig.subnetIds", UNKNOWN_ARRAY_VALUE, "pass")),
     Case("lambda-function-concurrency", FUNCTION, function(),
          failing=[("reservedConcurrentExecutions", -1, "No reserved concurrency")],
          missing=("reservedConcurrentExecutions", "No reserved concurrency"),
@@ -203,6 +211,7 @@ def test_alias_types_follow_their_current_type() -> None:
 
 # --------------------------------------------------------------------------- function + layers (stack)
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+BUCKET = "aws:s3/bucket:Bucket"
 
 
 SMALL_LIMIT = {"limitBytes": 20 * MIB}  # the same arithmetic as the real limit, with small archives
@@ -310,6 +319,65 @@ def test_function_dlq_only_for_asynchronously_invoked_functions() -> None:
     found = run_stack("lambda-function-dlq", [sync, scheduled, protected, sched, perm, cfg])
     assert [v.urn for v in found] == [scheduled.urn], messages(found)
     assert "schedule nightly" in found[0].message and found[0].enforcement == "advisory"
+
+
+def test_function_dlq_knows_synchronous_and_asynchronous_invokers() -> None:
+    fns = [Res(FUNCTION, n, {"name": n, "arn": f"{FN_ARN}-{n}"}) for n in ("api", "alb", "s3", "sns", "acct", "notif")]
+    perms = [Res("aws:lambda/permission:Permission", f"p-{n}", {"function": n, "principal": p}, deps={"function": [n]})
+             for n, p in (("api", "apigateway.amazonaws.com"), ("alb", "elasticloadbalancing.amazonaws.com"),
+                          ("s3", "s3.amazonaws.com"), ("acct", "111122223333"))]
+    sub = Res("aws:sns/topicSubscription:TopicSubscription", "sub",
+              {"protocol": "lambda", "endpoint": f"{FN_ARN}-sns", "topic": "t"}, deps={"endpoint": ["sns"]})
+    note = Res("aws:s3/bucketNotification:BucketNotification", "note",
+               {"bucket": "b", "lambdaFunctions": [{"lambdaFunctionArn": f"{FN_ARN}-notif", "events": ["s3:*"]}]})
+    found = run_stack("lambda-function-dlq", [*fns, *perms, sub, note])
+    flagged = {v.urn: v.message for v in found}
+    assert set(flagged) == {fns[2].urn, fns[3].urn, fns[5].urn}, messages(found)
+    assert "SNS subscription sub" in flagged[fns[3].urn] and "S3 notification note" in flagged[fns[5].urn]
+
+
+def test_visibility_timeout_against_the_consuming_function() -> None:
+    queue = "aws:sqs/queue:Queue"
+    mapping = "aws:lambda/eventSourceMapping:EventSourceMapping"
+    q_short = Res(queue, "short", {"arn": QUEUE_ARN + "-s", "visibilityTimeoutSeconds": 60})
+    q_default = Res(queue, "dflt", {"arn": QUEUE_ARN + "-d"})
+    q_long = Res(queue, "long", {"arn": QUEUE_ARN + "-l", "visibilityTimeoutSeconds": 720})
+    slow = Res(FUNCTION, "slow", {"name": "slow", "arn": FN_ARN + "-slow", "timeout": 120})
+    quick = Res(FUNCTION, "quick", {"name": "quick", "arn": FN_ARN + "-quick"})  # default 3 s
+    maps = [Res(mapping, "m1", {"eventSourceArn": QUEUE_ARN + "-s", "functionName": FN_ARN + "-slow"}),
+            Res(mapping, "m2", {"eventSourceArn": QUEUE_ARN + "-d", "functionName": "slow"},
+                deps={"eventSourceArn": ["dflt"], "functionName": ["slow"]}),
+            Res(mapping, "m3", {"eventSourceArn": QUEUE_ARN + "-l", "functionName": FN_ARN + "-slow"}),
+            Res(mapping, "m4", {"eventSourceArn": QUEUE_ARN + "-d", "functionName": FN_ARN + "-quick:live"})]
+    found = run_stack("sqs-queue-visibility-timeout", [q_short, q_default, q_long, slow, quick, *maps])
+    assert sorted(v.urn for v in found) == sorted([maps[0].urn, maps[1].urn]), messages(found)
+    assert "60 s, less than the 120 s timeout of function slow" in messages(found)
+    assert "30 s, less than the 120 s" in messages(found) and found[0].enforcement == "mandatory"
+
+
+def test_bucket_access_logging_and_lifecycle() -> None:
+    logs = Res(BUCKET, "logs", {"id": "logs-1", "bucket": "logs-1"})
+    data = Res(BUCKET, "data", {"id": "data-1", "bucket": "data-1"})
+    inline = Res(BUCKET, "inline", {"id": "in-1", "bucket": "in-1", "logging": {"targetBucket": "logs-1"},
+                                    "lifecycleRules": [{"enabled": True, "expiration": {"days": 30}}]})
+    bare = Res(BUCKET, "bare", {"id": "bare-1", "bucket": "bare-1", "lifecycleRules": [{"enabled": False}]})
+    side = Res("aws:s3/bucketLoggingV2:BucketLoggingV2", "data-log", {"bucket": "data-1", "targetBucket": "logs-1"},
+               deps={"bucket": ["data"]})
+    life = Res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "data-life",
+               {"bucket": "data-1", "rules": [{"id": "x", "status": "Enabled"}]}, deps={"bucket": ["data"]})
+    resources = [logs, data, inline, bare, side, life]
+    assert {v.urn for v in run_stack("s3-bucket-access-logging", resources)} == {bare.urn}
+    assert {v.urn for v in run_stack("s3-bucket-lifecycle", resources)} == {logs.urn, bare.urn}
+
+
+def test_secret_rotation() -> None:
+    secret = "aws:secretsmanager/secret:Secret"
+    rotated = Res(secret, "db", {"id": "arn:aws:secretsmanager:x:1:secret:db-AbC123", "arn": "arn:...:db"})
+    plain = Res(secret, "api", {"id": "arn:aws:secretsmanager:x:1:secret:api-AbC123"})
+    rotation = Res("aws:secretsmanager/secretRotation:SecretRotation", "db-rot",
+                   {"secretId": "arn:aws:secretsmanager:x:1:secret:db-AbC123"})
+    found = run_stack("secretsmanager-secret-rotation", [rotated, plain, rotation])
+    assert [v.urn for v in found] == [plain.urn] and found[0].enforcement == "advisory", messages(found)
 
 
 def test_queue_dlq_exempts_dead_letter_queues() -> None:

@@ -19,6 +19,10 @@ ALLOW_ROLE = {"Effect": "Allow", "Principal": {"AWS": ROLE_ARN}, "Action": "s3:G
 OPEN = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
 HAPPY_RESOURCE_POLICY = {"bucket": "b", "queueUrl": "q", "policy": policy_doc(tls_deny("s3"), ALLOW_ROLE)}
 PUBLIC_NOTE = ("policy", UNKNOWN_STRING_VALUE, "note")
+KEY_ROOT = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*", "Resource": "*"}
+SQS_SEND = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": QUEUE_ARN, "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:x:1:rule/r"}}}
 PERMISSION = {"action": "lambda:InvokeFunction", "function": "sciflow-fn", "principal": "events.amazonaws.com",
               "sourceArn": "arn:aws:events:ap-south-1:123456789012:rule/r"}
 
@@ -34,6 +38,39 @@ CASES = [
          {"policy": policy_doc({**ALLOW_ROLE, "Action": "events:PutEvents"})},
          failing=[("policy", policy_doc({**OPEN, "Action": "events:PutEvents"}), "Event bus policy")],
          missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("sns-topicpolicy-no-public", "aws:sns/topicPolicy:TopicPolicy",
+         {"arn": "t", "policy": policy_doc({**ALLOW_ROLE, "Action": "sns:Publish"})},
+         failing=[("policy", policy_doc({**OPEN, "Action": "sns:Publish"}), "Topic policy statement #0"),
+                  ("policy", policy_doc({**OPEN, "Action": "sns:Publish", "Condition": {
+                      "IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}}), "anyone can use it")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("kms-keypolicy-no-public", "aws:kms/key:Key", {"policy": policy_doc(KEY_ROOT)},
+         failing=[("policy", policy_doc(KEY_ROOT, {**OPEN, "Action": "kms:Decrypt"}), "Key policy statement #1"),
+                  ("policy", policy_doc({**KEY_ROOT, "Principal": {"AWS": "*"}}), "Principal '*'"),
+                  ("policy", policy_doc({**OPEN, "Action": "kms:Decrypt", "Condition": {
+                      "StringLike": {"kms:CallerAccount": "*"}}}), "anyone can use it")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("secretsmanager-secretpolicy-no-public", "aws:secretsmanager/secretPolicy:SecretPolicy",
+         {"secretArn": "s", "policy": policy_doc({**ALLOW_ROLE, "Action": "secretsmanager:GetSecretValue"})},
+         failing=[("policy", policy_doc({"Effect": "Allow", "NotPrincipal": {"AWS": ROLE_ARN},
+                                         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+                   "allows NotPrincipal")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("aws-resourcepolicy-no-all-actions", "aws:sqs/queuePolicy:QueuePolicy",
+         {"queueUrl": "q", "policy": policy_doc(tls_deny("sqs"), SQS_SEND)},
+         failing=[("policy", policy_doc({**SQS_SEND, "Action": "*"}), "allows every action (*) to events.amazonaws"),
+                  ("policy", policy_doc({**SQS_SEND, "Action": "sqs:*"}), "every action (sqs:*)"),
+                  ("policy", policy_doc({**SQS_SEND, "Action": ["sqs:SendMessage", "SQS:*"]}), "(SQS:*)"),
+                  ("policy", policy_doc({**{k: v for k, v in SQS_SEND.items() if k != "Action"},
+                                         "NotAction": "sqs:DeleteQueue"}), "every action (NotAction)")],
+         missing=("policy", None), unknown=PUBLIC_NOTE),
+    Case("sns-topic-encryption", "aws:sns/topic:Topic", {"name": "alarms", "kmsMasterKeyId": KEY_ARN},
+         failing=[("kmsMasterKeyId", None, "Topic messages are stored unencrypted")],
+         missing=("kmsMasterKeyId", "unencrypted"), unknown=("kmsMasterKeyId", UNKNOWN_STRING_VALUE, "pass")),
+    Case("secretsmanager-secret-cmk", "aws:secretsmanager/secret:Secret", {"name": "db", "kmsKeyId": KEY_ARN},
+         failing=[("kmsKeyId", None, "AWS managed key aws/secretsmanager"),
+                  ("kmsKeyId", "alias/aws/secretsmanager", "AWS managed key")],
+         missing=("kmsKeyId", "AWS managed key"), unknown=("kmsKeyId", UNKNOWN_STRING_VALUE, "pass")),
     Case("s3-bucket-no-public-acl", "aws:s3/bucketAcl:BucketAcl", {"bucket": "b", "acl": "private"},
          failing=[("acl", "public-read", "ACL 'public-read'"),
                   ("accessControlPolicy", {"grants": [{"grantee": {
@@ -75,7 +112,12 @@ CASES = [
          unknown=("kmsKeyArn", UNKNOWN_STRING_VALUE, "pass")),
     Case("lambda-function-env-no-secrets", "aws:lambda/function:Function", function(),
          failing=[("environment.variables.DB_PASSWORD", "hunter2", "DB_PASSWORD looks like a secret"),
-                  ("environment.variables.NOTES", "key AKIAABCDEFGHIJKLMNOP", "NOTES holds what looks like")],
+                  ("environment.variables.NOTES", "key AKIAABCDEFGHIJKLMNOP", "NOTES holds what looks like"),
+                  ("environment.variables.DB_PASS", "hunter2", "DB_PASS looks like a secret"),
+                  ("environment.variables.DATABASE_URL", "postgres://etl:s3cr3t@db.internal:5432/x",
+                   "DATABASE_URL holds what looks like a credential"),
+                  ("environment.variables.SLACK_VERIFICATION_CODE", "8f2a", "SLACK_VERIFICATION_CODE looks like"),
+                  ("environment.variables.GH_TOKEN", "ghp_" + "a" * 36, "GH_TOKEN holds what looks like")],
          missing=("environment", None),
          unknown=("environment.variables.LEDGER_TABLE", UNKNOWN_STRING_VALUE, "pass")),
 ]
@@ -85,6 +127,32 @@ def test_star_principal_with_restricting_condition_is_not_public() -> None:
     scoped = {**OPEN, "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
     assert run_resource("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy",
                         {"policy": policy_doc(scoped)}) == []
+
+
+def test_resource_policies_are_checked_inline_and_on_alias_types() -> None:
+    for type_ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:sqs/queue:Queue", "aws:sns/topic:Topic",
+                  "aws:secretsmanager/secret:Secret", "aws:kms/keyPolicy:KeyPolicy"):
+        policy = {"aws:s3/bucket:Bucket": "s3-bucketpolicy-no-public", "aws:s3/bucketV2:BucketV2":
+                  "s3-bucketpolicy-no-public", "aws:sqs/queue:Queue": "sqs-queuepolicy-no-public",
+                  "aws:sns/topic:Topic": "sns-topicpolicy-no-public", "aws:secretsmanager/secret:Secret":
+                  "secretsmanager-secretpolicy-no-public", "aws:kms/keyPolicy:KeyPolicy": "kms-keypolicy-no-public"
+                  }[type_]
+        found = run_resource(policy, type_, {"policy": policy_doc(OPEN)})
+        assert len(found) == 1 and found[0].enforcement == "mandatory", (type_, messages(found))
+
+
+def test_key_policy_root_delegation_is_not_all_actions() -> None:
+    assert run_resource("aws-resourcepolicy-no-all-actions", "aws:kms/key:Key", {"policy": policy_doc(KEY_ROOT)}) == []
+    found = run_resource("aws-resourcepolicy-no-all-actions", "aws:kms/key:Key",
+                         {"policy": policy_doc({**KEY_ROOT, "Principal": {"Service": "logs.amazonaws.com"}})})
+    assert len(found) == 1 and "Key policy statement 'Root'" in found[0].message
+
+
+def test_deny_statements_are_never_public_or_all_actions() -> None:
+    deny = {**OPEN, "Effect": "Deny", "Action": "s3:*"}
+    props = {"policy": policy_doc(deny)}
+    assert run_resource("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy", props) == []
+    assert run_resource("aws-resourcepolicy-no-all-actions", "aws:s3/bucketPolicy:BucketPolicy", props) == []
 
 
 def test_queue_require_kms_config_rejects_sqs_managed_sse() -> None:
@@ -101,7 +169,8 @@ def test_asymmetric_keys_need_no_rotation() -> None:
 
 def test_secret_references_are_not_secrets() -> None:
     env = {"environment": {"variables": {"DB_PASSWORD_ARN": "arn:aws:secretsmanager:x:1:secret:db",
-                                         "API_TOKEN": "{{resolve:ssm:/x}}"}}}
+                                         "API_TOKEN": "{{resolve:ssm:/x}}", "PASSTHROUGH_MODE": "on",
+                                         "DOCS_URL": "https://example.com/a:b", "COMPASS": "north"}}}
     assert run_resource("lambda-function-env-no-secrets", "aws:lambda/function:Function", function(**env)) == []
 
 

@@ -1,0 +1,119 @@
+"""Mutation-test the policy pack: ``python -m bench.mutation [--paths ...] [--json]`` (``make mutation``).
+
+Runs mutmut (pinned in requirements.txt) over ``policy/policies/`` in a private copy of the repository's
+tracked files (a fresh temporary directory, so two runs never collide and the work tree gets no
+``mutants/`` folder), with the policy unit tests (the awsguard-style cases, the direct tests of the
+document semantics, the stack cases; not the subprocess tests of ``policy.check``). Prints the survivors
+and, last, one JSON object: ``mutants``, ``killed``, ``survived``, ``timeout``, ``suspicious``,
+``no_tests``, ``kill_rate`` (killed + timeout over all tested mutants), ``seconds``, ``cpu_seconds``.
+
+Not part of ``make test``: a full run takes tens of minutes on two cores; results go in docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATHS = ("policy/policies/",)
+TESTS = ("tests/policy/test_iamdoc.py", "tests/policy/test_cases.py", "tests/policy/test_iam.py",
+         "tests/policy/test_public_access_encryption.py", "tests/policy/test_packaging_sfn_hygiene.py",
+         "tests/policy/test_cost.py")
+#: Mutants mutmut may not judge: the module docstrings and the docs metadata do not change a verdict.
+DO_NOT_MUTATE = ("policy/policies/_sdk.py",)
+
+
+def _tracked_copy(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for rel in files.decode().split("\0"):
+        if not rel:
+            continue
+        src = ROOT / rel
+        if src.is_file():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+
+
+def _config(paths: list[str], max_children: int) -> str:
+    def toml_list(items: list[str] | tuple[str, ...]) -> str:
+        return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+    return (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {toml_list(paths)}\n"
+        f"pytest_add_cli_args_test_selection = {toml_list(TESTS)}\n"
+        'pytest_add_cli_args = ["-p", "no:xdist", "-q", "-x"]\n'
+        f"do_not_mutate = {toml_list(DO_NOT_MUTATE)}\n"
+        'also_copy = ["policy", "components", "handlers", "pyproject.toml"]\n'
+    )
+
+
+def run(paths: list[str], max_children: int, keep: bool) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="sciflow-mutation-"))
+    try:
+        _tracked_copy(work)
+        with (work / "pyproject.toml").open("a", encoding="utf-8") as fh:
+            fh.write(_config(paths, max_children))
+        env = {**os.environ, "PYTHONPATH": str(work / "mutants")}  # mutmut runs the tests in mutants/
+        started, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
+                              cwd=work, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        results = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
+                                 capture_output=True, text=True)
+        counts: dict[str, int] = {}
+        survivors: list[str] = []
+        for line in results.stdout.splitlines():
+            name, sep, status = line.strip().rpartition(": ")
+            if not sep:
+                continue
+            counts[status] = counts.get(status, 0) + 1
+            if status == "survived":
+                survivors.append(name)
+        if proc.returncode != 0 and not counts:
+            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+            raise SystemExit(2)
+        killed, timeout = counts.get("killed", 0), counts.get("timeout", 0)
+        survived = counts.get("survived", 0)
+        tested = killed + timeout + survived + counts.get("suspicious", 0)
+        for name in survivors:
+            print(f"survived: {name}")
+        return {
+            "paths": paths, "mutants": sum(counts.values()), "killed": killed, "survived": survived,
+            "timeout": timeout, "suspicious": counts.get("suspicious", 0),
+            "no_tests": counts.get("no tests", 0), "skipped": counts.get("skipped", 0),
+            "kill_rate": round((killed + timeout) / tested, 4) if tested else None,
+            "seconds": round(seconds, 1),
+            "cpu_seconds": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 1),
+            "work_dir": str(work) if keep else None,
+        }
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", nargs="+", default=list(DEFAULT_PATHS),
+                        help="source paths to mutate (default: policy/policies/)")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (mutmut show NAME there)")
+    parser.add_argument("--json", action="store_true", help="print only the JSON object after the survivors")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.paths, args.max_children, args.keep)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
