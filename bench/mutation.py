@@ -54,7 +54,7 @@ def _config(paths: list[str], max_children: int) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(TESTS)}\n"
         'pytest_add_cli_args = ["-p", "no:xdist", "-q", "-x"]\n'
         f"do_not_mutate = {toml_list(DO_NOT_MUTATE)}\n"
-        'also_copy = ["policy", "components", "handlers", "pyproject.toml"]\n'
+        'also_copy = ["policy", "components", "handlers", "synth", "sandbox", "pyproject.toml"]\n'
     )
 
 

@@ -337,8 +337,7 @@ SECRETSMANAGER_SECRET_CMK = SciflowResourcePolicy(
     description="Secrets Manager secrets must be encrypted with a customer-managed KMS key.",
     resource_types=(SECRET,), check=_secret_cmk, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
     doc=_cmk_doc("With the AWS managed key every principal with secretsmanager:GetSecretValue reads the secret; a "
-                 "CMK adds the key policy as a second gate.", "kms_key_id=key.arn.", "checkov CKV_AWS_149",
-                 "cdk-nag AwsSolutions-SMG4 (rotation: see secretsmanager-secret-rotation)"),
+                 "CMK adds the key policy as a second gate.", "kms_key_id=key.arn.", "checkov CKV_AWS_149"),
     unknown="ignore")
 
 LAMBDA_FUNCTION_ENV_NO_SECRETS = SciflowResourcePolicy(

@@ -231,7 +231,7 @@ IAM_POLICY_NO_ADMIN_ACCESS = SciflowResourcePolicy(
     area=AREA,
     doc=Doc(why="A '*:*' grant is full administrator access: one compromised function owns the account.",
             fix="List the exact actions and resource ARNs the function calls (components/iam.py Statement).",
-            unknown=_REPORTED, references=("checkov CKV_AWS_62", "checkov CKV_AWS_1", "cdk-nag IAM5")))
+            unknown=_REPORTED, references=("checkov CKV_AWS_62", "checkov CKV_AWS_1", "cdk-nag AwsSolutions-IAM5")))
 
 IAM_POLICY_NO_WILDCARD_ACTIONS = SciflowResourcePolicy(
     name="iam-policy-no-wildcard-actions",
@@ -242,7 +242,7 @@ IAM_POLICY_NO_WILDCARD_ACTIONS = SciflowResourcePolicy(
             fix="Replace each wildcard with the actions the code calls; accept a reviewed wildcard with the "
                 "allowedActions config.",
             unknown=_REPORTED, references=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_63",
-                                           "cdk-nag Serverless (star permissions)")))
+                                           "cdk-nag Serverless IAMNoWildcardPermissions")))
 
 IAM_POLICY_NO_STAR_RESOURCE = SciflowResourcePolicy(
     name="iam-policy-no-star-resource",

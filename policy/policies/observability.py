@@ -96,7 +96,8 @@ CLOUDWATCH_LOGGROUP_RETENTION = SciflowResourcePolicy(
                                                      "uses 365)."}),
     doc=Doc(why="Never-expiring logs cost money forever; too-short retention loses the audit trail.",
             fix="retention_in_days=30 (or your minimumDays).", unknown=_FLAG,
-            references=("checkov CKV_AWS_66", "checkov CKV_AWS_338")),
+            references=("checkov CKV_AWS_66", "checkov CKV_AWS_338",
+                        "cdk-nag Serverless CloudWatchLogGroupRetentionPeriod")),
     unknown="ignore")
 
 LAMBDA_FUNCTION_LOG_RETENTION = SciflowStackPolicy(
@@ -108,7 +109,7 @@ LAMBDA_FUNCTION_LOG_RETENTION = SciflowStackPolicy(
                 "`pulumi destroy` leaves behind.",
             fix="A LogGroup with retention_in_days, referenced by logging_config.log_group.",
             unknown="Linked by property dependency; an unknown group name with no dependency is skipped.",
-            references=("cdk-nag Serverless LambdaLogRetention",)),
+            references=("cdk-nag Serverless CloudWatchLogGroupRetentionPeriod",)),
     unknown="ignore")
 
 SFN_STATEMACHINE_LOGGING = SciflowResourcePolicy(

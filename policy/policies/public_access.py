@@ -285,7 +285,7 @@ AWS_RESOURCEPOLICY_NO_ALL_ACTIONS = SciflowResourcePolicy(
                 "policies' statement) are exempt: that account's IAM policies decide.",
             fix="Name the actions: sqs:SendMessage for a publisher, s3:GetObject for a reader, kms:Decrypt and "
                 "kms:GenerateDataKey for a service.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_72", "checkov CKV_AWS_70", "checkov CKV_AWS_33")))
+            unknown=_REPORTED, references=("checkov CKV_AWS_72",)))
 
 LAMBDA_FUNCTIONURL_AUTH = SciflowResourcePolicy(
     name="lambda-functionurl-auth",
@@ -294,7 +294,7 @@ LAMBDA_FUNCTIONURL_AUTH = SciflowResourcePolicy(
     area=AREA,
     doc=Doc(why="A URL with authorizationType NONE runs scientific jobs (and bills them) for anyone.",
             fix="authorization_type='AWS_IAM'.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_258",)))
+            unknown=_REPORTED, references=("checkov CKV_AWS_258", "cdk-nag LambdaFunctionUrlAuth")))
 
 LAMBDA_PERMISSION_NO_PUBLIC = SciflowResourcePolicy(
     name="lambda-permission-no-public",
@@ -303,7 +303,8 @@ LAMBDA_PERMISSION_NO_PUBLIC = SciflowResourcePolicy(
     severity=Severity.CRITICAL, area=AREA,
     doc=Doc(why="Principal '*' makes the function invocable by every AWS account.",
             fix="principal='events.amazonaws.com' (or the account) plus source_arn.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_301",)))
+            unknown=_REPORTED, references=("checkov CKV_AWS_301",
+                                            "cdk-nag LambdaFunctionPublicAccessProhibited (NIST/HIPAA/PCI packs)")))
 
 LAMBDA_PERMISSION_SOURCE_RESTRICTED = SciflowResourcePolicy(
     name="lambda-permission-source-restricted",

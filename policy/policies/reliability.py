@@ -223,7 +223,9 @@ LAMBDA_FUNCTION_DLQ = SciflowStackPolicy(
                 "CloudFront, Firehose, Secrets Manager rotation, Step Functions ...) and for accounts are not.",
             fix="aws.lambda_.FunctionEventInvokeConfig(destination_config=on_failure -> SQS queue) or "
                 "dead_letter_config.",
-            unknown=DLQ_DOC_UNKNOWN, references=("cdk-nag Serverless LambdaDLQ", "checkov CKV_AWS_116")),
+            unknown=DLQ_DOC_UNKNOWN,
+            references=("cdk-nag Serverless LambdaDLQ", "cdk-nag Serverless LambdaAsyncFailureDestination",
+                        "checkov CKV_AWS_116")),
     unknown="ignore")
 
 SQS_QUEUE_DLQ = SciflowStackPolicy(
@@ -282,7 +284,7 @@ LAMBDA_FUNCTION_CONCURRENCY = SciflowResourcePolicy(
     resource_types=(FUNCTION,), check=_concurrency, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
     doc=Doc(why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency.",
             fix="reserved_concurrent_executions=N.", unknown="An unknown value counts as set.",
-            references=("checkov CKV_AWS_115",)),
+            references=("checkov CKV_AWS_115", "cdk-nag LambdaConcurrency (NIST/HIPAA packs)")),
     unknown="ignore")
 
 LAMBDA_FUNCTION_EXPLICIT_MEMORY_TIMEOUT = SciflowResourcePolicy(

@@ -186,7 +186,8 @@ LAMBDA_FUNCTION_VPC = SciflowResourcePolicy(
     doc=Doc(why="A VPC controls the function's egress; sciflow's functions only call AWS APIs with IAM and TLS, "
                 "so this stays advice (a VPC adds NAT or endpoint cost and cold-start work).",
             fix="vpc_config={'subnet_ids': private_subnets, 'security_group_ids': [sg.id]} plus VPC endpoints.",
-            unknown="Unknown subnet ids count as set.", references=("checkov CKV_AWS_117",)),
+            unknown="Unknown subnet ids count as set.",
+            references=("checkov CKV_AWS_117", "cdk-nag LambdaInsideVPC (NIST/HIPAA/PCI packs)")),
     unknown="ignore")
 
 SQS_QUEUE_VISIBILITY_TIMEOUT = SciflowStackPolicy(
@@ -199,7 +200,8 @@ SQS_QUEUE_VISIBILITY_TIMEOUT = SciflowStackPolicy(
                 "timeout (defaults: 30 s and 3 s); and a shorter timeout redelivers messages still being "
                 "processed. Followed through the event source mappings.",
             fix="visibility_timeout_seconds >= 6 x the function timeout (AWS's recommendation).",
-            unknown="A timeout unknown at preview is not judged.", references=("sciflow", "AWS Lambda SQS docs")),
+            unknown="A timeout unknown at preview is not judged.",
+            references=("cdk-nag LambdaEventSourceSQSVisibilityTimeout", "AWS Lambda SQS docs")),
     unknown="ignore")
 
 POLICIES: list[AnyPolicy] = [
