@@ -268,9 +268,21 @@ def synth(program: Path | str = "__main__.py", *, stack: str | None = "dev",
         raise DuplicateUrnError(monitor.errors[0])
     if "error" in result:
         error = result["error"]
-        raise SynthError(f"{path.name} (stack {stack_name}): {type(error).__name__}: {error}") from error
+        raise SynthError(f"{path.name} (stack {stack_name}): {type(error).__name__}: {error}"
+                         f"{_hint(error, stack)}") from error
     return Graph(project=project, stack=stack_name, region=region, resources=list(monitor.records),
                  outputs=result.get("outputs", {}), config=raw, notes=list(mocks.notes))
+
+
+def _hint(error: BaseException, stack: str | None) -> str:
+    """What to do about the usual reasons a valid program fails offline (a missing SDK, missing config)."""
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith("pulumi_"):
+        package = (error.name or "").replace("_", "-")
+        return f" (the program needs the {package} SDK: install it beside pulumi-aws, e.g. pip install {package})"
+    if type(error).__name__ == "ConfigMissingError":
+        where = f"Pulumi.{stack}.yaml" if stack else "a stack file: pass --stack NAME to load Pulumi.NAME.yaml"
+        return f" (set it in {where} beside the program)"
+    return ""
 
 
 def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ stack's region. So the answer for a type the mocks were not told about is derive
 Data sources (``Mocks.call``): caller identity, region, partition and availability zones answer like AWS for
 the stack; ``aws.iam.get_policy_document`` is computed for real from its arguments (:mod:`synth.policy_document`);
 any other data source gets its arguments echoed, an ``id`` and an ARN by rule, and is recorded in
-:attr:`AwsMocks.notes` (its other fields cannot be known offline).
+:attr:`AwsMocks.notes` (its other fields cannot be known offline). A ``StackReference`` reads as a stack with no
+outputs (noted too): ``get_output`` gives ``None``, a known value, so nothing built from it turns unknown.
 
 A caller with better knowledge plugs it in: ``AwsMocks(answers={type_token: answer})``. The sandbox registers
 its exact answers for the types it deploys (``sandbox.services``), consistent with the embedded AWS (moto):
@@ -46,6 +47,7 @@ from synth.policy_document import policy_document
 from synth.schema import lower_first, output_names, result_names, split_token
 
 ACCOUNT_ID = "123456789012"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 def suffix(*parts: str, length: int = 7) -> str:
@@ -199,12 +201,21 @@ class AwsMocks(Mocks):
         if answer is not None:
             return answer(self.context, args), []
         result, unknown = generic_call(self.context, args)
-        note = f"data source {args.token}" + (f" (fields {', '.join(unknown)} not known offline)" if unknown else "")
-        if note not in self.notes:
-            self.notes.append(note)
+        self._note(f"data source {args.token}" + (f" (fields {', '.join(unknown)} not known offline)" if unknown
+                                                  else ""))
         return result, []
 
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            # Another stack's outputs cannot be read offline: known and empty (``get_output`` gives None), so a
+            # document that embeds one stays decidable instead of turning the whole value unknown.
+            name = str(args.inputs.get("name") or args.name)
+            self._note(f"stack reference {name} (its outputs are not known offline; read as empty)")
+            return name, {"name": name, "outputs": {}, "secretOutputNames": []}
         if not args.custom:
             return "", {}
         outputs = dict(args.inputs)

@@ -82,6 +82,16 @@ def test_other_data_sources_answer_generically_and_are_reported_once() -> None:
     assert_clean_stderr(proc)
 
 
+def test_a_stack_reference_is_noted_and_does_not_hide_a_wide_policy() -> None:
+    proc = check("stack_reference.py")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert "reader" in mandatory(report).get("iam-policy-no-wildcard-actions", []), report
+    offline = [v["message"] for v in report["violations"] if v["policy"] == OFFLINE]
+    assert len(offline) == 1 and "stack reference acme/network/prod" in offline[0]
+    assert_clean_stderr(proc)
+
+
 def test_a_program_that_raises_exits_2_with_its_error() -> None:
     proc = check("raises.py")
     assert proc.returncode == 2 and proc.stdout == ""

@@ -125,3 +125,12 @@ def test_preview_reports_program_failure_with_exit_2(tmp_path: Path) -> None:
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2
     assert "ValueError: boom" in out.stderr
+
+
+@pytest.mark.parametrize(("body", "hint"), [
+    ("import pulumi_nonexistent_provider\n", "needs the pulumi-nonexistent-provider SDK"),
+    ("import pulumi\npulumi.Config().require('bucketName')\n", "set it in Pulumi.test.yaml beside the program"),
+])
+def test_offline_failures_say_what_to_do(tmp_path: Path, body: str, hint: str) -> None:
+    with pytest.raises(SynthError, match=hint):
+        synth(write_program(tmp_path, body), stack="test")
