@@ -133,15 +133,28 @@ def config_key(field: dataclasses.Field[Any]) -> str | None:
 
 
 def validate(obj: Any) -> None:
-    """Run every field's validator on ``obj`` (call it from ``__post_init__``); an error names the field."""
+    """Run every field's validator on ``obj`` (call it from ``__post_init__``); an error names the field.
+    A nested Args field (``retry``) must hold an instance of its default's class (it validated itself)."""
     for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        nested = _nested_class(field)
+        if nested is not None and not isinstance(value, nested):
+            raise Invalid(f"{show(value)} is not an instance of {nested.__name__}", (field.name,))
         check = knob_of(field).check
         if check is None:
             continue
         try:
-            check(getattr(obj, field.name))
+            check(value)
         except Invalid as err:
             raise err.at(field.name) from None
+
+
+@functools.cache
+def _nested_class(field: dataclasses.Field[Any]) -> type | None:
+    if field.default_factory is _MISSING:
+        return None
+    kind = type(typing.cast(Callable[[], Any], field.default_factory)())
+    return kind if dataclasses.is_dataclass(kind) else None
 
 
 # --------------------------------------------------------------------------- reading stack config

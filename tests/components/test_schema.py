@@ -117,6 +117,15 @@ def test_python_errors_in_nested_args_and_mappings_name_the_field() -> None:
         FunctionSpec("etl.ingest.handler", layers=["a"] * 6)
 
 
+def test_nested_args_must_be_their_own_class() -> None:
+    with pytest.raises(Invalid, match=r"^retry: RetryArgs\(max_attempts=3, max_event_age_s=3600\) \(RetryArgs\) is "
+                                      r"not an instance of EtlRetryArgs$"):
+        EtlPipelineArgs(dataset="sensor_readings", retry=RetryArgs())
+    with pytest.raises(Invalid, match=r"^retry: \{'max_attempts': 5\} \(dict\) is not an instance of RetryArgs$"):
+        ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)", retry={"max_attempts": 5})  # type: ignore
+    assert EtlPipelineArgs(dataset="sensor_readings", retry=EtlRetryArgs(max_attempts=1)).retry.max_attempts == 1
+
+
 def test_python_type_mistakes_are_caught() -> None:
     with pytest.raises(Invalid, match=r"^memory_mb: '1024' is not an integer$"):
         ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)", memory_mb="1024")  # type: ignore[arg-type]
