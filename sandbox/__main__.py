@@ -79,6 +79,12 @@ def _demo(argv: list[str]) -> int:
     return demo_main(argv)
 
 
+def _access(argv: list[str]) -> int:
+    from sandbox.access import main as access_main
+
+    return access_main(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("backfill", help="alias of python -m ops backfill: run missed dates of a scheduled computation",
                    add_help=False)
     sub.add_parser("demo", help="the whole dev stack on the embedded AWS (see demo --help)", add_help=False)
+    sub.add_parser("access", help="IAM access report of the demo scenarios (see access --help)", add_help=False)
     return parser
 
 
@@ -108,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return _backfill(argv[1:])
     if argv and argv[0] == "demo":
         return _demo(argv[1:])
+    if argv and argv[0] == "access":
+        return _access(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +36,10 @@ def invoke_async(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier:
             event=event, response=result.payload, function_error=result.function_error,
             invoke_count=attempts,
         )
-        _send_to_destination(aws, destination, record, success=not result.function_error)
+        _deliver_or_log(fn, destination, lambda: _send_to_destination(
+            aws, destination, record, success=not result.function_error, fn=fn))
     elif result.function_error and dead_letter:
-        _send_to_dead_letter(aws, dead_letter, event, result)
+        _deliver_or_log(fn, dead_letter, lambda: _send_to_dead_letter(aws, dead_letter, event, result, fn=fn))
 
 
 def destination_record(*, function_arn: str, request_id: str, event: Any, response: Any,
@@ -63,18 +65,35 @@ def destination_record(*, function_arn: str, request_id: str, event: Any, respon
     }
 
 
-def _send_to_destination(aws: EmbeddedAws, arn: str, record: dict[str, Any], *, success: bool) -> None:
+def _deliver_or_log(fn: Any, target: str, send: Callable[[], None]) -> None:
+    """Lambda cannot hand a record to its destination or dead-letter queue (e.g. the role may not send):
+    the record is lost and the service counts a DestinationDeliveryFailures/DeadLetterErrors metric; the
+    invoke itself does not fail."""
+    from botocore.exceptions import ClientError
+
+    try:
+        send()
+    except ClientError as exc:
+        _LOG.warning("sandbox: %s could not deliver to %s (DeadLetterErrors): %s", fn.function_name, target, exc)
+
+
+def _as_function(aws: EmbeddedAws, fn: Any, service: str) -> Any:
+    """Lambda sends destination records and dead letters with the function's execution role."""
+    return aws.role_client(service, str(fn.role), trusted="lambda.amazonaws.com", source_arn=str(fn.function_arn))
+
+
+def _send_to_destination(aws: EmbeddedAws, arn: str, record: dict[str, Any], *, success: bool, fn: Any) -> None:
     service = arn.split(":")[2]
     body = json.dumps(record)
     if service == "sqs":
-        aws.client("sqs").send_message(QueueUrl=_queue_url(aws, arn), MessageBody=body)
+        _as_function(aws, fn, "sqs").send_message(QueueUrl=_queue_url(aws, arn), MessageBody=body)
     elif service == "sns":
-        aws.client("sns").publish(TopicArn=arn, Message=body)
+        _as_function(aws, fn, "sns").publish(TopicArn=arn, Message=body)
     elif service == "lambda":
-        aws.client("lambda").invoke(FunctionName=arn, InvocationType="Event", Payload=body.encode())
+        _as_function(aws, fn, "lambda").invoke(FunctionName=arn, InvocationType="Event", Payload=body.encode())
     elif service == "events":
         bus = arn.split(":")[5].split("/", 1)[1]
-        aws.client("events").put_events(Entries=[{
+        _as_function(aws, fn, "events").put_events(Entries=[{
             "Source": "lambda",
             "DetailType": "Lambda Function Invocation Result - " + ("Success" if success else "Failure"),
             "Detail": body, "EventBusName": bus, "Resources": [],
@@ -83,7 +102,7 @@ def _send_to_destination(aws: EmbeddedAws, arn: str, record: dict[str, Any], *, 
         _LOG.warning("sandbox: destination %s is not supported; record dropped: %s", arn, body)
 
 
-def _send_to_dead_letter(aws: EmbeddedAws, arn: str, event: Any, result: Invocation) -> None:
+def _send_to_dead_letter(aws: EmbeddedAws, arn: str, event: Any, result: Invocation, *, fn: Any) -> None:
     payload = result.payload if isinstance(result.payload, dict) else {}
     attributes = {
         "RequestID": {"DataType": "String", "StringValue": result.request_id},
@@ -91,10 +110,10 @@ def _send_to_dead_letter(aws: EmbeddedAws, arn: str, event: Any, result: Invocat
         "ErrorMessage": {"DataType": "String", "StringValue": str(payload.get("errorMessage", ""))[:1024]},
     }
     if arn.split(":")[2] == "sqs":
-        aws.client("sqs").send_message(QueueUrl=_queue_url(aws, arn), MessageBody=json.dumps(event),
+        _as_function(aws, fn, "sqs").send_message(QueueUrl=_queue_url(aws, arn), MessageBody=json.dumps(event),
                                        MessageAttributes=attributes)
     else:
-        aws.client("sns").publish(TopicArn=arn, Message=json.dumps(event), MessageAttributes=attributes)
+        _as_function(aws, fn, "sns").publish(TopicArn=arn, Message=json.dumps(event), MessageAttributes=attributes)
 
 
 def _queue_url(aws: EmbeddedAws, arn: str) -> str:

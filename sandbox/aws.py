@@ -50,6 +50,7 @@ import os
 from collections.abc import Iterator
 
 from sandbox.async_invoke import destination_record
+from sandbox.authz.enforce import Enforcer
 from sandbox.core import (
     ACCOUNT_ID,
     DEFAULT_REGION,
@@ -73,8 +74,14 @@ __all__ = ["ACCOUNT_ID", "DEFAULT_REGION", "MOTO_CONFIG", "PATCHED_SYMBOL", "PIN
 
 
 @contextlib.contextmanager
-def embedded_aws(region: str = DEFAULT_REGION, *, drain_timeout_s: float = 30.0) -> Iterator[EmbeddedAws]:
-    """Run moto in-process with SFN execution on and Lambda code executed in this process.
+def embedded_aws(region: str = DEFAULT_REGION, *, drain_timeout_s: float = 30.0, iam: bool = False,
+                 isolated: bool = False) -> Iterator[EmbeddedAws]:
+    """Run moto in-process with SFN execution on and Lambda code executed.
+
+    ``iam``: every call made with a role's credentials (Lambda code, state machine service integrations,
+    Scheduler/EventBridge targets) is authorized as AWS would (:mod:`sandbox.authz`); ``isolated``: Lambda code
+    runs in worker processes with memory, timeout and concurrency enforced (:mod:`sandbox.workers`), else in
+    this process. ``make demo``, ``sandbox access`` and ``sandbox serve`` turn both on.
 
     State lives until the context exits; one embedded AWS per process at a time. On exit it waits up to
     ``drain_timeout_s`` for Step Functions executions still running (they run in moto's threads and would
@@ -82,9 +89,10 @@ def embedded_aws(region: str = DEFAULT_REGION, *, drain_timeout_s: float = 30.0)
     """
     from moto import mock_aws
 
-    aws = EmbeddedAws(region=region)
+    aws = EmbeddedAws(region=region, enforcer=Enforcer(ACCOUNT_ID, region) if iam else None, isolated=isolated)
     previous_region = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION",)}
-    with activate(aws), mock_aws(config=MOTO_CONFIG):
+    enforcing = aws.enforcer.installed() if aws.enforcer is not None else contextlib.nullcontext()
+    with activate(aws), mock_aws(config=MOTO_CONFIG), enforcing:
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
         try:
             yield aws
@@ -96,6 +104,7 @@ def embedded_aws(region: str = DEFAULT_REGION, *, drain_timeout_s: float = 30.0)
                 left = []
             if left:
                 _LOG.warning("sandbox: %d executions still RUNNING at exit: %s", len(left), ", ".join(left))
+            aws.close()
             for key, value in previous_region.items():
                 set_env(key, value)
 

@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
@@ -20,6 +21,9 @@ import boto3.session
 from botocore.client import BaseClient
 from botocore.config import Config
 from moto.core.config import DefaultConfig
+
+from sandbox.authz.enforce import Enforcer
+from sandbox.workers.pool import WorkerPool
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "ap-south-1"
@@ -102,6 +106,11 @@ class EmbeddedAws:
     shadowed_layer_packages: dict[str, str] = field(default_factory=dict)
     # what sandbox.deploy created, kept so a second deploy into the same embedded AWS reuses it
     deploy_state: dict[str, Any] = field(default_factory=dict)
+    # IAM enforcement (None: off) and process-isolated Lambda workers (see sandbox.authz, sandbox.workers)
+    enforcer: Enforcer | None = None
+    isolated: bool = False
+    _pool: WorkerPool | None = field(default=None, repr=False)
+    _bridge: Any = field(default=None, repr=False)
     _modules: dict[tuple[str, str], dict[str, ModuleType]] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -151,6 +160,64 @@ class EmbeddedAws:
 
     def invocations_of(self, function_name: str) -> list[Invocation]:
         return [inv for inv in list(self.invocations) if inv.function_name == function_name]
+
+    def workers(self) -> WorkerPool:
+        """The Lambda worker processes of this embedded AWS (started on first use)."""
+        with self._clients_lock:
+            if self._pool is None:
+                self._pool = WorkerPool()
+            return self._pool
+
+    def worker_endpoint(self) -> str:
+        """The HTTP endpoint Lambda workers reach this embedded AWS at (in-process: a server thread sharing
+        moto's state, started on first use)."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        with self._clients_lock:
+            if self._bridge is None:
+                from moto.server import ThreadedMotoServer
+
+                logging.getLogger("werkzeug").setLevel(logging.WARNING)
+                bridge = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+                bridge.start()
+                self._bridge = bridge
+            return f"http://127.0.0.1:{self._bridge.get_host_and_port()[1]}"
+
+    def role_client(self, service: str, role_arn: str, *, trusted: str, source_arn: str | None = None,
+                    region: str | None = None) -> BaseClient:
+        """A client signing as a session of ``role_arn`` assumed by the service ``trusted`` (admin when IAM
+        enforcement is off)."""
+        if self.enforcer is None:
+            return self.client(service, region)
+        session = self.enforcer.role_session(role_arn, trusted.split(".")[0], service=trusted, source_arn=source_arn)
+        return self.session_client(service, session.env(), region)
+
+    def service_client(self, service: str, principal: str, *, source_arn: str, region: str | None = None) -> BaseClient:
+        """A client signing as the AWS service ``principal`` acting for ``source_arn`` (resource policies
+        decide)."""
+        if self.enforcer is None:
+            return self.client(service, region)
+        return self.session_client(service, self.enforcer.service_session(principal, source_arn=source_arn).env(),
+                                   region)
+
+    def session_client(self, service: str, credentials: Mapping[str, str], region: str | None = None) -> BaseClient:
+        kwargs: dict[str, Any] = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
+        return _shared_session().client(
+            service, region_name=region or self.region, aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}), **kwargs)
+
+    def close(self) -> None:
+        """Stop the Lambda workers and the workers' endpoint."""
+        with self._clients_lock:
+            pool, bridge = self._pool, self._bridge
+            self._pool = self._bridge = None
+        if pool is not None:
+            pool.close()
+        if bridge is not None:
+            bridge.stop()
+
 
 
 _SESSION: boto3.session.Session | None = None

@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     computations: list[ComputationRun] = []
     pipelines: list[PipelineRun] = []
     dlq: dict[str, int] = {}
-    with embedded_aws(graph.region) as aws, replaced_dir(Path(args.out)) as out:
+    with embedded_aws(graph.region, iam=True, isolated=True) as aws, replaced_dir(Path(args.out)) as out:
         console.rule("[bold]2. Deploy into the embedded AWS")
         deployment = deploy(graph, aws)
         console.print(deployment.summary(), markup=False)
@@ -310,8 +310,15 @@ def main(argv: list[str] | None = None) -> int:
             "policy": {"mandatory": mandatory, "advisory": advisory},
             "cost_estimate_usd_month": float(graph.outputs.get("cost_estimate_usd_month", 0.0)),
             "dlq_messages": dlq,
+            "iam_enforced": bool(aws.enforcer and aws.enforcer.enforce),
+            "lambda_isolated": aws.isolated,
+            "access_denied": len(aws.enforcer.denied()) if aws.enforcer else 0,
+            "shadowed_packages": sorted(aws.shadowed_layer_packages),
         }
+        denials = [r.message for r in aws.enforcer.denied()] if aws.enforcer else []
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if aws.enforcer is not None:
+            (out / "access.json").write_text(json.dumps(aws.enforcer.report(), indent=2) + "\n")
 
     console.rule("[bold]5. Summary")
     table = Table(show_lines=False)
@@ -330,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     problems += [f"{p.name} {p.input}: {p.status}, expected {p.expected}" for p in pipelines
                  if p.status != p.expected]
     problems += [f"{mandatory} mandatory policy violations"] if mandatory else []
+    problems += [f"AccessDenied: {message}" for message in denials]
     for problem in problems:
         console.print(f"[bold red]unexpected:[/] {problem}")
     return 1 if problems else 0

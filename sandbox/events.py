@@ -134,14 +134,18 @@ def invoke_schedule(deployment: Deployment, schedule_name: str, scheduled_time: 
                                      scheduled_time=scheduled_time, attempt=attempt, execution_id=execution_id)
     result = InvocationResult(target_arn=target["Arn"], input=payload, execution_id=execution_id)
     service = target["Arn"].split(":")[2]
+
+    def as_scheduler(boto_service: str) -> Any:  # Scheduler calls every target with the target's role
+        return aws.role_client(boto_service, str(target["RoleArn"]), trusted="scheduler.amazonaws.com",
+                               source_arn=schedule_arn, region=deployment.region)
+
     if service == "lambda":
-        result.invocations = _invoke_async(aws, target["Arn"], payload, deployment.region)
+        result.invocations = _invoke_async(aws, target["Arn"], payload, as_scheduler("lambda"))
     elif service == "states":
-        result.execution_arn = _start(aws, target["Arn"], payload,
-                                      execution_name(deployed.physical_name, execution_id))
+        name = execution_name(deployed.physical_name, execution_id)
+        result.execution_arn = _start(target["Arn"], payload, name, as_scheduler("stepfunctions"))
     elif service == "sqs":
-        aws.client("sqs", region=deployment.region).send_message(
-            QueueUrl=_queue_url(aws, target["Arn"]), MessageBody=payload)
+        as_scheduler("sqs").send_message(QueueUrl=_queue_url(aws, target["Arn"]), MessageBody=payload)
     else:
         raise NotImplementedError(f"sandbox: schedule target {target['Arn']} is not supported "
                                   "(Lambda, Step Functions and SQS are)")
@@ -231,28 +235,37 @@ def _deliver_to_target(deployment: Deployment, rule: Mapping[str, Any], target: 
     payload = target_input(target, event, rule_arn=rule["Arn"], rule_name=rule["Name"])
     arn = str(target["Arn"])
     service = arn.split(":")[2]
+
+    def as_events(boto_service: str) -> Any:
+        """EventBridge calls a target with the target's role if it has one, else as events.amazonaws.com
+        (the target's resource policy decides: Lambda permissions, queue and topic policies)."""
+        if target.get("RoleArn"):
+            return aws.role_client(boto_service, str(target["RoleArn"]), trusted="events.amazonaws.com",
+                                   source_arn=str(rule["Arn"]), region=deployment.region)
+        return aws.service_client(boto_service, "events.amazonaws.com", source_arn=str(rule["Arn"]),
+                                  region=deployment.region)
+
     if service == "states":
         name = execution_name(str(target["Id"]), str(event.get("id", "")), rule["Name"])
-        return Delivery(rule["Name"], target["Id"], arn, payload, execution_arn=_start(aws, arn, payload, name))
+        return Delivery(rule["Name"], target["Id"], arn, payload,
+                        execution_arn=_start(arn, payload, name, as_events("stepfunctions")))
     if service == "lambda":
         return Delivery(rule["Name"], target["Id"], arn, payload,
-                        invocations=tuple(_invoke_async(aws, arn, payload, deployment.region)))
+                        invocations=tuple(_invoke_async(aws, arn, payload, as_events("lambda"))))
     if service == "sqs":
-        aws.client("sqs", region=deployment.region).send_message(QueueUrl=_queue_url(aws, arn),
-                                                                 MessageBody=payload)
+        as_events("sqs").send_message(QueueUrl=_queue_url(aws, arn), MessageBody=payload)
     elif service == "sns":
-        aws.client("sns", region=deployment.region).publish(TopicArn=arn, Message=payload)
+        as_events("sns").publish(TopicArn=arn, Message=payload)
     else:
         raise NotImplementedError(f"sandbox: rule {rule['Name']} target {arn} is not supported "
                                   "(Step Functions, Lambda, SQS and SNS are)")
     return Delivery(rule["Name"], target["Id"], arn, payload)
 
 
-def _invoke_async(aws: EmbeddedAws, function_arn: str, payload: str, region: str) -> list[Invocation]:
+def _invoke_async(aws: EmbeddedAws, function_arn: str, payload: str, client: Any) -> list[Invocation]:
     name = function_arn.split(":")[6]
     before = len(aws.invocations)
-    aws.client("lambda", region=region).invoke(FunctionName=function_arn, InvocationType="Event",
-                                               Payload=payload.encode())
+    client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload.encode())
     return [inv for inv in aws.invocations[before:] if inv.function_name == name]
 
 
@@ -262,10 +275,8 @@ def _queue_url(aws: EmbeddedAws, arn: str) -> str:
         QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"])
 
 
-def _start(aws: EmbeddedAws, state_machine_arn: str, payload: str, name: str) -> str:
-    region = state_machine_arn.split(":")[3]
-    response = aws.client("stepfunctions", region=region).start_execution(
-        stateMachineArn=state_machine_arn, name=name, input=payload)
+def _start(state_machine_arn: str, payload: str, name: str, client: Any) -> str:
+    response = client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
     return str(response["executionArn"])
 
 
@@ -279,7 +290,8 @@ def start_execution(deployment: Deployment, state_machine: str, execution_input:
     arn = (state_machine if state_machine.startswith("arn:")
            else str(deployment.state_machine(state_machine).arn))
     payload = execution_input if isinstance(execution_input, str) else json.dumps(execution_input)
-    return _start(deployment.aws, arn, payload, name or execution_name(arn.split(":")[-1], payload))
+    client = deployment.aws.client("stepfunctions", region=arn.split(":")[3])
+    return _start(arn, payload, name or execution_name(arn.split(":")[-1], payload), client)
 
 
 def wait_execution(arn: str, timeout_s: float = 60.0, *, aws: EmbeddedAws | None = None,

@@ -212,12 +212,19 @@ def install_for_server(aws: EmbeddedAws) -> None:
         if _ACTIVE is not None:
             raise SandboxError("sandbox: an embedded AWS is already running in this process")
         _install(backend_cls, aws)
+        if aws.enforcer is not None:
+            _SERVER_CONTEXTS.enter_context(aws.enforcer.installed())
+
+
+_SERVER_CONTEXTS = contextlib.ExitStack()
 
 
 def uninstall_for_server() -> None:
     """Undo :func:`install_for_server`."""
     with _ACTIVE_LOCK:
         if _ACTIVE is not None:
+            _ACTIVE.close()
+            _SERVER_CONTEXTS.close()
             _uninstall(_simple_backend_class())
 
 

@@ -30,8 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from sandbox.core import PYTHON_TAG, EmbeddedAws, Invocation, SandboxError
 from sandbox.core import set_env as _set_env
+from sandbox.workers.pool import Throttled
 
 _LOG = logging.getLogger("sandbox.runtime")
 # Invocations hold one re-entrant lock: the environment and sys.modules are process-wide.
@@ -214,6 +217,8 @@ def _lambda_env(aws: EmbeddedAws, fn: Any, ctx: LambdaContext, code_dir: Path) -
     if aws.endpoint_url:  # server mode: handler code must reach the server, not AWS
         env.update({"AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
                     "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"})
+    if aws.enforcer is not None:  # the function's role credentials, as Lambda sets them
+        env.update(aws.enforcer.function_session(str(fn.role), str(fn.function_name), str(fn.function_arn)).env())
     logging_config = aws.function_logging.get(fn.function_name, {})
     if logging_config.get("LogFormat") == "JSON":
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
@@ -238,19 +243,35 @@ def _error_payload(exc: BaseException, request_id: str, *, error_type: str | Non
     }
 
 
-def run_invocation(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier: str | None,
-         invocation_type: str, *, attempt: int = 1) -> Invocation:
-    request_id = str(uuid.uuid4())
+def new_context(aws: EmbeddedAws, fn: Any, qualifier: str | None) -> LambdaContext:
+    """The context of one invocation: a new request id, the version, the log group and a log stream."""
     version = "$LATEST" if not qualifier or qualifier == "$LATEST" else str(fn.version)
     now = datetime.now(UTC)
     logging_config = aws.function_logging.get(fn.function_name, {})
     log_group = logging_config.get("LogGroup") or f"/aws/lambda/{fn.function_name}"
-    ctx = LambdaContext(
+    return LambdaContext(
         function_name=fn.function_name, function_version=version,
         invoked_function_arn=fn.function_arn if not qualifier else f"{fn.function_arn}:{qualifier}",
-        memory_limit_in_mb=int(fn.memory_size), aws_request_id=request_id, log_group_name=log_group,
+        memory_limit_in_mb=int(fn.memory_size), aws_request_id=str(uuid.uuid4()), log_group_name=log_group,
         log_stream_name=f"{now:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}", timeout_s=float(fn.timeout),
     )
+
+
+def run_invocation(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier: str | None,
+         invocation_type: str, *, attempt: int = 1) -> Invocation:
+    if aws.isolated:  # in a worker process (sandbox.workers), limits enforced
+        from moto.awslambda.exceptions import LambdaClientError
+
+        from sandbox.workers.moto_function import run_isolated
+
+        try:
+            return run_isolated(aws, backend, fn, event, qualifier, invocation_type, attempt=attempt)
+        except Throttled as exc:
+            error = LambdaClientError("TooManyRequestsException", str(exc))
+            error.code = 429
+            raise error from None
+    ctx = new_context(aws, fn, qualifier)
+    request_id, version, log_group = ctx.aws_request_id, ctx.function_version, ctx.log_group_name
     with _INVOKE_LOCK:
         if not fn.code_bytes:
             raise SandboxError(f"sandbox: function {fn.function_name} has no zipped code to run")
@@ -364,9 +385,14 @@ def _runtime(aws: EmbeddedAws, fn: Any, ctx: LambdaContext, code_dir: Path, laye
         root.setLevel(logging.WARNING)
     for key_, value in env.items():
         os.environ[key_] = value
+    # boto3's default session caches the credentials it first read: each call starts with a fresh one, so
+    # handler code signs with this function's role, not the one of the function that ran first
+    saved_session = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
+        boto3.DEFAULT_SESSION = saved_session
         for key_, value_ in saved_env.items():
             _set_env(key_, value_)
         root.removeHandler(log_handler)

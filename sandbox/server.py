@@ -1,8 +1,9 @@
 """The embedded AWS as an HTTP endpoint: moto's ThreadedMotoServer with in-process Lambda and SFN execution.
 
-Any client can talk to it (``AWS_ENDPOINT_URL=http://127.0.0.1:<port>``, any credentials). Lambda code runs
-in the server's process exactly as in :func:`sandbox.aws.embedded_aws`; during a call ``AWS_ENDPOINT_URL``
-points the handler's boto3 clients back at the server. ``MOTO_PORT`` is set so Step Functions service
+Any client can talk to it (``AWS_ENDPOINT_URL=http://127.0.0.1:<port>``, any credentials: those are an
+administrator's). Lambda code runs as in :func:`sandbox.aws.embedded_aws` (``serve``: in worker processes, with
+its role's credentials, every call authorized); ``AWS_ENDPOINT_URL`` points the handler's boto3 clients back
+at the server. ``MOTO_PORT`` is set so Step Functions service
 integrations (``lambda:invoke``, ``dynamodb:putItem`` ...) reach the server too.
 
 Example
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox import aws as aws_mod
+from sandbox.authz.enforce import Enforcer
 from sandbox.aws import DEFAULT_REGION, EmbeddedAws
 from synth.graph import Graph
 
@@ -58,7 +60,7 @@ class ServerHandle:
 
 
 def start_server(port: int = 0, region: str = DEFAULT_REGION, *, host: str = "127.0.0.1",
-                 request_log: bool = False) -> ServerHandle:
+                 request_log: bool = False, iam: bool = False, isolated: bool = False) -> ServerHandle:
     """Start the server on ``host:port`` (``0`` picks a free port) and return once it accepts requests.
 
     ``request_log`` keeps werkzeug's one-line-per-request log on stderr.
@@ -78,7 +80,8 @@ def start_server(port: int = 0, region: str = DEFAULT_REGION, *, host: str = "12
     saved_env = {k: os.environ.get(k) for k in ("MOTO_PORT", "AWS_DEFAULT_REGION")}
     os.environ["MOTO_PORT"] = str(actual_port)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    embedded = EmbeddedAws(region=region, endpoint_url=f"http://127.0.0.1:{actual_port}")
+    embedded = EmbeddedAws(region=region, endpoint_url=f"http://127.0.0.1:{actual_port}", isolated=isolated,
+                           enforcer=Enforcer(aws_mod.ACCOUNT_ID, region) if iam else None)
     try:
         aws_mod.install_for_server(embedded)
     except BaseException:
@@ -95,7 +98,7 @@ def serve(port: int, region: str = DEFAULT_REGION, *, host: str = "127.0.0.1", g
     graph's region.
     """
     region = graph.region if graph is not None else region
-    handle = start_server(port, region, host=host, request_log=True)
+    handle = start_server(port, region, host=host, request_log=True, iam=True, isolated=True)
     if graph is not None:
         from sandbox.deploy import deploy
 

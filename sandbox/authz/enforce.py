@@ -82,7 +82,7 @@ class Enforcer:
         self.sessions: dict[str, Session] = {}
         self.records: list[CallRecord] = []
         self._lock = threading.Lock()
-        self._state_machine_sessions: dict[str, Session] = {}
+        self._cached_sessions: dict[str, Session] = {}
 
     # ---------------------------------------------------------------- sessions
 
@@ -107,6 +107,17 @@ class Enforcer:
         arn = f"arn:{PARTITION}:sts::{self.account_id}:assumed-role/{name}/{session_name}"
         return self._issue(Principal(arn, role_arn=role_arn))
 
+    def function_session(self, role_arn: str, function_name: str, function_arn: str) -> Session:
+        """The (cached) session of a Lambda function's execution role, as the runtime hands it to the code."""
+        key = f"{function_arn}|{role_arn}"
+        with self._lock:
+            found = self._cached_sessions.get(key)
+        if found is None:
+            found = self.role_session(role_arn, function_name, service="lambda.amazonaws.com", source_arn=function_arn)
+            with self._lock:
+                self._cached_sessions[key] = found
+        return found
+
     def service_session(self, service: str, *, source_arn: str) -> Session:
         """Credentials standing for ``service`` acting for ``source_arn`` (checked against resource policies)."""
         return self._issue(Principal.for_service(service),
@@ -115,7 +126,7 @@ class Enforcer:
     def state_machine_session(self, state_machine_arn: str) -> Session | None:
         """A (cached) session of the state machine's role, for its service integrations."""
         with self._lock:
-            found = self._state_machine_sessions.get(state_machine_arn)
+            found = self._cached_sessions.get(state_machine_arn)
         if found is not None:
             return found
         from moto.stepfunctions.models import stepfunctions_backends
@@ -128,7 +139,7 @@ class Enforcer:
         session = self.role_session(machine.roleArn, "sfn-execution", service="states.amazonaws.com",
                                     source_arn=state_machine_arn)
         with self._lock:
-            self._state_machine_sessions[state_machine_arn] = session
+            self._cached_sessions[state_machine_arn] = session
         return session
 
     # ---------------------------------------------------------------- policies from moto's backends
@@ -149,6 +160,22 @@ class Enforcer:
             if version is not None:
                 found.append(PolicyDocument.parse(f"{role.name}:managed/{arn.rsplit('/', 1)[-1]}", version.document))
         return found
+
+    def roles(self) -> dict[str, tuple[str, list[PolicyDocument]]]:
+        """Every role in the embedded AWS: name -> (ARN, identity policies), for the access report."""
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[self.account_id][PARTITION]
+        return {role.name: (role.arn, self.identity_policies(Principal(role.arn, role_arn=role.arn)))
+                for role in backend.roles.values()}
+
+    def report(self) -> dict[str, Any]:
+        """The access report (:func:`sandbox.authz.report.access_report`) of everything recorded so far."""
+        from sandbox.authz.report import access_report
+
+        with self._lock:
+            records = list(self.records)
+        return access_report(records, self.roles(), enforced=self.enforce)
 
     def resource_policy(self, resource: str) -> tuple[PolicyDocument | None, bool]:
         """(the resource's policy, whether it is required as KMS key policies are)."""

@@ -27,6 +27,10 @@ def synth_text(tmp_path_factory: pytest.TempPathFactory, name: str, program: str
 
 @contextmanager
 def deployed(graph: Graph) -> Iterator[Deployment]:
-    """The graph deployed into a fresh embedded AWS, alive for the block."""
-    with embedded_aws(graph.region) as aws:
+    """The graph deployed into a fresh embedded AWS with IAM enforced, alive for the block.
+
+    The programs under test attach no layers, so their Lambda code runs in this process (with the venv's
+    numpy/pandas); ``make demo`` (tests/e2e/test_demo.py) runs the dev stack's real layers in worker processes.
+    """
+    with embedded_aws(graph.region, iam=True) as aws:
         yield deploy(graph, aws)

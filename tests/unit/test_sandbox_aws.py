@@ -51,8 +51,23 @@ def handler(event, context):
 
 @pytest.fixture
 def aws() -> Iterator[EmbeddedAws]:
-    with embedded_aws(REGION) as embedded:
+    """The strict embedded AWS: IAM enforced, Lambda code in worker processes."""
+    with embedded_aws(REGION, iam=True, isolated=True) as embedded:
         yield embedded
+
+
+@pytest.fixture
+def in_process_aws() -> Iterator[EmbeddedAws]:
+    """The opt-in in-process runtime (``isolated=False``): handlers share this process, debuggers work."""
+    with embedded_aws(REGION, isolated=False) as embedded:
+        yield embedded
+
+
+def allow(aws: EmbeddedAws, *statements: dict[str, Any]) -> None:
+    """Grant the test functions' role these statements (IAM is enforced)."""
+    role(aws)
+    aws.client("iam").put_role_policy(RoleName="fn-role", PolicyName="fn-policy", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": list(statements)}))
 
 
 def role(aws: EmbeddedAws) -> str:
@@ -60,7 +75,9 @@ def role(aws: EmbeddedAws) -> str:
     try:
         return str(iam.get_role(RoleName="fn-role")["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
 def create(aws: EmbeddedAws, name: str, files: dict[str, str], *, handler: str = "handlers.app.handler",
@@ -161,15 +178,11 @@ def test_layers_are_on_sys_path_and_later_layers_win(aws: EmbeddedAws) -> None:
         "python/layered.py": f"VALUE = {tag!r}\n", f"python/only_{tag}.py": "HERE = True\n"})})["LayerVersionArn"]
         for tag in ("first", "second")]
     create(aws, "fn", {"app.py": "import layered, only_first, only_second\n\n"
-                                 "def handler(event, context):\n    return layered.VALUE\n"},
+                                 "def handler(event, context):\n    return [layered.VALUE, layered.__file__]\n"},
            handler="app.handler", layers=arns)
-    try:
-        assert invoke(aws, "fn", {}) == (None, "second")
-        # layer packages are loaded once per process and shared (compiled ones cannot be imported twice)
-        assert "/layers/" in str(sys.modules["layered"].__file__)
-    finally:
-        for name in ("layered", "only_first", "only_second"):
-            sys.modules.pop(name, None)
+    error, (value, origin) = invoke(aws, "fn", {})
+    assert (error, value) == (None, "second")
+    assert "/layers/" in origin
 
 
 def test_async_failure_retries_then_sends_the_destination_record(aws: EmbeddedAws) -> None:
@@ -177,6 +190,7 @@ def test_async_failure_retries_then_sends_the_destination_record(aws: EmbeddedAw
     sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName="fn-dlq")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
     lam = aws.client("lambda")
     lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=1,
                                          DestinationConfig={"OnFailure": {"Destination": queue_arn}})
@@ -201,6 +215,7 @@ def test_async_success_goes_to_the_on_success_destination(aws: EmbeddedAws) -> N
     sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName="fn-ok")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
     aws.client("lambda").put_function_event_invoke_config(
         FunctionName="fn", DestinationConfig={"OnSuccess": {"Destination": queue_arn}})
     aws.client("lambda").invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")
@@ -295,8 +310,10 @@ def put_allowed(s3: Any) -> bool:
     ({"Sid": "TlsOnly", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),
     ({"Sid": "DenyOverTls", "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}, False),
     ({"Sid": "Unconditional"}, False),
-    ({"Sid": "OtherCondition", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
-     True),
+    # a put without the header: the key is missing, so the negated operator holds and the deny applies (as in AWS)
+    ({"Sid": "RequireSseHeader", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+     False),
+    ({"Sid": "OtherAccountsOnly", "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "123456789012"}}}, True),
 ])
 def test_bucket_policy_conditions_on_secure_transport_are_evaluated(aws: EmbeddedAws, statement: dict[str, Any],
                                                                      allowed: bool) -> None:
@@ -313,10 +330,21 @@ def test_drain_waits_for_running_executions(aws: EmbeddedAws) -> None:
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
 
-def test_layer_packages_shadowed_by_the_process_are_reported(aws: EmbeddedAws) -> None:
+def test_layer_packages_shadowed_by_the_process_are_reported(in_process_aws: EmbeddedAws) -> None:
+    aws = in_process_aws
     layer = aws.client("lambda").publish_layer_version(LayerName="shadowed", Content={"ZipFile": zip_of({
         "python/pytest/__init__.py": "LAYER = True\n"})})["LayerVersionArn"]
     create(aws, "fn", APP, layers=[layer])
     assert invoke(aws, "fn", {})[0] is None
     assert list(aws.shadowed_layer_packages) == ["pytest"]
     assert "already imported" in aws.shadowed_layer_packages["pytest"]
+
+
+def test_isolated_workers_see_the_layer_copy_and_nothing_of_the_host(aws: EmbeddedAws) -> None:
+    layer = aws.client("lambda").publish_layer_version(LayerName="own-pytest", Content={"ZipFile": zip_of({
+        "python/pytest/__init__.py": "LAYER = True\n"})})["LayerVersionArn"]
+    create(aws, "fn", {"app.py": "import pytest\n\ndef handler(event, context):\n"
+                                 "    try:\n        import numpy\n    except ImportError:\n        numpy = None\n"
+                                 "    return [pytest.LAYER, numpy is None]\n"}, handler="app.handler", layers=[layer])
+    assert invoke(aws, "fn", {}) == (None, [True, True])
+    assert aws.shadowed_layer_packages == {}

@@ -1,0 +1,105 @@
+"""Least privilege proven by execution: every statement of a component's role is either needed (removing it
+makes the scenario fail with AccessDenied naming its action) or explained in the access report's reasons;
+resource policies deny requests outside them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.authz.report import UNUSED_REASONS
+from sandbox.deploy import Deployment
+from sandbox.events import invoke_schedule
+from synth.graph import Graph
+from tests.e2e.support import deployed, synth_text
+from tests.e2e.test_scheduled_computation_e2e import PROGRAM
+
+pytestmark = pytest.mark.xdist_group("least-privilege-e2e")
+FIRST_DAY = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
+    return synth_text(tmp_path_factory, "least-privilege", PROGRAM)
+
+
+@pytest.fixture(scope="module")
+def stack(graph: Graph) -> Iterator[Deployment]:
+    with deployed(graph) as deployment:
+        yield deployment
+
+
+def function_role(stack: Deployment, function: str) -> tuple[str, str, dict[str, Any]]:
+    """(role name, inline policy name, policy document) of a deployed function's execution role."""
+    role_arn = stack.client("lambda").get_function(
+        FunctionName=stack.function(function).physical_name)["Configuration"]["Role"]
+    iam = stack.client("iam")
+    name = role_arn.rsplit("/", 1)[-1]
+    [policy_name] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+    return name, policy_name, document if isinstance(document, dict) else json.loads(document)
+
+
+def test_every_statement_of_the_computation_role_is_needed_or_explained(stack: Deployment) -> None:
+    iam = stack.client("iam")
+    role, policy_name, document = function_role(stack, "daily-stats-fn")
+    statements = document["Statement"]
+    assert len(statements) >= 4
+    needed, explained = [], []
+    for offset, statement in enumerate(statements):
+        day = FIRST_DAY + timedelta(days=offset)
+        reduced = {**document, "Statement": [s for s in statements if s is not statement]}
+        iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
+        try:
+            result = invoke_schedule(stack, "daily-stats-schedule", day)
+        finally:
+            iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if result.succeeded:
+            assert statement.get("Sid") in UNUSED_REASONS, f"{statement.get('Sid')} is granted but never needed"
+            explained.append(statement.get("Sid"))
+            continue
+        text = json.dumps(result.payload) + "\n".join(line for inv in result.invocations for line in inv.log_lines)
+        assert "AccessDenied" in text, (statement.get("Sid"), result.payload)
+        assert any(action in text for action in actions), (statement.get("Sid"), result.payload)
+        needed.append(statement.get("Sid"))
+    assert needed, "no statement was proven necessary: enforcement is not biting"
+    # with the full policy back, the computation succeeds again
+    assert invoke_schedule(stack, "daily-stats-schedule", FIRST_DAY + timedelta(days=len(statements))).succeeded
+
+
+def test_tls_only_bucket_policy_denies_plain_http(stack: Deployment) -> None:
+    enforcer = stack.aws.enforcer
+    assert enforcer is not None
+    bucket = stack.bucket("daily-stats-artifacts-bucket").physical_name
+    policy, _ = enforcer.resource_policy(f"arn:aws:s3:::{bucket}/any")
+    assert policy is not None
+    from sandbox.authz.policy import AuthRequest, Principal, evaluate
+
+    role = "arn:aws:iam::123456789012:role/reader"
+    principal = Principal("arn:aws:sts::123456789012:assumed-role/reader/s", role_arn=role)
+    grant = [policy.parse("grant", {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})]
+    over_tls = AuthRequest(principal, "s3:GetObject", f"arn:aws:s3:::{bucket}/k", {"aws:SecureTransport": "true"})
+    plain = AuthRequest(principal, "s3:GetObject", f"arn:aws:s3:::{bucket}/k", {"aws:SecureTransport": "false"})
+    assert evaluate(over_tls, grant, policy).allowed
+    assert evaluate(plain, grant, policy).outcome == "explicit-deny"
+
+
+def test_queue_policy_and_key_policy_deny_requests_outside_them(stack: Deployment) -> None:
+    """The DLQ accepts a service principal only from its source ARN; the key admits only its delegation."""
+    enforcer = stack.aws.enforcer
+    assert enforcer is not None
+    dlq_url = stack.output("daily-stats_dlq_url")
+    queue_arn = stack.client("sqs").get_queue_attributes(
+        QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stranger = enforcer.service_session("sns.amazonaws.com", source_arn="arn:aws:sns:ap-south-1:999999999999:x")
+    with pytest.raises(ClientError) as denied:
+        stack.aws.session_client("sqs", stranger.env()).send_message(QueueUrl=dlq_url, MessageBody="x")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert queue_arn in denied.value.response["Error"]["Message"]
