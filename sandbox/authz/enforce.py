@@ -458,10 +458,9 @@ def _state_machine_arn_from_stack() -> str | None:
     frame = sys._getframe(2)
     while frame is not None:
         env = frame.f_locals.get("env")
-        manager = getattr(env, "context_object_manager", None)
-        if manager is not None:
+        if env is not None:
             with contextlib.suppress(Exception):
-                return str(manager.context_object["StateMachine"]["Id"])
+                return str(env.states.context_object.context_object_data["StateMachine"]["Id"])
         frame = frame.f_back  # type: ignore[assignment]
     return None
 

@@ -28,6 +28,8 @@ UNUSED_REASONS: dict[str, str] = {
     "XRayTracing": "traces are sent by the Lambda/Step Functions service with active tracing; X-Ray is not "
                    "emulated",
     "DeliverLogs": "Step Functions delivers execution logs to CloudWatch Logs on AWS; not emulated",
+    "ReadBackArtifacts": "read only when a re-run finds an artifact already written (write-once artifacts "
+                         "are compared by content); the e2e re-run tests exercise it",
     "SendToDeadLetterQueue": "used only when an asynchronous invocation fails after its retries "
                              "(the failure scenarios exercise it)",
     "EncryptDeadLetters": "used with SendToDeadLetterQueue (KMS data key of the encrypted queue)",

@@ -95,11 +95,26 @@ def test_queue_policy_and_key_policy_deny_requests_outside_them(stack: Deploymen
     """The DLQ accepts a service principal only from its source ARN; the key admits only its delegation."""
     enforcer = stack.aws.enforcer
     assert enforcer is not None
-    dlq_url = stack.output("daily-stats_dlq_url")
-    queue_arn = stack.client("sqs").get_queue_attributes(
-        QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs = stack.client("sqs")
+    [dlq_url] = [url for url in sqs.list_queues()["QueueUrls"] if "daily-stats" in url and "dlq" in url]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     stranger = enforcer.service_session("sns.amazonaws.com", source_arn="arn:aws:sns:ap-south-1:999999999999:x")
     with pytest.raises(ClientError) as denied:
         stack.aws.session_client("sqs", stranger.env()).send_message(QueueUrl=dlq_url, MessageBody="x")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     assert queue_arn in denied.value.response["Error"]["Message"]
+    # the key policy: CloudWatch Logs may use the key only for this account's log groups (encryption context)
+    from sandbox.authz.policy import AuthRequest, Principal, evaluate
+
+    key = stack.of_type("aws:kms/key:Key")[0]
+    key_policy, required = enforcer.resource_policy(str(key.arn))
+    assert key_policy is not None and required
+    logs = Principal.for_service("logs.ap-south-1.amazonaws.com")
+    mine = "arn:aws:logs:ap-south-1:123456789012:log-group:/aws/lambda/x"
+    theirs = "arn:aws:logs:ap-south-1:999999999999:log-group:/aws/lambda/x"
+    for context_arn, allowed in ((mine, True), (theirs, False)):
+        request = AuthRequest(logs, "kms:GenerateDataKey", str(key.arn),
+                              {"kms:EncryptionContext:aws:logs:arn": context_arn})
+        assert evaluate(request, [], key_policy, resource_policy_required=True).allowed is allowed
+    outsider = AuthRequest(Principal.for_service("sns.amazonaws.com"), "kms:Decrypt", str(key.arn), {})
+    assert not evaluate(outsider, [], key_policy, resource_policy_required=True).allowed

@@ -81,10 +81,11 @@ def role(aws: EmbeddedAws) -> str:
 
 
 def create(aws: EmbeddedAws, name: str, files: dict[str, str], *, handler: str = "handlers.app.handler",
-           env: dict[str, str] | None = None, layers: list[str] | None = None, timeout: int = 30) -> str:
+           env: dict[str, str] | None = None, layers: list[str] | None = None, timeout: int = 30,
+           memory: int = 512) -> str:
     response = aws.client("lambda").create_function(
         FunctionName=name, Runtime="python3.11", Role=role(aws), Handler=handler, Code={"ZipFile": zip_of(files)},
-        Timeout=timeout, MemorySize=512, Environment={"Variables": env or {}}, Layers=layers or [])
+        Timeout=timeout, MemorySize=memory, Environment={"Variables": env or {}}, Layers=layers or [])
     return str(response["FunctionArn"])
 
 
@@ -223,6 +224,35 @@ def test_async_success_goes_to_the_on_success_destination(aws: EmbeddedAws) -> N
     assert record["requestContext"]["condition"] == "Success"
     assert "functionError" not in record["responseContext"]
     assert record["responsePayload"]["name"] == "fn"
+
+
+@pytest.mark.parametrize(("event", "error_type", "memory"), [
+    ({"mode": "sleep", "seconds": 30}, "Sandbox.Timedout", 512),
+    ({"mode": "allocate"}, "Runtime.OutOfMemory", 128),
+])
+def test_timeout_and_out_of_memory_take_the_async_retry_and_failure_destination_path(
+        aws: EmbeddedAws, event: dict[str, Any], error_type: str, memory: int) -> None:
+    """A handler past its timeout or memory size fails as on AWS, and retries/destination handle it."""
+    files = {"handlers/__init__.py": "", "handlers/app.py": HANDLER.replace(
+        '    if mode == "marshal":',
+        '    if mode == "allocate":\n        block = bytearray(600 * 1024 * 1024)\n'
+        '        block[::4096] = b"x" * len(block[::4096])\n    if mode == "marshal":')}
+    create(aws, "fn", files, timeout=1, memory=memory)
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName="fn-failures")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
+    lam = aws.client("lambda")
+    lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=1,
+                                         DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    response = lam.invoke(FunctionName="fn", InvocationType="Event", Payload=json.dumps(event).encode())
+    assert response["StatusCode"] == 202
+    attempts = aws.invocations_of("fn")
+    assert [(inv.attempt, inv.error_type) for inv in attempts] == [(1, error_type), (2, error_type)]
+    [message] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == error_type
 
 
 def test_invocation_logs_reach_cloudwatch_logs(aws: EmbeddedAws) -> None:
