@@ -1,6 +1,8 @@
 """The report workbook (Excel, openpyxl): a ``Summary`` sheet plus one sheet of daily aggregates per group.
 
-This is what users build by hand today. Bytes are deterministic (fixed zip entry dates and document
+This is what users build by hand today. Every data-derived text cell goes through
+:func:`handlers.runtime.cells.neutralize` (openpyxl would store text starting with ``=`` as a formula). Bytes are
+deterministic (fixed zip entry dates and document
 timestamps), so a retried output step rewrites an identical object and write-once storage accepts it.
 
 Example
@@ -22,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+
+from handlers.runtime.cells import neutralize
 
 MAX_GROUP_SHEETS = 200
 _FIXED_TIME = "2000-01-01T00:00:00Z"
@@ -61,17 +65,18 @@ def workbook_bytes(summary: Mapping[str, Any], aggregates: pd.DataFrame, *, grou
     sheet = book.create_sheet("Summary")
     sheet.append(["field", "value"])
     for key, value in summary.items():
-        sheet.append([key, value if isinstance(value, int | float | str) or value is None else str(value)])
+        shown = value if isinstance(value, int | float | str) or value is None else str(value)
+        sheet.append([neutralize(key), neutralize(shown)])
     groups = list(aggregates.groupby(group_column, sort=True)) if len(aggregates) else []
     if len(groups) > max_sheets:
-        sheet.append(["groups without a sheet", ", ".join(str(g) for g, _ in groups[max_sheets:])])
+        sheet.append(["groups without a sheet", neutralize(", ".join(str(g) for g, _ in groups[max_sheets:]))])
     used: set[str] = set()
     columns = [c for c in aggregates.columns if c != group_column]
     for value, frame in groups[:max_sheets]:
         group_sheet = book.create_sheet(sheet_title(value, used))
-        group_sheet.append(columns)
+        group_sheet.append([neutralize(c) for c in columns])
         for row in frame[columns].itertuples(index=False, name=None):
-            group_sheet.append([v.item() if hasattr(v, "item") else v for v in row])
+            group_sheet.append([neutralize(v.item() if hasattr(v, "item") else v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return _normalize(buffer.getvalue())

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
 
 MANIFEST = "manifest.json"
@@ -94,7 +95,7 @@ def serialize(name: str, value: Any) -> tuple[bytes, str]:
         return (text + "\n").encode("utf-8"), content_type
     if hasattr(value, "to_csv") and hasattr(value, "columns"):
         need(".csv", "DataFrame")
-        return value.to_csv(index=False, lineterminator="\n").encode("utf-8"), content_type
+        return csv_bytes(value), content_type
     if hasattr(value, "savefig") and hasattr(value, "canvas"):
         need(".png", "figure")
         return _figure_png(value), content_type
