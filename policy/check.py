@@ -195,6 +195,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
     watchdog = _watchdog(args.timeout, args.program)
+    try:
+        return _run(args)
+    finally:  # every way out stops the watchdog: an in-process caller must not be killed by it later
+        watchdog.cancel()
+
+
+def _run(args: argparse.Namespace) -> int:
     config: dict[str, Any] = {}
     if args.policy_config is not None:
         try:
@@ -213,7 +220,6 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     report = evaluate(graph, config=config, program_dir=args.program.resolve().parent)
-    watchdog.cancel()
     if args.json:
         print(json.dumps(report.to_json()))
     else:

@@ -121,3 +121,23 @@ def test_synth_timeout_in_process_raises() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "timeout: never_finishes.py (stack sandbox): the program did not finish within 5 s" in proc.stdout, (
         proc.stdout + proc.stderr)
+
+
+@pytest.mark.parametrize("argv", [
+    [str(PROGRAMS / "raises.py"), "--json"],
+    [str(PROGRAMS / "missing.py"), "--json"],
+    [str(PROGRAMS / "raises.py"), "--policy-config", str(PROGRAMS / "missing.json")],
+])
+def test_every_way_out_of_main_stops_the_watchdog(argv: list[str]) -> None:
+    """In-process callers (tests, tools) must not be killed by a timer left running after an early exit 2."""
+    import threading
+
+    from policy.check import main
+
+    before = {t.ident for t in threading.enumerate()}
+    assert main([*argv, "--timeout", "600"]) == 2
+    timers = [t for t in threading.enumerate()
+              if t.ident not in before and isinstance(t, threading.Timer) and t.is_alive()]
+    for timer in timers:
+        timer.join(timeout=2)
+    assert not [t for t in timers if t.is_alive()]
