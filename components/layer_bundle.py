@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,8 @@ class LayerBundle(pulumi.ComponentResource):
         super().__init__("sciflow:index:LayerBundle", name, None, opts)
         self._name = name
         progress = args.progress or (lambda msg: pulumi.log.info(f"layer {name}: {msg}", resource=self))
-        self.build = args.build or build_layer(args.spec(), cache_dir=args.cache_dir, progress=progress)
+        self.build = args.build or build_layer(replace(args.spec(), name=name), cache_dir=args.cache_dir,
+                                               progress=progress)
         self.unzipped_bytes = self.build.unzipped_bytes
         self.zipped_bytes = self.build.zipped_bytes
         self.sha256 = self.build.sha256

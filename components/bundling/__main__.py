@@ -1,6 +1,7 @@
 """``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]``.
 
-Exit codes: 0 built, 1 the build failed (message on stderr names the package and reason), 2 usage error.
+Exit codes: 0 built, 1 the build failed (message on stderr names the layer, the package and the reason; pip's
+output or the smoke test's traceback only with ``--verbose``), 2 usage error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from components.bundling.builder import build_layer
 from components.bundling.errors import LayerBuildError
 from components.bundling.platforms import ARCHITECTURES, LAMBDA_UNZIPPED_LIMIT, RUNTIMES
+from components.bundling.report import format_contributors
 from components.bundling.spec import PYC_MODES, LayerSpec
 
 MiB = 1024 * 1024
@@ -38,6 +40,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     build.add_argument("--pyc", choices=PYC_MODES, default="imported",
                        help="which modules get unchecked-hash pyc (default: those the smoke test imports)")
     build.add_argument("--no-strip", action="store_true", help="do not strip .so files")
+    build.add_argument("--keep-docstrings", action="append", default=[], metavar="PKG",
+                       help="compile this top-level package with its docstrings (repeatable)")
+    build.add_argument("--keep-all-docstrings", action="store_true", help="never strip docstrings")
+    build.add_argument("--sourceless", action="store_true",
+                       help="ship pyc in place of .py sources (smaller; tracebacks name files, without source lines)")
+    build.add_argument("--workload", action="append", default=[], type=Path, metavar="FILE",
+                       help="a Python file the smoke test runs after the built-in workloads (repeatable)")
+    build.add_argument("--name", default="", help="the layer's name, used in messages")
+    build.add_argument("--verbose", "-v", action="store_true",
+                       help="on failure also print pip's output or the smoke test's traceback")
     build.add_argument("--find-links", action="append", default=[], metavar="DIR_OR_URL",
                        help="extra wheel locations for pip (repeatable)")
     build.add_argument("--no-index", action="store_true", help="only use --find-links locations")
@@ -53,12 +65,18 @@ def main(argv: list[str] | None = None) -> int:
                      exclude=tuple(args.exclude), provided_by=tuple(args.provided_by),
                      include_runtime_packages=args.include_runtime_packages, size_budget_bytes=args.budget,
                      smoke_imports=tuple(args.smoke_import), pyc=args.pyc, strip_binaries=not args.no_strip,
+                     strip_docstrings=not args.keep_all_docstrings, keep_docstrings=tuple(args.keep_docstrings),
+                     sourceless=args.sourceless, workloads=tuple(args.workload), name=args.name,
                      find_links=tuple(args.find_links), no_index=args.no_index)
     progress = None if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr))
     try:
         build = build_layer(spec, cache_dir=args.cache_dir, progress=progress, refresh=args.refresh)
     except LayerBuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if exc.details and args.verbose:
+            print(exc.details, file=sys.stderr)
+        elif exc.details:
+            print("  (run with --verbose for pip's output / the traceback)", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({"zip_path": str(build.zip_path), "site_dir": str(build.site_dir), "sha256": build.sha256,
@@ -71,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (cached)' if build.cached else ''}")
     for name, version in sorted(build.packages.items()):
         print(f"  {name}=={version}")
+    print(f"  top contributors: {format_contributors(build.report['sizes']['per_package'])}")
     for note in build.notes:
         print(f"  note: {note}")
     return 0

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import platform as host_platform
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,16 +16,15 @@ from components.bundling.archive import file_sha256, iter_tree, source_code_hash
 from components.bundling.cache import BUILDER_VERSION, BuildDir, cache_key, default_cache_dir, locked
 from components.bundling.elfscan import check_scan, format_glibc, scan_tree
 from components.bundling.errors import LayerBuildError
-from components.bundling.pyc import all_modules, compile_modules, docstring_safe, find_interpreter
+from components.bundling.interpreters import find_interpreter
 from components.bundling.report import check_budget, size_report
 from components.bundling.resolve import ResolvedWheel, resolve
-from components.bundling.smoke import SmokeResult, run_smoke
 from components.bundling.spec import PYC_MODES, RUNTIME_PROVIDED, LayerBuild, LayerSpec, parse_requirements
 from components.bundling.strip import StripResult, find_strip_tool, remove_unneeded, strip_binaries, tool_version
+from components.bundling.verify import compile_and_verify
 from components.bundling.wheels import Unpacked, installed_distributions, unpack_wheel
 
 Progress = Callable[[str], None]
-_HOST_ARCH = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Progress | None = None,
@@ -62,6 +59,14 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
     >>> build.zip_path.name, build.glibc_max
     ('layer.zip', '2.17')
     """
+    try:
+        return _build_layer(spec, cache_dir=cache_dir, progress=progress, refresh=refresh)
+    except LayerBuildError as exc:
+        raise exc.for_layer(spec.name) from None
+
+
+def _build_layer(spec: LayerSpec, *, cache_dir: Path | None, progress: Progress | None,
+                 refresh: bool) -> LayerBuild:
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     platform = spec.platform()
@@ -106,9 +111,14 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
                               reason="empty")
 
     strip_tool = tool_version(find_strip_tool(spec.architecture)) if spec.strip_binaries else "off"
-    interpreter = find_interpreter(platform.runtime.python)
-    interpreter_version = _interpreter_version(interpreter)
+    found = find_interpreter(platform.runtime.python)
+    interpreter, interpreter_version = (found.path, found.version) if found else (None, None)
+    interpreter_source = found.source if found else None
+    optional: dict[str, Any] = {  # options added later enter the key only when set: old keys stay valid
+        "keep_docstrings": sorted(spec.keep_docstrings), "sourceless": spec.sourceless,
+        "workloads": [file_sha256(Path(w)) for w in spec.workloads]}
     key = cache_key({
+        **{k: v for k, v in optional.items() if v},
         "runtime": spec.runtime, "architecture": spec.architecture, "tags": list(platform.tags),
         "resolved": [[w.name, w.version, w.sha256] for w in resolution.wheels],
         "shipped": sorted(w.key for w in shipped), "pyc": spec.pyc, "interpreter": interpreter_version,
@@ -125,8 +135,8 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
                 work = BuildDir(root, key)
                 try:
                     _build_into(work.path, spec, platform, resolution.wheels, shipped, excluded,
-                                root / ".wheels", interpreter, interpreter_version, strip_tool, notes,
-                                say, key, resolution.cached)
+                                root / ".wheels", (interpreter, interpreter_version, interpreter_source),
+                                strip_tool, notes, say, key, resolution.cached)
                     work.publish()
                 except BaseException:
                     work.discard()
@@ -137,18 +147,6 @@ def build_layer(spec: LayerSpec, *, cache_dir: Path | None = None, progress: Pro
     say(f"layer {key}: {build.unzipped_bytes:,} bytes unzipped, {build.zipped_bytes:,} zipped, "
         f"glibc {build.glibc_max}{' (cached)' if build.cached else ''} in {time.monotonic() - started:.1f}s")
     return build
-
-
-def _interpreter_version(interpreter: str | None) -> str | None:
-    if interpreter is None:
-        return None
-    if interpreter == sys.executable:
-        return sys.version.split()[0]
-    import subprocess
-
-    proc = subprocess.run([interpreter, "-c", "import sys; print(sys.version.split()[0])"],
-                          capture_output=True, text=True, check=False)
-    return proc.stdout.strip() or None
 
 
 def _load(final: Path, spec: LayerSpec, *, cached: bool) -> LayerBuild | None:
@@ -172,9 +170,10 @@ def _load(final: Path, spec: LayerSpec, *, cached: bool) -> LayerBuild | None:
 
 
 def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[ResolvedWheel, ...],
-                shipped: list[ResolvedWheel], excluded: dict[str, str], store: Path, interpreter: str | None,
-                interpreter_version: str | None, strip_tool: str, notes: list[str], say: Progress, key: str,
-                resolution_cached: bool) -> None:
+                shipped: list[ResolvedWheel], excluded: dict[str, str], store: Path,
+                found: tuple[str | None, str | None, str | None], strip_tool: str, notes: list[str],
+                say: Progress, key: str, resolution_cached: bool) -> None:
+    interpreter, interpreter_version, interpreter_source = found
     timings: dict[str, float] = {}
     site = work / "python"
     site.mkdir()
@@ -210,53 +209,15 @@ def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[Reso
     glibc_max = format_glibc(scan.max[:2]) if scan.files else "none"
     timings["glibc_s"] = time.monotonic() - t
 
-    can_run = interpreter is not None and _HOST_ARCH.get(host_platform.machine()) == spec.architecture
     packages = {w.name: w.version for w in shipped}
-    shipped_keys = {w.key for w in shipped}
-    smoke: SmokeResult | None = None
-    pyc: dict[str, Any] = {"mode": spec.pyc, "interpreter": interpreter_version, "compiled": 0, "errors": [],
-                           "docstrings_stripped": 0}
     t = time.monotonic()
-    imported: list[str] | None = None
-    if spec.pyc != "none" and can_run and (spec.pyc == "imported" or spec.strip_docstrings):
-        assert interpreter is not None
-        say("recording the modules the smoke test imports")
-        imported = run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
-                             packages=shipped_keys).layer_modules
-    if spec.pyc != "none" and interpreter is None:
-        pyc["mode"] = "none"
-        notes.append(f"no local python{platform.runtime.python_version}: layer ships without pyc "
-                     "(every cold start compiles the imported modules)")
-    elif spec.pyc == "imported" and imported is None:
-        pyc["mode"] = "none"
-        notes.append(f"pyc=imported needs to run the smoke test, which cannot run for {spec.architecture} here: "
-                     "layer ships without pyc")
-    elif spec.pyc != "none":
-        assert interpreter is not None
-        targets = all_modules(site) if spec.pyc == "all" else (imported or [])
-        no_docs = frozenset(rel for rel in (imported or []) if docstring_safe(rel)) if spec.strip_docstrings else \
-            frozenset()
-        say(f"precompiling {len(targets)} modules (unchecked-hash pyc, {len(no_docs)} without docstrings)")
-        pyc["compiled"], pyc["errors"] = compile_modules(interpreter, site, targets, strip_docstrings_of=no_docs)
-        pyc["docstrings_stripped"] = len(no_docs)
-    if pyc["errors"]:
-        notes.append(f"{len(pyc['errors'])} modules not compiled, e.g. {pyc['errors'][0][:200]}")
-    timings["pyc_s"] = time.monotonic() - t
-
+    verified = compile_and_verify(spec, site, platform.runtime.python, interpreter, interpreter_version,
+                                  interpreter_source, {w.key for w in shipped}, say)
+    notes.extend(verified.notes)
+    pyc, smoke = verified.pyc, verified.smoke
     sizes = size_report(site, owners)
     sizes["raw_unzipped_bytes"] = unpacked.bytes
     check_budget(sizes, spec.size_budget_bytes)
-
-    t = time.monotonic()
-    if can_run:
-        assert interpreter is not None
-        say("smoke test: importing every package and running a small workload")
-        smoke = run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
-                          packages=shipped_keys)
-    else:
-        why = (f"no local python{platform.runtime.python_version}" if interpreter is None else
-               f"an {spec.architecture} layer cannot run on this {host_platform.machine()} machine")
-        notes.append(f"smoke test skipped: {why}")
     timings["smoke_s"] = time.monotonic() - t
 
     say("writing the deterministic zip")

@@ -12,9 +12,8 @@ test, so a library that needs its docstrings at import time fails the build rath
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -64,18 +63,6 @@ print(json.dumps({"compiled": count, "errors": errors}))
 """
 
 
-def find_interpreter(python: tuple[int, int]) -> str | None:
-    """A local interpreter of version ``python`` (this one if it matches, else ``python3.X`` on PATH)."""
-    if sys.version_info[:2] == python:
-        return sys.executable
-    exe = shutil.which(f"python{python[0]}.{python[1]}")
-    if exe is None:
-        return None
-    proc = subprocess.run([exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                          capture_output=True, text=True, check=False)
-    return exe if proc.stdout.strip() == f"{python[0]}.{python[1]}" else None
-
-
 def all_modules(site: Path) -> list[str]:
     """Every ``.py`` file below ``site`` as a sorted list of relative paths."""
     return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.py"))
@@ -118,3 +105,39 @@ def compile_modules(interpreter: str, site: Path, rels: list[str], *,
 
 def docstring_safe(rel: str) -> bool:
     return rel.split("/", 1)[0].removesuffix(".py") not in DOCSTRING_DEPENDENT
+
+
+def top_package(rel: str) -> str:
+    """``"seaborn/_core/data.py"`` -> ``"seaborn"``; ``"six.py"`` -> ``"six"``."""
+    return rel.split("/", 1)[0].removesuffix(".py")
+
+
+def make_sourceless(interpreter: str, python: tuple[int, int], site: Path, *,
+                    keep_source_of: frozenset[str] = DOCSTRING_DEPENDENT) -> dict[str, int]:
+    """Replace every ``x.py`` below ``site`` by ``x.pyc`` (its unchecked-hash pyc; compiled now, docstrings
+    kept, where none exists yet) and drop ``__pycache__``. Packages in ``keep_source_of`` keep their sources.
+
+    Returns ``{"modules": n, "compiled": n, "source_bytes_removed": n}``.
+    """
+    rels = [rel for rel in all_modules(site) if top_package(rel) not in keep_source_of]
+    missing = [rel for rel in rels if not cache_path(site, rel, python).is_file()]
+    compiled, errors = compile_modules(interpreter, site, missing) if missing else (0, [])
+    failed = {e.split(":", 1)[0] for e in errors}
+    removed = 0
+    for rel in rels:
+        if rel in failed or not cache_path(site, rel, python).is_file():
+            continue  # not compilable for this version (e.g. a py2 example file): stays as source
+        source = site / rel
+        removed += source.stat().st_size
+        os.replace(cache_path(site, rel, python), source.with_suffix(".pyc"))
+        source.unlink()
+    for pycache in sorted(site.rglob("__pycache__"), key=lambda p: -len(p.parts)):
+        if pycache.is_dir() and not any(pycache.iterdir()):
+            pycache.rmdir()
+    return {"modules": len(rels) - len(failed), "compiled": compiled, "source_bytes_removed": removed}
+
+
+def cache_path(site: Path, rel: str, python: tuple[int, int]) -> Path:
+    """Where CPython ``python`` looks for the pyc of ``rel``: ``__pycache__/<stem>.cpython-3X.pyc``."""
+    source = site / rel
+    return source.parent / "__pycache__" / f"{source.stem}.cpython-{python[0]}{python[1]}.pyc"

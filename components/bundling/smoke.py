@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -54,7 +55,7 @@ try:
     import_s = time.perf_counter() - t0
     for name, code in cfg["workloads"]:
         step = "workload " + name
-        exec(compile(code, "<smoke:%s>" % name, "exec"), {})
+        exec(compile(code, "<smoke:%s>" % name, "exec"), {"__name__": "__main__"})
 except BaseException:
     sys.stderr.write("smoke test failed at: %s\n" % step)
     traceback.print_exc()
@@ -93,11 +94,16 @@ def top_level_names(site: Path) -> list[str]:
 
 
 def run_smoke(interpreter: str, site: Path, *, provided_by: tuple[Path, ...] = (),
-              extra_imports: tuple[str, ...] = (), packages: set[str] | None = None) -> SmokeResult:
-    """Run the smoke test; raise :class:`LayerBuildError` with the traceback when it fails."""
+              extra_imports: tuple[str, ...] = (), packages: set[str] | None = None,
+              workload_files: tuple[Path, ...] = ()) -> SmokeResult:
+    """Run the smoke test; raise :class:`LayerBuildError` with the traceback when it fails.
+
+    ``workload_files`` run after the built-in workloads (one per shipped package), each as ``__main__``.
+    """
     imports = [*top_level_names(site), *(m for m in extra_imports if m not in top_level_names(site))]
     shipped = packages if packages is not None else set(imports)
     workloads = [(name, code) for name, code in WORKLOADS.items() if name in shipped]
+    workloads += [(str(path), Path(path).read_text()) for path in workload_files]
     cfg = {"paths": [str(site), *(str(p) for p in provided_by)], "imports": imports, "workloads": workloads}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sciflow-smoke-") as home:
@@ -115,3 +121,27 @@ def run_smoke(interpreter: str, site: Path, *, provided_by: tuple[Path, ...] = (
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     return SmokeResult("passed", imports, [n for n, _ in workloads], time.monotonic() - started,
                        out["layer_modules"])
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
+
+
+def blame_package(traceback_text: str, roots: tuple[str, ...]) -> str | None:
+    """The top-level package of the innermost traceback frame below one of ``roots``, or ``None``.
+
+    Example
+    -------
+    >>> blame_package('  File "/opt/python/seaborn/relational.py", line 9, in <module>', ("/opt/python",))
+    'seaborn'
+    """
+    found = None
+    for line in traceback_text.splitlines():
+        match = _FRAME.match(line)
+        if not match:
+            continue
+        for root in roots:
+            prefix = root.rstrip("/") + "/"
+            if match.group(1).startswith(prefix):
+                top = match.group(1)[len(prefix):].split("/", 1)[0]
+                found = top.removesuffix(".py").removesuffix(".pyc")
+    return found

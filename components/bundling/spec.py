@@ -16,6 +16,7 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3")
 """Distributions every Lambda Python runtime already ships; left out unless asked for."""
 
 PYC_MODES = ("all", "imported", "none")
+"""``imported``: modules the smoke test imports; ``all``: every module; ``none``: no pyc."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,21 @@ class LayerSpec:
         more for numpy+pandas+scipy) or ``"none"``.
     strip_docstrings
         Compile the modules the smoke test imports without docstrings (about 40% smaller pyc). Every such
-        module is imported by the smoke test, so a package that needs its docstrings at import fails the build;
-        packages known to read docstrings later (ply, pycparser, click ...) keep them.
+        module is imported by the smoke test; when a package needs its docstrings at import (seaborn formats
+        them), the smoke test fails, that package's modules are recompiled with docstrings and the test runs
+        again (a note names the package and ``keep_docstrings``). Packages known to read docstrings later (ply,
+        pycparser, click ...) always keep them.
+    keep_docstrings
+        Top-level packages whose docstrings are always kept (skips the failed first attempt for them).
+    sourceless
+        Ship pure-Python modules as ``.pyc`` in place of their ``.py`` (no ``__pycache__``): smaller, and
+        tracebacks still name ``/opt/python/<file>.py`` with line numbers, but without the source lines.
+        Needs a local interpreter of the runtime's version; verified by the smoke test. Off by default.
+    workloads
+        Python files run by the smoke test after the built-in workloads (e.g. the function's own smoke
+        workload); the modules they import get pyc too.
+    name
+        The layer's name, used in messages (``layer 'plotting': ...``); not part of the build's identity.
     strip_binaries
         Run ``strip --strip-unneeded`` on package ``.so`` files (never inside ``*.libs/``).
     keep
@@ -70,6 +84,10 @@ class LayerSpec:
     provided_by: tuple[Path, ...] = ()
     pyc: str = "imported"
     strip_docstrings: bool = True
+    keep_docstrings: tuple[str, ...] = ()
+    sourceless: bool = False
+    workloads: tuple[Path, ...] = ()
+    name: str = ""
     strip_binaries: bool = True
     keep: tuple[str, ...] = ()
     index_url: str | None = None

@@ -68,6 +68,12 @@ def standard_index(dest: Path) -> Path:
     make_wheel(dest, "pinsold", "1.0", {"pinsold/__init__.py": ""}, requires=("tinydep==1.0",))
     make_wheel(dest, "brokenimport", "1.0",
                {"brokenimport/__init__.py": "raise ImportError('brokenimport needs libfoo.so.3')\n"})
+    # formats its API docs from docstrings at import, like seaborn (fails when docstrings are stripped)
+    make_wheel(dest, "docneedy", "1.0", {
+        "docneedy/__init__.py": "from docneedy._params import PARAMS\n",
+        "docneedy/_params.py": 'def _template():\n    """hue: the grouping variable"""\n\n\n'
+                               'PARAMS = dict([_template.__doc__.split(": ")])\n',
+    })
     make_sdist(dest, "sdistonly", "1.0")
     return dest
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from components.bundling import LayerBuildError, build_layer
+from components.bundling import LayerBuildError, build_layer, builder
 from components.bundling.__main__ import main
 from components.bundling.archive import file_sha256
-from components.bundling.pyc import find_interpreter
+from components.bundling.interpreters import find_interpreter
 from tests.unit.bundling_helpers import make_wheel, offline_spec, standard_index
 
 
@@ -95,7 +95,8 @@ def test_pyc_all_keeps_docstrings_when_asked(index: Path, tmp_path: Path) -> Non
     data = (build.site_dir / "tinycalc" / "__pycache__" / "__init__.cpython-311.pyc").read_bytes()
     assert b"Multiply two numbers" in data
     assert build.report["pyc"] == {"mode": "all", "compiled": 3, "errors": [], "docstrings_stripped": 0,
-                                   "interpreter": sys.version.split()[0]}
+                                   "interpreter": sys.version.split()[0], "interpreter_source": "this interpreter",
+                                   "docstrings_kept_for": [], "sourceless": None}
 
 
 def test_pyc_none_ships_sources_only(index: Path, tmp_path: Path) -> None:
@@ -133,7 +134,8 @@ def test_over_budget_lists_contributors_and_leaves_nothing(index: Path, tmp_path
     with pytest.raises(LayerBuildError, match=r"^layer: [\d,]+ bytes unzipped is over the budget of 100 bytes by "
                                               r"[\d,]+; top contributors: tinycalc .* MiB, tinydep") as err:
         build_layer(offline_spec(index, "tinycalc==1.0", size_budget_bytes=100), cache_dir=tmp_path)
-    assert err.value.reason == "over-budget" and "Suggested split: layer 1: tinycalc" in str(err.value)
+    assert err.value.reason == "over-budget" and "Would fit: without tinycalc" in str(err.value)
+    assert "split" not in str(err.value), "Lambda's limit counts all layers together: a split never helps"
     _no_leftovers(tmp_path)
 
 
@@ -241,13 +243,73 @@ def test_concurrent_builds_of_the_same_layer_share_one_result(index: Path, tmp_p
     assert list((tmp_path / ".tmp").iterdir()) == []
 
 
-@pytest.mark.skipif(find_interpreter((3, 12)) is not None, reason="a local python3.12 exists here")
-def test_without_a_matching_interpreter_the_layer_ships_without_pyc_and_says_so(index: Path, tmp_path: Path) -> None:
+def test_without_a_matching_interpreter_the_layer_ships_without_pyc_and_says_where_it_looked(
+        index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder, "find_interpreter", lambda _python: None)
     build = build_layer(offline_spec(index, "tinycalc==1.0", runtime="python3.12"), cache_dir=tmp_path)
     assert not list(build.site_dir.rglob("*.pyc"))
     assert build.report["pyc"]["mode"] == "none" and build.report["smoke"] == {"status": "skipped"}
-    assert any(n.startswith("no local python3.12: layer ships without pyc") for n in build.notes)
-    assert any(n.startswith("smoke test skipped: no local python3.12") for n in build.notes)
+    assert any(n.startswith("no local python3.12 found (looked at: python3.12 on PATH; pyenv") and
+               n.endswith("layer ships without pyc (every cold start compiles the imported modules)")
+               for n in build.notes)
+    assert "smoke test skipped: no local python3.12" in build.notes
+
+
+@pytest.mark.skipif(find_interpreter((3, 12)) is None, reason="no python3.12 on PATH or in pyenv here")
+def test_python312_layer_gets_pyc_and_a_smoke_test_from_a_discovered_interpreter(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", runtime="python3.12"), cache_dir=tmp_path)
+    assert build.report["smoke"]["status"] == "passed"
+    assert build.report["pyc"]["interpreter"].startswith("3.12.") and build.report["pyc"]["compiled"] == 3
+    assert (build.site_dir / "tinycalc" / "__pycache__" / "__init__.cpython-312.pyc").is_file()
+
+
+def test_a_package_that_needs_its_docstrings_falls_back_and_the_note_names_the_option(
+        index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "docneedy==1.0"), cache_dir=tmp_path)
+    assert build.report["smoke"]["status"] == "passed"
+    assert build.report["pyc"]["docstrings_kept_for"] == ["docneedy"]
+    note = next(n for n in build.notes if n.startswith("docneedy needs its docstrings at import"))
+    assert "keep_docstrings" in note and "--keep-docstrings docneedy" in note and "ValueError" in note
+    data = (build.site_dir / "docneedy" / "__pycache__" / "_params.cpython-311.pyc").read_bytes()
+    assert b"hue: the grouping variable" in data
+
+
+def test_keep_docstrings_skips_the_failed_first_attempt(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "docneedy==1.0", keep_docstrings=("docneedy",)), cache_dir=tmp_path)
+    assert build.report["pyc"]["docstrings_kept_for"] == [] and build.report["pyc"]["docstrings_stripped"] == 0
+    assert not [n for n in build.notes if "docstrings" in n]
+
+
+def test_sourceless_ships_pyc_in_place_of_sources_and_tracebacks_name_the_file(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "tinycalc==1.0", sourceless=True), cache_dir=tmp_path)
+    site = build.site_dir
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.py*")) == [
+        "tinycalc/__init__.pyc", "tinycalc/_core.pyc", "tinydep/__init__.pyc"]
+    assert build.report["pyc"]["sourceless"]["modules"] == 3 and build.report["smoke"]["status"] == "passed"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import tinycalc; print(tinycalc.mul(6, 7)); "
+            "tinycalc.add(None, 1)")
+    proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(site)], capture_output=True, text=True,
+                          check=False)
+    assert proc.stdout.strip() == "42"
+    assert 'File "/opt/python/tinycalc/_core.py", line 5, in add' in proc.stderr
+
+
+def test_errors_name_the_layer(index: Path, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"^layer 'plotting': brokenimport: smoke test failed") as err:
+        build_layer(offline_spec(index, "brokenimport==1.0", name="plotting"), cache_dir=tmp_path)
+    assert err.value.layer == "plotting" and "Traceback" not in str(err.value) and "Traceback" in err.value.details
+
+
+def test_cli_prints_pip_output_only_with_verbose(index: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["build", "-r", "sdistonly==1.0", "--no-index", "--find-links", str(index), "--cache-dir", str(tmp_path),
+            "--name", "extras"]
+    assert main(argv) == 1
+    quiet = capsys.readouterr().err
+    assert "error: layer 'extras': sdistonly==1.0: no wheel" in quiet and "--verbose" in quiet
+    assert main([*argv, "--verbose"]) == 1
+    loud = capsys.readouterr().err
+    assert len(loud.splitlines()) > len(quiet.splitlines())
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="needs an x86_64 host")
