@@ -243,6 +243,7 @@ def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[Reso
         "pyc": pyc,
         "smoke": asdict(smoke) | {"layer_modules": len(smoke.layer_modules)} if smoke else {"status": "skipped"},
         "provided_by": [str(p) for p in spec.provided_by],
+        "owners": dict(sorted(owners.items())),
         "notes": notes, "timings": timings, "sha256": digest,
     }
     (work / "build.json").write_text(json.dumps({"sha256": digest, "report": report}, indent=1, sort_keys=True))

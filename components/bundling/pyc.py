@@ -113,13 +113,14 @@ def top_package(rel: str) -> str:
 
 
 def make_sourceless(interpreter: str, python: tuple[int, int], site: Path, *,
-                    keep_source_of: frozenset[str] = DOCSTRING_DEPENDENT) -> dict[str, int]:
+                    keep_source_of: frozenset[str] = DOCSTRING_DEPENDENT,
+                    skip: frozenset[str] = frozenset()) -> dict[str, int]:
     """Replace every ``x.py`` below ``site`` by ``x.pyc`` (its unchecked-hash pyc; compiled now, docstrings
     kept, where none exists yet) and drop ``__pycache__``. Packages in ``keep_source_of`` keep their sources.
 
     Returns ``{"modules": n, "compiled": n, "source_bytes_removed": n}``.
     """
-    rels = [rel for rel in all_modules(site) if top_package(rel) not in keep_source_of]
+    rels = [rel for rel in all_modules(site) if top_package(rel) not in keep_source_of and rel not in skip]
     missing = [rel for rel in rels if not cache_path(site, rel, python).is_file()]
     compiled, errors = compile_modules(interpreter, site, missing) if missing else (0, [])
     failed = {e.split(":", 1)[0] for e in errors}

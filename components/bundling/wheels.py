@@ -78,3 +78,35 @@ def installed_distributions(site: Path) -> dict[str, str]:
         if name and version:
             found[canonicalize_name(name)] = version
     return found
+
+
+def installed_owners(site: Path) -> dict[str, str]:
+    """``{top-level name: distribution}`` of an unpacked layer, from each ``*.dist-info`` (``top_level.txt`` when
+    shipped, else the distribution's import name) plus its auditwheel ``<name>.libs`` directory.
+
+    Example
+    -------
+    >>> installed_owners(Path(build.site_dir))["sklearn"]                       # doctest: +SKIP
+    'scikit-learn'
+    """
+    owners: dict[str, str] = {}
+    for info in sorted(site.glob("*.dist-info")):
+        dist = info.name[: -len(".dist-info")].rsplit("-", 1)[0]
+        name = dist
+        metadata = info / "METADATA"
+        if metadata.is_file():
+            for line in metadata.read_text(errors="replace").splitlines():
+                if line.startswith("Name:"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+        owners[info.name] = name
+        tops = info / "top_level.txt"
+        names = tops.read_text().split() if tops.is_file() else []
+        for top in [*names, dist, dist.lower(), dist.replace("-", "_").lower()]:
+            for candidate in (top, f"{top}.py", f"{top}.libs"):
+                if (site / candidate).exists():
+                    owners.setdefault(candidate, name)
+    for entry in site.iterdir():
+        if entry.name not in owners and entry.suffix == ".libs" and entry.stem in owners:
+            owners[entry.name] = owners[entry.stem]
+    return owners
