@@ -11,16 +11,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy.stats  # noqa: E402
-import seaborn as sns  # noqa: E402
-from aws_lambda_powertools import Logger  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import numpy as np
+import pandas as pd
+import scipy.stats
+import seaborn as sns
+from aws_lambda_powertools import Logger
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 rng = np.random.default_rng(0)
 frame = pd.DataFrame({"site": rng.choice(["a", "b", "c"], 600), "x": rng.normal(size=600),
