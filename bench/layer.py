@@ -1,13 +1,27 @@
-"""Layer benchmark: numpy+pandas+scipy for python3.11 x86_64 (glibc 2.26) vs plain ``pip install --target``.
+"""Layer benchmark: our layers vs what users build by hand, side by side in one run.
 
-``python -m bench.layer --json`` prints progress on stderr and, as the last stdout line, one JSON object:
-``naive_unzipped_bytes``, ``unzipped_bytes``, ``zipped_bytes``, ``unzipped_ratio``, ``cold_import_s``,
-``cold_import_nopyc_s``, ``import_ratio``, ``build_s``, ``rebuild_s``, ``rebuild_identical``,
-``fresh_rebuild_identical``, ``glibc_max``, ``packages`` and ``targets`` (each target's pass/fail).
+``python -m bench.layer --json`` (profile ``default``): the numpy+pandas+scipy layer for python3.11 x86_64
+(glibc 2.26) against ``baselines``, all measured in this run:
 
-The naive baseline installs into a temporary directory (pip's own HTTP cache, never the layer cache). Cold
-imports run in fresh interpreters (``-I -S -B``, ``PYTHONDONTWRITEBYTECODE=1``) with only the layer on
-``sys.path``, alternating the layer and the same tree without pyc, and report the median.
+* ``pip_target_zip`` — plain ``pip install --target`` (pip's defaults: timestamp pyc for everything, tests kept),
+  zipped *with* the files' timestamps and extracted the way Lambda does (zip timestamps restored, read-only:
+  ``-B``), i.e. a hand-made or Klayers-style layer. Zip times have a 2-second resolution, so the pyc of a
+  source with an odd mtime go stale: ``stale_pyc`` counts them.
+* ``pip_target_deterministic_zip`` — the same tree in a deterministic zip (every entry dated 1980): every
+  timestamp pyc is stale, so each cold start compiles.
+
+Fields: ``unzipped_bytes``, ``zipped_bytes``, ``cold_import_s`` (median of ``--runs`` fresh ``-I -S -B``
+interpreters with only the layer on ``sys.path``, all variants alternating), ``cold_import_nopyc_s`` (our tree
+without pyc), ``import_ratio``, ``naive_unzipped_bytes`` (the pip tree), ``unzipped_ratio``, ``build_s``,
+``rebuild_s``, ``rebuild_identical``, ``fresh_rebuild_identical``, ``glibc_max``, ``packages``, ``baselines``,
+``targets``.
+
+``python -m bench.layer --profile full --json``: numpy + pandas + scipy + scikit-learn + matplotlib + seaborn +
+Powertools for one python3.11 x86_64 function: the scientific layer (default options), a second layer with the
+rest, both trimmed against ``bench/workloads/full_stack.py`` (sourceless pyc) by
+:func:`components.bundling.trim.trim_layers`; adds ``total_unzipped_bytes`` (all layers + the handlers zip),
+``layer_dirs`` (attach order), ``runtime``, ``workload_ok`` (the workload in a fresh ``python3.11 -I -S`` with
+only ``layer_dirs`` on ``sys.path``) and ``untrimmed_total_unzipped_bytes``.
 """
 
 from __future__ import annotations
@@ -21,15 +35,25 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from components.bundling import LayerSpec, build_layer, get_platform
+from components.bundling import LayerBuild, LayerBuildError, LayerSpec, build_layer, get_platform
+from components.bundling.archive import iter_tree, write_deterministic_zip
 from components.bundling.elfscan import parse_glibc
+from components.bundling.interpreters import find_interpreter
+from components.bundling.trim import TrimSpec, trace, trim_layers
+from components.code import handlers_archive
 
-REQUIREMENTS = ("numpy", "pandas", "scipy")
 RUNTIME, ARCH = "python3.11", "x86_64"
-IMPORT = "import numpy, pandas, scipy.stats"
+SCIENTIFIC = ("numpy==2.2.6", "pandas==3.1.1", "scipy==1.16.3")
+FULL_REST = ("scikit-learn==1.7.2", "matplotlib==3.11.2", "seaborn==0.13.2", "aws-lambda-powertools==3.37.0")
+FULL_WORKLOAD = Path(__file__).resolve().parent / "workloads" / "full_stack.py"
+IMPORTS = {"default": "import numpy, pandas, scipy.stats",
+           "full": "import numpy, pandas, scipy.stats, sklearn.ensemble, seaborn, aws_lambda_powertools"}
+DEFAULT_LAYER_BYTES = 180_656_951  # the default layer before issue 16: it must not grow
+FULL_BUDGET = 230_000_000  # issue 16: the whole stack for one function, with room for its code
 UNZIPPED_RATIO_MAX, IMPORT_RATIO_MAX, REBUILD_S_MAX, GLIBC_MAX = 0.62, 0.5, 2.0, "2.26"  # issue 3 targets
 
 
@@ -41,32 +65,95 @@ def tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def naive_install(dest: Path) -> int:
-    """Plain ``pip install --target`` (pip's defaults: compiles pyc, keeps tests) for the same platform."""
+def pip_target(dest: Path, requirements: tuple[str, ...]) -> None:
+    """Plain ``pip install --target`` for the Lambda platform (pip's defaults: timestamp pyc, tests kept)."""
     args = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(dest),
-            *get_platform(RUNTIME, ARCH).pip_args(), *REQUIREMENTS]
+            *get_platform(RUNTIME, ARCH).pip_args(), *requirements]
     subprocess.run(args, check=True, capture_output=True, text=True)
-    return tree_bytes(dest)
 
 
-def cold_import_s(site: Path) -> float:
-    """Seconds for ``import numpy, pandas, scipy.stats`` in a fresh interpreter with only ``site`` on sys.path."""
-    code = (f"import sys, time; sys.path.insert(0, {str(site)!r}); t = time.perf_counter(); {IMPORT}; "
-            "print(time.perf_counter() - t)")
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "HOME": tempfile.gettempdir()}
-    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, env=env,
+def zip_with_timestamps(root: Path, dest: Path) -> None:
+    """``cd root && zip -r dest .`` as a user would: every file with its own mtime (zip's 2 s resolution)."""
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for arcname, path in iter_tree(root, arc_prefix="python/", exclude_dirs=frozenset(), exclude_suffixes=()):
+            zf.write(path, arcname)
+
+
+def extract_like_lambda(archive: Path, dest: Path) -> Path:
+    """Unzip with the zip's timestamps restored (as Lambda's extraction does); returns ``dest/python``."""
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = Path(zf.extract(info, dest))
+            stamp = time.mktime((*info.date_time, 0, 0, -1))
+            os.utime(target, (stamp, stamp))
+    return dest / "python"
+
+
+def stale_pyc(site: Path) -> int:
+    """Timestamp pyc whose recorded source mtime or size no longer matches the source: recompiled every start."""
+    stale = 0
+    for pyc in site.rglob("__pycache__/*.pyc"):
+        source = pyc.parent.parent / (pyc.name.split(".", 1)[0] + ".py")
+        data = pyc.read_bytes()[:16]
+        if len(data) < 16 or not source.is_file() or int.from_bytes(data[4:8], "little") & 1:
+            continue  # hash-based pyc never go stale
+        st = source.stat()
+        if int.from_bytes(data[8:12], "little") != int(st.st_mtime) & 0xFFFFFFFF or \
+                int.from_bytes(data[12:16], "little") != st.st_size & 0xFFFFFFFF:
+            stale += 1
+    return stale
+
+
+def cold_import_s(sites: list[Path], code: str) -> float:
+    """Seconds for ``code`` in a fresh interpreter with only ``sites`` on ``sys.path`` (nothing written)."""
+    script = (f"import sys, time; sys.path[:0] = {[str(s) for s in sites]!r}; t = time.perf_counter(); {code}; "
+              "print(time.perf_counter() - t)")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "HOME": tempfile.gettempdir(),
+           "MPLBACKEND": "Agg"}
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", script], capture_output=True, text=True, env=env,
                          check=True).stdout
     return float(out.strip().splitlines()[-1])
 
 
-def run(runs: int, cache_dir: Path | None, fresh: bool) -> dict[str, Any]:
-    spec = LayerSpec(requirements=REQUIREMENTS, runtime=RUNTIME, architecture=ARCH)
+def medians(variants: dict[str, list[Path]], code: str, runs: int) -> dict[str, float]:
+    """Median cold import per variant, the variants alternating run by run (one warm-up each)."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for sites in variants.values():
+        cold_import_s(sites, code)
+    for _ in range(runs):
+        for name, sites in variants.items():
+            times[name].append(cold_import_s(sites, code))
+    return {name: round(statistics.median(ts), 4) for name, ts in times.items()}
+
+
+def baselines(tmp: Path, requirements: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], dict[str, list[Path]]]:
+    """Build the two pip baselines; their figures and their extracted trees."""
+    log("baseline: pip install --target (same platform tags, pip's defaults)")
+    tree = tmp / "pip-target"
+    pip_target(tree, requirements)
+    out: dict[str, dict[str, Any]] = {}
+    sites: dict[str, list[Path]] = {}
+    for name, writer in (("pip_target_zip", zip_with_timestamps),
+                         ("pip_target_deterministic_zip", lambda root, dest: write_deterministic_zip(
+                             iter_tree(root, arc_prefix="python/", exclude_dirs=frozenset(),
+                                       exclude_suffixes=()), dest))):
+        log(f"baseline {name}: zip, then extract like Lambda")
+        archive = tmp / f"{name}.zip"
+        writer(tree, archive)
+        site = extract_like_lambda(archive, tmp / name)
+        out[name] = {"unzipped_bytes": tree_bytes(site), "zipped_bytes": archive.stat().st_size,
+                     "stale_pyc": stale_pyc(site), "pyc": sum(1 for _ in site.rglob("*.pyc"))}
+        archive.unlink()
+        sites[name] = [site]
+    shutil.rmtree(tree)
+    return out, sites
+
+
+def run_default(runs: int, cache_dir: Path | None, fresh: bool, with_baselines: bool) -> dict[str, Any]:
+    spec = LayerSpec(requirements=SCIENTIFIC, runtime=RUNTIME, architecture=ARCH, name="scientific")
     with tempfile.TemporaryDirectory(prefix="sciflow-bench-layer-") as tmp_name:
         tmp = Path(tmp_name)
-        log("naive: pip install --target (same platform tags)")
-        naive = naive_install(tmp / "naive")
-        shutil.rmtree(tmp / "naive")
-
+        base, base_sites = baselines(tmp, SCIENTIFIC) if with_baselines else ({}, {})
         log("build (cold unless the cache already holds it)")
         t = time.perf_counter()
         build = build_layer(spec, cache_dir=cache_dir, progress=lambda m: log(f"  {m}"))
@@ -75,61 +162,126 @@ def run(runs: int, cache_dir: Path | None, fresh: bool) -> dict[str, Any]:
         t = time.perf_counter()
         again = build_layer(spec, cache_dir=cache_dir)
         rebuild_s = time.perf_counter() - t
-
         fresh_identical: bool | None = None
         if fresh:
             log("independent rebuild in an empty cache (same wheels)")
             fresh_cache = tmp / "fresh"
             fresh_cache.mkdir()
-            store = (cache_dir or build.zip_path.parent.parent) / ".wheels"
-            (fresh_cache / ".wheels").symlink_to(store)
+            (fresh_cache / ".wheels").symlink_to((cache_dir or build.zip_path.parent.parent) / ".wheels")
             other = build_layer(spec, cache_dir=fresh_cache)
             fresh_identical = other.sha256 == build.sha256 and not other.cached
-
-        log(f"cold imports: {runs} runs each, alternating")
         nopyc = tmp / "nopyc"
         shutil.copytree(build.site_dir, nopyc, ignore=shutil.ignore_patterns("__pycache__"))
-        cold_import_s(build.site_dir)  # one warm-up of the page cache for both trees
-        cold_import_s(nopyc)
-        with_pyc, without = [], []
-        for _ in range(runs):
-            with_pyc.append(cold_import_s(build.site_dir))
-            without.append(cold_import_s(nopyc))
-
+        log(f"cold imports: {runs} runs per variant, alternating")
+        times = medians({"ours": [build.site_dir], "nopyc": [nopyc], **base_sites}, IMPORTS["default"], runs)
+    for name in base:
+        base[name]["cold_import_s"] = times[name]
+    naive = base.get("pip_target_zip", {}).get("unzipped_bytes")
     result: dict[str, Any] = {
-        "naive_unzipped_bytes": naive,
-        "unzipped_bytes": build.unzipped_bytes,
-        "zipped_bytes": build.zipped_bytes,
-        "unzipped_ratio": round(build.unzipped_bytes / naive, 4),
-        "cold_import_s": round(statistics.median(with_pyc), 4),
-        "cold_import_nopyc_s": round(statistics.median(without), 4),
-        "build_s": round(build_s, 2),
-        "build_cached": build.cached,
-        "rebuild_s": round(rebuild_s, 3),
+        "profile": "default", "runtime": RUNTIME, "naive_unzipped_bytes": naive,
+        "unzipped_bytes": build.unzipped_bytes, "zipped_bytes": build.zipped_bytes,
+        "unzipped_ratio": round(build.unzipped_bytes / naive, 4) if naive else None,
+        "cold_import_s": times["ours"], "cold_import_nopyc_s": times["nopyc"],
+        "import_ratio": round(times["ours"] / times["nopyc"], 4), "build_s": round(build_s, 2),
+        "build_cached": build.cached, "rebuild_s": round(rebuild_s, 3),
         "rebuild_identical": again.sha256 == build.sha256,
-        "fresh_rebuild_identical": fresh_identical,
-        "glibc_max": build.glibc_max,
-        "packages": build.packages,
-        "runs": runs,
+        "fresh_rebuild_identical": fresh_identical, "glibc_max": build.glibc_max, "packages": build.packages,
+        "top_contributors": _top(build), "baselines": base, "runs": runs,
     }
-    result["import_ratio"] = round(result["cold_import_s"] / result["cold_import_nopyc_s"], 4)
     result["targets"] = {
-        "unzipped_ratio": result["unzipped_ratio"] <= UNZIPPED_RATIO_MAX,
+        "unzipped_ratio": result["unzipped_ratio"] is None or result["unzipped_ratio"] <= UNZIPPED_RATIO_MAX,
         "import_ratio": result["import_ratio"] <= IMPORT_RATIO_MAX,
         "rebuild_s": rebuild_s <= REBUILD_S_MAX and result["rebuild_identical"],
         "glibc_max": parse_glibc(build.glibc_max) <= parse_glibc(GLIBC_MAX),
+        "not_grown": build.unzipped_bytes <= DEFAULT_LAYER_BYTES,
+        "import_vs_pip_target_zip": not base or times["ours"] <= base["pip_target_zip"]["cold_import_s"],
     }
+    return result
+
+
+def _top(build: LayerBuild) -> list[list[Any]]:
+    per_package = build.report["sizes"]["per_package"]
+    return [[name, size] for name, size in sorted(per_package.items(), key=lambda kv: -kv[1])[:5]]
+
+
+def full_layers(cache_dir: Path | None) -> tuple[LayerBuild, LayerBuild]:
+    """The scientific layer (default options) and the rest of the stack on top of it, both verified."""
+    say = lambda m: log(f"  {m}")  # noqa: E731
+    scientific = build_layer(LayerSpec(SCIENTIFIC, runtime=RUNTIME, architecture=ARCH, name="scientific"),
+                             cache_dir=cache_dir, progress=say)
+    rest = build_layer(LayerSpec((*SCIENTIFIC, *FULL_REST), runtime=RUNTIME, architecture=ARCH,
+                                 exclude=("numpy", "pandas", "scipy", "python-dateutil", "tzdata"),
+                                 provided_by=(scientific.site_dir,), workloads=(FULL_WORKLOAD,),
+                                 keep_docstrings=("seaborn",), name="ml-plotting"),
+                       cache_dir=cache_dir, progress=say)
+    return scientific, rest
+
+
+def run_full(runs: int, cache_dir: Path | None, with_baselines: bool) -> dict[str, Any]:
+    code = handlers_archive()
+    t = time.perf_counter()
+    log("building the two layers")
+    scientific, rest = full_layers(cache_dir)
+    log("trimming them against the function's workload (sourceless pyc)")
+    trimmed = trim_layers(TrimSpec((scientific, rest), (FULL_WORKLOAD,), function="full-stack",
+                                   code_bytes=code.unzipped_bytes, sourceless=True, budget_bytes=FULL_BUDGET,
+                                   names=("scientific", "ml-plotting")),
+                          cache_dir=cache_dir, progress=lambda m: log(f"  {m}"))
+    build_s = time.perf_counter() - t
+    interpreter = find_interpreter((3, 11))
+    assert interpreter is not None
+    log("the workload in a fresh python3.11 -I -S with only layer_dirs on sys.path")
+    try:
+        trace(interpreter.path, trimmed.layer_dirs, (FULL_WORKLOAD,), stage="on the final layers")
+        workload_ok, workload_error = True, None
+    except LayerBuildError as exc:
+        workload_ok, workload_error = False, str(exc)
+    with tempfile.TemporaryDirectory(prefix="sciflow-bench-layer-") as tmp_name:
+        tmp = Path(tmp_name)
+        base, base_sites = baselines(tmp, (*SCIENTIFIC, *FULL_REST)) if with_baselines else ({}, {})
+        log(f"cold imports: {runs} runs per variant, alternating")
+        times = medians({"ours": trimmed.layer_dirs, "untrimmed": [scientific.site_dir, rest.site_dir],
+                         **base_sites}, IMPORTS["full"], runs)
+    for name in base:
+        base[name]["cold_import_s"] = times[name]
+    untrimmed = scientific.unzipped_bytes + rest.unzipped_bytes + code.unzipped_bytes
+    result: dict[str, Any] = {
+        "profile": "full", "runtime": RUNTIME, "architecture": ARCH,
+        "total_unzipped_bytes": trimmed.total_unzipped_bytes, "untrimmed_total_unzipped_bytes": untrimmed,
+        "code_unzipped_bytes": code.unzipped_bytes,
+        "layer_dirs": [str(p) for p in trimmed.layer_dirs], "workload_ok": workload_ok,
+        "workload_error": workload_error,
+        "unzipped_bytes": sum(layer.unzipped_bytes for layer in trimmed.layers),
+        "zipped_bytes": sum(layer.zipped_bytes for layer in trimmed.layers),
+        "cold_import_s": times["ours"], "cold_import_untrimmed_s": times["untrimmed"],
+        "build_s": round(build_s, 2), "trim_cached": trimmed.cached,
+        "layers": [{"name": layer.name, "unzipped_bytes": layer.unzipped_bytes, "zipped_bytes": layer.zipped_bytes,
+                    "before_trim_bytes": layer.source_unzipped_bytes, "removed": layer.removed, "stubs": layer.stubs,
+                    "sha256": layer.sha256} for layer in trimmed.layers],
+        "packages": {**scientific.packages, **rest.packages}, "baselines": base, "runs": runs,
+        "top_contributors": sorted(trimmed.report["sizes"]["per_package"].items(), key=lambda kv: -kv[1])[:5],
+        "docstrings_kept_for": rest.report["pyc"].get("docstrings_kept_for", []),
+    }
+    result["targets"] = {"total_unzipped_bytes": trimmed.total_unzipped_bytes <= FULL_BUDGET,
+                         "workload_ok": workload_ok}
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.layer", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object (last line)")
+    parser.add_argument("--profile", choices=("default", "full"), default="default",
+                        help="default: numpy+pandas+scipy; full: + scikit-learn, matplotlib, seaborn, Powertools")
     parser.add_argument("--runs", type=int, default=7, help="cold-import runs per variant (median; at least 5)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="layer cache (default ~/.cache/sciflow/layers)")
     parser.add_argument("--no-fresh", action="store_true", help="skip the independent rebuild in an empty cache")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the pip --target baselines")
     args = parser.parse_args(argv)
-    result = run(max(5, args.runs), args.cache_dir, fresh=not args.no_fresh)
+    runs = max(5, args.runs)
+    if args.profile == "full":
+        result = run_full(runs, args.cache_dir, not args.no_baselines)
+    else:
+        result = run_default(runs, args.cache_dir, not args.no_fresh, not args.no_baselines)
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
