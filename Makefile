@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo preview policy bench clean mutation
+.PHONY: install test lint demo preview policy bench clean mutation layer-proof
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ mutation: install
 
 demo: install
 	$(PY) -m sandbox demo --stack dev
+
+# slow (builds and trims the whole scientific stack, ~10 min cold): the full-profile proof of issue 16
+layer-proof: install
+	$(PY) -m bench.layer --profile full --json
 
 clean:
 	rm -rf $(VENV) .sciflow out

@@ -20,6 +20,7 @@ from components.bundling.archive import file_sha256
 from components.bundling.cache import default_cache_dir
 from components.bundling.elfscan import parse_glibc
 from components.bundling.strip import find_strip_tool
+from components.bundling.trim import TrimSpec, trim_layers
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("layer-real")]
 
@@ -118,3 +119,27 @@ def test_numpy_without_a_glibc_2_26_wheel_is_explained(tmp_path: Path) -> None:
     with pytest.raises(LayerBuildError, match=r"^numpy==2\.4\.6: no wheel for cp311 manylinux_2_26_x86_64 .*newest "
                                               r"compatible version is 2\.2\.6.*python3\.12\+ runs on glibc 2\.34"):
         build_layer(LayerSpec(requirements=("numpy==2.4.6",)), cache_dir=tmp_path)
+
+
+NUMERIC_WORKLOAD = (
+    "import numpy as np, pandas as pd, scipy.stats\n"
+    "frame = pd.DataFrame({'k': list('abab'), 'v': [1.0, 2.0, 3.0, 4.0]})\n"
+    "assert frame.groupby('k')['v'].mean().to_dict() == {'a': 2.0, 'b': 3.0}\n"
+    "assert 0 <= scipy.stats.ttest_ind(np.arange(10.0), np.arange(10.0) + 1).pvalue <= 1\n"
+)
+
+
+def test_trimming_the_real_scientific_layer_keeps_the_workload_and_stubs_the_rest(
+        scientific: LayerBuild, tmp_path: Path) -> None:
+    """The cheaper in-suite check of ``make layer-proof``: trim against a numpy/pandas/scipy.stats workload (cached
+    under ~/.cache after the first run), then import a module the workload never used."""
+    workload = tmp_path / "workload.py"
+    workload.write_text(NUMERIC_WORKLOAD)
+    result = trim_layers(TrimSpec((scientific,), (workload,), function="stats", sourceless=True))
+    layer = result.layers[0]
+    assert result.workload_ok and layer.unzipped_bytes < scientific.unzipped_bytes - 30_000_000
+    assert layer.removed["untraced-extension"]["files"] > 20 and layer.stubs > 50
+    proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                           "import scipy.io", str(layer.site_dir)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "ImportError: scipy.io was removed from this layer by sciflow's trim rule" in (
+        proc.stderr)
