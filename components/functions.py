@@ -21,6 +21,9 @@ from components.storage import create_log_group
 from handlers.runtime import validators as v
 
 _APP_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
+SNAP_START_RUNTIMES = ("python3.12", "python3.13", "python3.14")
+"""Python runtimes Lambda offers SnapStart for."""
+SNAP_START_ALIAS = "live"
 # Actions AWS authorizes only on "*" (no resource-level permissions).
 XRAY_STATEMENT = Statement(sid="XRayTracing", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
                            resources=("*",))
@@ -31,6 +34,12 @@ XRAY_STATEMENT = Statement(sid="XRayTracing", actions=("xray:PutTraceSegments", 
 # EtlPipeline and LayerBundle call these instead of repeating them.
 def runtime_knob(key: str | None = "") -> Any:
     return knob("python3.11", check=v.runtime, key=key, doc=f"Lambda runtime ({', '.join(v.LAMBDA_RUNTIMES)})")
+
+
+def snap_start_knob(key: str | None = "") -> Any:
+    return knob(False, check=v.boolean, key=key,
+                doc="python3.12+: SnapStart on a published version behind the alias `live`, which is what gets "
+                    "invoked")
 
 
 def architecture_knob(key: str | None = "") -> Any:
@@ -99,9 +108,13 @@ class FunctionSpec:
     max_event_age_s: int = knob(3600, check=v.int_range(60, 21_600), key=None,
                                 doc="async event age before the DLQ (60..21,600)")
     description: str = knob("", key=None, doc="function description")
+    snap_start: bool = snap_start_knob(key=None)
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.snap_start and self.runtime not in SNAP_START_RUNTIMES:
+            raise ValueError(f"{self.handler}: snap_start needs python3.12 or newer (runtime is {self.runtime}); "
+                             "Lambda offers SnapStart for Python only from python3.12")
 
     @property
     def handler_path(self) -> str:
@@ -114,6 +127,13 @@ class FunctionResources:
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     invoke_config: aws.lambda_.FunctionEventInvokeConfig | None
+    alias: aws.lambda_.Alias | None = None
+
+    @property
+    def invoke_arn(self) -> pulumi.Output[str]:
+        """What schedules, state machines and IAM statements must name: the alias when SnapStart is on (only
+        published versions are restored from a snapshot; ``$LATEST`` always cold-starts), else the function."""
+        return self.alias.arn if self.alias is not None else self.function.arn
 
 
 def base_statements(log_group: aws.cloudwatch.LogGroup, kms_key: aws.kms.Key,
@@ -167,14 +187,23 @@ def create_function(name: str, spec: FunctionSpec, *, statements: Sequence[State
             log_format="JSON", log_group=log_group.name,
             application_log_level=_APP_LOG_LEVEL[spec.log_level], system_log_level="INFO"),
         reserved_concurrent_executions=spec.reserved_concurrency,
+        publish=True if spec.snap_start else None,
+        snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions") if spec.snap_start else None,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group]),
     )
+    alias = None
+    if spec.snap_start:
+        alias = aws.lambda_.Alias(
+            f"{name}-live", name=SNAP_START_ALIAS, function_name=function.name, function_version=function.version,
+            description=f"sciflow {name}: the published version restored from its SnapStart snapshot",
+            opts=pulumi.ResourceOptions(parent=parent))
     invoke_config = None
     if dlq is not None:
         invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-invoke-config",
             function_name=function.name,
+            qualifier=alias.name if alias is not None else None,
             maximum_retry_attempts=spec.max_retry_attempts,
             maximum_event_age_in_seconds=spec.max_event_age_s,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
@@ -182,4 +211,4 @@ def create_function(name: str, spec: FunctionSpec, *, statements: Sequence[State
                     destination=dlq.arn)),
             opts=opts,
         )
-    return FunctionResources(function, role, log_group, invoke_config)
+    return FunctionResources(function, role, log_group, invoke_config, alias)

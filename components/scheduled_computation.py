@@ -36,6 +36,7 @@ from components.functions import (
     log_retention_knob,
     memory_knob,
     runtime_knob,
+    snap_start_knob,
     tags_knob,
     timeout_knob,
 )
@@ -92,6 +93,7 @@ class ScheduledComputationArgs:
         "SNS topic for the alarms (errors, throttles, DLQ depth)")
     runtime: str = runtime_knob()
     architecture: str = architecture_knob()
+    snap_start: bool = snap_start_knob()
     kms_key: aws.kms.Key | None = knob(None, key=None, doc="shared key instead of its own")
     artifact_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared bucket instead of its own")
     ledger_table: aws.dynamodb.Table | None = knob(None, key=None,
@@ -248,12 +250,14 @@ class ScheduledComputation(pulumi.ComponentResource):
             reserved_concurrency=args.reserved_concurrency, log_retention_days=args.log_retention_days,
             log_level=args.log_level, max_retry_attempts=min(args.retry.max_attempts, _LAMBDA_MAX_ASYNC_RETRIES),
             max_event_age_s=min(args.retry.max_event_age_s, 21_600),
-            description=f"sciflow {name}: {args.schedule} {args.timezone}",
+            description=f"sciflow {name}: {args.schedule} {args.timezone}", snap_start=args.snap_start,
         )
         resources = create_function(
             name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn),
             kms_key=self.kms_key, dlq=self.dlq, parent=self, tags=self.tags)
         self.function = resources.function
+        self.function_alias = resources.alias
+        self.invoke_arn = resources.invoke_arn
         self.function_role = resources.role
         self.log_group = resources.log_group
         self.invoke_config = resources.invoke_config
@@ -263,7 +267,7 @@ class ScheduledComputation(pulumi.ComponentResource):
         self.scheduler_role = create_role(
             f"{name}-scheduler", service="scheduler.amazonaws.com",
             statements=[Statement(sid="InvokeThisFunction", actions=("lambda:InvokeFunction",),
-                                  resources=(self.function.arn,)),
+                                  resources=(self.invoke_arn,)),
                         *send_to_queue(self.dlq, self.kms_key)],
             source_account=aws.get_caller_identity_output().account_id,
             parent=self, tags=self.tags)
@@ -276,7 +280,7 @@ class ScheduledComputation(pulumi.ComponentResource):
             kms_key_arn=self.kms_key.arn,
             state="ENABLED",
             target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.function.arn,
+                arn=self.invoke_arn,
                 role_arn=self.scheduler_role.arn,
                 input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(

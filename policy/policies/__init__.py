@@ -18,6 +18,7 @@ from . import (
     public_access,
     reliability,
     services,
+    snapstart,
     stepfunctions,
     tagging,
 )
@@ -30,6 +31,7 @@ ALL_POLICIES: list[SciflowResourcePolicy | SciflowStackPolicy] = [
     *public_access.POLICIES,
     *encryption.POLICIES,
     *packaging.POLICIES,
+    *snapstart.POLICIES,
     *stepfunctions.POLICIES,
     *reliability.POLICIES,
     *observability.POLICIES,

@@ -339,3 +339,39 @@ def test_rate_schedules_fire_at_local_midnight_for_backfill() -> None:
     from components.schedules import daily_fire_time
 
     assert daily_fire_time("rate(1 day)") == time(0, 0)
+
+
+# --------------------------------------------------------------------------- SnapStart (python3.12+)
+SNAP_PROGRAM = """
+import sys
+sys.path.insert(0, {repo!r})
+from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
+
+ScheduledComputation("fast", ScheduledComputationArgs(
+    handler="computations.daily_stats.handler", schedule="rate(1 hour)", runtime="python3.12", snap_start=True))
+"""
+
+
+def test_snap_start_publishes_a_version_behind_an_alias_that_the_schedule_invokes(tmp_path: Path) -> None:
+    graph = _synth(tmp_path, SNAP_PROGRAM)
+    fn = graph.find("fast-fn")
+    assert fn.inputs["publish"] is True and fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+    alias = graph.find("fast-live", "aws:lambda/alias:Alias")
+    assert alias.inputs["name"] == "live" and alias.inputs["functionVersion"] == fn.outputs["version"]
+    assert graph.find("fast-schedule").inputs["target"]["arn"] == alias.outputs["arn"]
+    invoke = by_sid(policy(graph, "fast-scheduler"))["InvokeThisFunction"]
+    assert invoke["Resource"] == alias.outputs["arn"]
+    assert graph.find("fast-invoke-config").inputs["qualifier"] == "live"
+
+
+def test_snap_start_without_publish_is_what_the_default_function_has(graph: Graph) -> None:
+    fn = graph.find("daily-stats-fn").inputs
+    assert "snapStart" not in fn and "publish" not in fn
+    assert not graph.by_type("aws:lambda/alias:Alias")
+
+
+def test_snap_start_on_python311_names_the_runtime(tmp_path: Path) -> None:
+    from components.functions import FunctionSpec
+
+    with pytest.raises(ValueError, match=r"snap_start needs python3\.12 or newer \(runtime is python3\.11\)"):
+        FunctionSpec("computations.daily_stats.handler", snap_start=True)

@@ -133,6 +133,7 @@ def test_insecure_program_is_flagged_by_every_policy(insecure: tuple[int, dict[s
     ("lambda-function-unzipped-size", "oversized-fn"),
     ("lambda-function-layer-count", "oversized-fn"),
     ("lambda-function-zip-size", "oversized-fn"),
+    ("lambda-function-snapstart-prerequisites", "oversized-fn"),
     ("lambda-layerversion-zip-size", "fat-layer"),
     ("s3-bucket-no-public-acl", "public-bucket"),
     ("sqs-queue-encryption", "plain-queue"),

@@ -65,7 +65,17 @@ del MAP_UNCAUGHT["States"]["Partitions"]["Catch"]
 BROKEN_NEXT = json.loads(state_machine()["definition"])
 BROKEN_NEXT["States"]["Ingest"]["Next"] = "Nowhere"
 
+SNAPSTART = {"publish": True, "snapStart": {"applyOn": "PublishedVersions"}, "ephemeralStorage": {"size": 512}}
+
 CASES = [
+    Case("lambda-function-snapstart-prerequisites", FUNCTION, function(**SNAPSTART),
+         failing=[("runtime", "python3.11", "runtime python3.11 does not support it"),
+                  ("publish", False, "no version is published"),
+                  ("ephemeralStorage.size", 1024, "ephemeral storage is 1024 MB"),
+                  ("fileSystemConfig", {"arn": "arn:aws:elasticfilesystem:ap-south-1:1:access-point/fsap-1",
+                                        "localMountPath": "/mnt/data"}, "does not support EFS"),
+                  ("packageType", "Image", "container image")],
+         missing=("snapStart", None), unknown=("publish", UNKNOWN_BOOLEAN_VALUE, "note")),
     Case("lambda-function-zip-size", FUNCTION, function(),
          failing=[("code", pulumi.FileArchive(big_zip()), "over the 50.0 MiB"),
                   ("code", pulumi.FileArchive(big_dir()), "may exceed"),
