@@ -7,13 +7,15 @@ collects the stack outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.bundling.report import check_function_budget
+from components.code import handlers_archive
 from components.config import LayerEntry, StackConfig
 from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
@@ -75,6 +77,13 @@ def provided_by(layer: LayerEntry, earlier: Mapping[str, LayerBundle]) -> list[L
             if (bundle.build.runtime, bundle.build.architecture) == (layer.args.runtime, layer.args.architecture)]
 
 
+def check_function_size(name: str, layer_names: Sequence[str], layers: Mapping[str, LayerBundle]) -> None:
+    """Fail before any resource is declared when a function's code plus its layers exceed Lambda's limit (the
+    error names the function, its layers, the top contributors across them and what would fit)."""
+    check_function_budget(name, [(n, layers[n].build.report["sizes"]) for n in layer_names],
+                          handlers_archive().unzipped_bytes)
+
+
 def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
     """Declare every resource of the stack described by ``cfg``."""
     tags = stack_tags(cfg, project=project, stack=stack)
@@ -87,11 +96,13 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
     for comp_entry in cfg.computations:
+        check_function_size(comp_entry.name, [str(n) for n in comp_entry.args.layers], built.layers)
         layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
         comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags), opts=opts)
         built.computations[comp_entry.name] = comp
         watched += comp.watched()
     for pipe_entry in cfg.pipelines:
+        check_function_size(pipe_entry.name, [str(n) for n in pipe_entry.args.layers], built.layers)
         layers = [built.layers[str(n)].arn for n in pipe_entry.args.layers]
         pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags), opts=opts)
         built.pipelines[pipe_entry.name] = pipe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,30 @@ def what_would_fit(per_package: dict[str, int], excess: int, source_bytes: int =
 
 def _human(size: int) -> str:
     return f"{size / MiB:.1f} MiB" if size >= MiB // 10 else f"{size} B"
+
+
+def check_function_budget(function: str, layers: Sequence[tuple[str, Mapping[str, Any]]], code_bytes: int,
+                          budget: int = LAMBDA_UNZIPPED_LIMIT) -> int:
+    """Check one function's total (its code plus every attached layer's ``sizes`` report) against ``budget``.
+
+    Returns the total in bytes; raises :class:`LayerBuildError` naming the function, its layers, the top
+    contributors across all of them and what would fit.
+
+    Example
+    -------
+    >>> check_function_budget("etl", [("scientific", {"unzipped_bytes": 10, "per_package": {"numpy": 10}})], 5)
+    15
+    """
+    per_package: dict[str, int] = {"function code": code_bytes}
+    per_kind: dict[str, int] = {}
+    total = code_bytes
+    for _name, sizes in layers:
+        total += int(sizes["unzipped_bytes"])
+        for package, size in sizes["per_package"].items():
+            per_package[package] = per_package.get(package, 0) + int(size)
+        for kind, size in sizes.get("per_kind", {}).items():
+            per_kind[kind] = per_kind.get(kind, 0) + int(size)
+    parts = " + ".join(f"{name} {int(sizes['unzipped_bytes']) / MiB:.1f} MiB" for name, sizes in layers)
+    check_budget({"unzipped_bytes": total, "per_package": per_package, "per_kind": per_kind}, budget,
+                 what=f"function {function!r} (code {code_bytes / MiB:.1f} MiB + {parts or 'no layers'})")
+    return total

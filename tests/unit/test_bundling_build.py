@@ -318,3 +318,23 @@ def test_arm64_layer_on_x86_64_compiles_all_pyc_but_cannot_smoke_test(index: Pat
     assert build.report["smoke"] == {"status": "skipped"}
     assert build.report["pyc"]["compiled"] == 3 and build.report["pyc"]["docstrings_stripped"] == 0
     assert any("smoke test skipped" in n and "arm64" in n for n in build.notes)
+
+
+def test_function_budget_counts_every_layer_and_the_code_and_says_what_would_fit() -> None:
+    from components.bundling.report import check_function_budget
+
+    mib = 1024 * 1024
+    scientific = {"unzipped_bytes": 170 * mib, "per_package": {"scipy": 90 * mib, "numpy": 45 * mib,
+                                                               "pandas": 35 * mib}}
+    plotting = {"unzipped_bytes": 85 * mib, "per_package": {"matplotlib": 25 * mib, "pillow": 18 * mib,
+                                                             "scikit-learn": 25 * mib, "cycler": 47_583},
+                "per_kind": {"py": 30 * mib}}
+    assert check_function_budget("ok", [("scientific", scientific)], 1 * mib) == 171 * mib
+    with pytest.raises(LayerBuildError) as err:
+        check_function_budget("daily-stats", [("scientific", scientific), ("plotting", plotting)], 2 * mib)
+    message = str(err.value)
+    assert message.startswith("function 'daily-stats' (code 2.0 MiB + scientific 170.0 MiB + plotting 85.0 MiB): "
+                              "269,484,032 bytes unzipped is over the Lambda limit of 262,144,000 bytes by 7,340,032")
+    assert "top contributors: scipy 90.0 MiB, numpy 45.0 MiB, pandas 35.0 MiB, matplotlib 25.0 MiB, " \
+           "scikit-learn 25.0 MiB" in message
+    assert "Would fit: without pillow (18.0 MiB); or with sourceless=True" in message and "split" not in message
