@@ -78,7 +78,8 @@ def check_budget(sizes: dict[str, Any], budget: int, *, what: str = "layer") -> 
     per_package: dict[str, int] = sizes["per_package"]
     top = top_contributors(per_package)
     raise LayerBuildError(
-        f"{what}: {total:,} bytes unzipped is over the {'budget' if limit == budget else 'Lambda limit'} of "
+        f"{what}: {total:,} bytes unzipped is over the {'Lambda limit' if limit == LAMBDA_UNZIPPED_LIMIT else 'budget'}"
+        f" of "
         f"{limit:,} bytes by {total - limit:,}; top contributors: {format_contributors(per_package)}. "
         f"{what_would_fit(per_package, total - limit, int(sizes.get('per_kind', {}).get('py', 0)))}",
         package=top[0][0] if top else None, reason="over-budget")
