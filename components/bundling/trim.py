@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -214,7 +215,7 @@ def trim_layers(spec: TrimSpec, *, cache_dir: Path | None = None,
             if result is None:
                 work = BuildDir(root, key)
                 try:
-                    _trim_into(work.path, spec, found.path, say)
+                    _trim_into(work.path, spec, found.path, say, root.parent / ".wheels")
                     work.publish()
                 except BaseException:
                     work.discard()
@@ -248,7 +249,23 @@ def _load(final: Path, *, cached: bool) -> TrimResult | None:
     return TrimResult(tuple(layers), report["total_unzipped_bytes"], report["workload_ok"], cached, report)
 
 
-def _trim_into(work: Path, spec: TrimSpec, interpreter: str, say: Callable[[str], None]) -> None:
+def layer_owners(build: LayerBuild, site: Path, store: Path) -> dict[str, str]:
+    """``{top-level name: distribution}`` for a layer: its build record, else the wheels it was built from (in
+    the cache's wheel store), else what its ``*.dist-info`` say."""
+    owners = installed_owners(site)
+    for wheel in build.report.get("resolved", []):
+        path = store / str(wheel.get("filename", ""))
+        if wheel.get("shipped", True) and path.is_file():
+            with zipfile.ZipFile(path) as zf:
+                for name in zf.namelist():
+                    top = name.split("/", 1)[0]
+                    if not top.endswith(".data"):
+                        owners[top] = str(wheel["name"])
+    owners.update(build.report.get("owners", {}))
+    return owners
+
+
+def _trim_into(work: Path, spec: TrimSpec, interpreter: str, say: Callable[[str], None], store: Path) -> None:
     started = time.monotonic()
     names = spec.layer_names()
     sites = []
@@ -280,7 +297,7 @@ def _trim_into(work: Path, spec: TrimSpec, interpreter: str, say: Callable[[str]
     per_kind: dict[str, int] = {}
     total = spec.code_bytes
     for i, site in enumerate(sites):
-        sizes = size_report(site, {**installed_owners(site), **spec.layers[i].report.get("owners", {})})
+        sizes = size_report(site, layer_owners(spec.layers[i], site, store))
         for name, size in sizes["per_package"].items():
             per_package[name] = per_package.get(name, 0) + size
         for kind, size in sizes["per_kind"].items():
