@@ -17,7 +17,7 @@ from components.bundling.cache import BUILDER_VERSION, BuildDir, cache_key, defa
 from components.bundling.elfscan import check_scan, format_glibc, scan_tree
 from components.bundling.errors import LayerBuildError
 from components.bundling.interpreters import find_interpreter
-from components.bundling.report import check_budget, size_report
+from components.bundling.report import check_budget, format_contributors, size_report
 from components.bundling.resolve import ResolvedWheel, resolve
 from components.bundling.spec import PYC_MODES, RUNTIME_PROVIDED, LayerBuild, LayerSpec, parse_requirements
 from components.bundling.strip import StripResult, find_strip_tool, remove_unneeded, strip_binaries, tool_version
@@ -145,7 +145,8 @@ def _build_layer(spec: LayerSpec, *, cache_dir: Path | None, progress: Progress 
                 assert build is not None
     check_budget(build.report["sizes"], spec.size_budget_bytes)
     say(f"layer {key}: {build.unzipped_bytes:,} bytes unzipped, {build.zipped_bytes:,} zipped, "
-        f"glibc {build.glibc_max}{' (cached)' if build.cached else ''} in {time.monotonic() - started:.1f}s")
+        f"glibc {build.glibc_max}{' (cached)' if build.cached else ''} in {time.monotonic() - started:.1f}s; "
+        f"top contributors: {format_contributors(build.report['sizes']['per_package'])}")
     return build
 
 

@@ -338,3 +338,21 @@ def test_function_budget_counts_every_layer_and_the_code_and_says_what_would_fit
     assert "top contributors: scipy 90.0 MiB, numpy 45.0 MiB, pandas 35.0 MiB, matplotlib 25.0 MiB, " \
            "scikit-learn 25.0 MiB" in message
     assert "Would fit: without pillow (18.0 MiB); or with sourceless=True" in message and "split" not in message
+
+
+def test_top_contributors_are_by_size_on_a_cached_build_too(index: Path, tmp_path: Path) -> None:
+    """A cached build's record has its keys sorted alphabetically: the report must sort by size itself."""
+    build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path)
+    messages: list[str] = []
+    again = build_layer(offline_spec(index, "tinycalc==1.0"), cache_dir=tmp_path, progress=messages.append)
+    per_package = again.report["sizes"]["per_package"]
+    assert list(per_package) == sorted(per_package), "the record is alphabetical"
+    largest = max(per_package, key=per_package.__getitem__)
+    assert again.cached and messages[-1].split("top contributors: ")[1].startswith(largest + " ")
+
+
+def test_format_contributors_sorts_an_alphabetical_record_by_size() -> None:
+    from components.bundling.report import format_contributors
+
+    record = {"contourpy": 850_702, "cycler": 47_583, "matplotlib": 26_829_192, "pillow": 19_254_472}
+    assert format_contributors(record, 2) == "matplotlib 25.6 MiB, pillow 18.4 MiB"
