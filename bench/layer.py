@@ -4,9 +4,11 @@
 (glibc 2.26) against ``baselines``, all measured in this run:
 
 * ``pip_target_zip`` — plain ``pip install --target`` (pip's defaults: timestamp pyc for everything, tests kept),
-  zipped *with* the files' timestamps and extracted the way Lambda does (zip timestamps restored, read-only:
-  ``-B``), i.e. a hand-made or Klayers-style layer. Zip times have a 2-second resolution, so the pyc of a
-  source with an odd mtime go stale: ``stale_pyc`` counts them.
+  zipped *with* the files' timestamps as ``zip -r`` does (DOS time plus the extended-timestamp field with the
+  exact mtime) and extracted with those times restored, read-only (``-B``): a hand-made or Klayers-style
+  layer in the best case, every pyc valid.
+* ``pip_target_zip_dos_times`` — the same zip extracted by a tool that only reads the DOS time (2-second
+  resolution): the pyc of every source with an odd mtime go stale (``stale_pyc`` counts them).
 * ``pip_target_deterministic_zip`` — the same tree in a deterministic zip (every entry dated 1980): every
   timestamp pyc is stale, so each cold start compiles.
 
@@ -72,19 +74,38 @@ def pip_target(dest: Path, requirements: tuple[str, ...]) -> None:
     subprocess.run(args, check=True, capture_output=True, text=True)
 
 
+_UT = 0x5455  # the extended-timestamp extra field Info-ZIP's ``zip`` writes: flags, then the exact mtime
+
+
 def zip_with_timestamps(root: Path, dest: Path) -> None:
-    """``cd root && zip -r dest .`` as a user would: every file with its own mtime (zip's 2 s resolution)."""
+    """``cd root && zip -r dest python`` as a user would: each file's DOS time plus its exact mtime (``UT``)."""
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for arcname, path in iter_tree(root, arc_prefix="python/", exclude_dirs=frozenset(), exclude_suffixes=()):
-            zf.write(path, arcname)
+            info = zipfile.ZipInfo.from_file(path, arcname)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.extra = _UT.to_bytes(2, "little") + (5).to_bytes(2, "little") + b"\x01" + int(
+                path.stat().st_mtime).to_bytes(4, "little")
+            with open(path, "rb") as fh:
+                zf.writestr(info, fh.read())
 
 
-def extract_like_lambda(archive: Path, dest: Path) -> Path:
-    """Unzip with the zip's timestamps restored (as Lambda's extraction does); returns ``dest/python``."""
+def _exact_mtime(extra: bytes) -> int | None:
+    while len(extra) >= 4:
+        header, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
+        if header == _UT and size >= 5 and extra[4] & 1:
+            return int.from_bytes(extra[5:9], "little")
+        extra = extra[4 + size:]
+    return None
+
+
+def extract_like_lambda(archive: Path, dest: Path, *, exact_times: bool = True) -> Path:
+    """Unzip with the zip's timestamps restored (the exact ``UT`` mtime when present and ``exact_times``, else
+    the DOS time); returns ``dest/python``."""
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             target = Path(zf.extract(info, dest))
-            stamp = time.mktime((*info.date_time, 0, 0, -1))
+            exact = _exact_mtime(info.extra) if exact_times else None
+            stamp = exact if exact is not None else time.mktime((*info.date_time, 0, 0, -1))
             os.utime(target, (stamp, stamp))
     return dest / "python"
 
@@ -133,18 +154,21 @@ def baselines(tmp: Path, requirements: tuple[str, ...]) -> tuple[dict[str, dict[
     pip_target(tree, requirements)
     out: dict[str, dict[str, Any]] = {}
     sites: dict[str, list[Path]] = {}
-    for name, writer in (("pip_target_zip", zip_with_timestamps),
-                         ("pip_target_deterministic_zip", lambda root, dest: write_deterministic_zip(
-                             iter_tree(root, arc_prefix="python/", exclude_dirs=frozenset(),
-                                       exclude_suffixes=()), dest))):
-        log(f"baseline {name}: zip, then extract like Lambda")
-        archive = tmp / f"{name}.zip"
-        writer(tree, archive)
-        site = extract_like_lambda(archive, tmp / name)
+    log("baseline zips: with timestamps (zip -r), deterministic (1980)")
+    timestamped, deterministic = tmp / "timestamps.zip", tmp / "deterministic.zip"
+    zip_with_timestamps(tree, timestamped)
+    write_deterministic_zip(iter_tree(tree, arc_prefix="python/", exclude_dirs=frozenset(), exclude_suffixes=()),
+                            deterministic)
+    for name, archive, exact in (("pip_target_zip", timestamped, True),
+                                 ("pip_target_zip_dos_times", timestamped, False),
+                                 ("pip_target_deterministic_zip", deterministic, True)):
+        log(f"baseline {name}: extract like Lambda")
+        site = extract_like_lambda(archive, tmp / name, exact_times=exact)
         out[name] = {"unzipped_bytes": tree_bytes(site), "zipped_bytes": archive.stat().st_size,
                      "stale_pyc": stale_pyc(site), "pyc": sum(1 for _ in site.rglob("*.pyc"))}
-        archive.unlink()
         sites[name] = [site]
+    timestamped.unlink()
+    deterministic.unlink()
     shutil.rmtree(tree)
     return out, sites
 
