@@ -357,7 +357,8 @@ def test_snap_start_publishes_a_version_behind_an_alias_that_the_schedule_invoke
     fn = graph.find("fast-fn")
     assert fn.inputs["publish"] is True and fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
     alias = graph.find("fast-live", "aws:lambda/alias:Alias")
-    assert alias.inputs["name"] == "live" and alias.inputs["functionVersion"] == fn.outputs["version"]
+    assert alias.inputs["name"] == "live" and alias.inputs["functionName"] == fn.outputs["name"]
+    assert fn.urn in alias.property_dependencies["functionVersion"]  # the version the function publishes
     assert graph.find("fast-schedule").inputs["target"]["arn"] == alias.outputs["arn"]
     invoke = by_sid(policy(graph, "fast-scheduler"))["InvokeThisFunction"]
     assert invoke["Resource"] == alias.outputs["arn"]
