@@ -34,7 +34,7 @@ mutation: install
 demo: install
 	$(PY) -m sandbox demo --stack dev
 
-# slow (builds and trims the whole scientific stack, ~10 min cold): the full-profile proof of issue 16
+# slow (builds and trims the whole scientific stack, then its pip baselines): the full-profile proof of issue 16
 layer-proof: install
 	$(PY) -m bench.layer --profile full --json
 
