@@ -17,8 +17,11 @@ def create_alarm(name: str, *, namespace: str, metric_name: str, dimensions: Map
 
     Example
     -------
+    Inside a component's constructor (a resource needs a running Pulumi program):
+
     >>> create_alarm("daily-stats-errors", namespace="AWS/Lambda", metric_name="Errors",
-    ...              dimensions={"FunctionName": fn.name}, parent=self, tags=tags, description="...")
+    ...              dimensions={"FunctionName": fn.name}, parent=self, tags=tags,
+    ...              description="...")  # doctest: +SKIP
     """
     actions = [topic_arn] if topic_arn is not None else []
     return aws.cloudwatch.MetricAlarm(

@@ -158,6 +158,8 @@ def create_function(name: str, spec: FunctionSpec, *, statements: Sequence[State
 
     Example
     -------
+    Inside a component's constructor (a resource needs a running Pulumi program):
+
     >>> fn = create_function("daily-stats", FunctionSpec("computations.daily_stats.handler"),
     ...                      statements=[...], kms_key=key, dlq=dlq, parent=self, tags=tags)  # doctest: +SKIP
     """

@@ -31,7 +31,9 @@ class Statement:
 
     Example
     -------
-    >>> Statement(actions=("s3:PutObject",), resources=("arn:aws:s3:::b/p/*",), sid="WriteArtifacts")
+    >>> statement = Statement(actions=("s3:PutObject",), resources=("arn:aws:s3:::b/p/*",), sid="WriteArtifacts")
+    >>> statement.effect, statement.conditions
+    ('Allow', ())
     """
 
     actions: tuple[str, ...]
@@ -104,8 +106,11 @@ def create_role(name: str, *, service: str, statements: Sequence[Statement], par
 
     Example
     -------
+    Inside a component's constructor (a resource needs a running Pulumi program):
+
     >>> role = create_role("etl-ingest", service="lambda.amazonaws.com",
-    ...                    statements=[Statement(("dynamodb:PutItem",), (table.arn,))], parent=self, tags=tags)
+    ...                    statements=[Statement(("dynamodb:PutItem",), (table.arn,))],
+    ...                    parent=self, tags=tags)  # doctest: +SKIP
     """
     opts = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(

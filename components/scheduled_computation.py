@@ -144,9 +144,10 @@ def function_environment(name: str, args: ScheduledComputationArgs, *, bucket: p
 
     Example
     -------
-    >>> sorted(function_environment("c", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"),
-    ...                             bucket="b", table="t", code_hash="h"))[0]
-    'POWERTOOLS_LOG_LEVEL'
+    >>> environment = function_environment("c", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"),
+    ...                                    bucket="b", table="t", code_hash="h")
+    >>> environment[env.SERVICE_NAME], environment[env.SCHEDULE], environment[env.ARTIFACT_BUCKET]
+    ('c', 'rate(1 day)', 'b')
     """
     return {
         **dict(args.environment),

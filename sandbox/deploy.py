@@ -16,7 +16,9 @@ create-if-absent / put.
 
 Example
 -------
->>> with embedded_aws(graph.region) as aws:
+With ``graph`` from :func:`sandbox.synth.synth` (the deploy of a whole program is tested in tests/e2e):
+
+>>> with embedded_aws(graph.region) as aws:  # doctest: +SKIP
 ...     deployment = deploy(graph, aws)
 ...     deployment.function("daily-stats-fn").arn
 'arn:aws:lambda:ap-south-1:123456789012:function:daily-stats-fn-1a2b3c4'

@@ -19,8 +19,10 @@ The event shapes, pattern matching and input templates are pure functions in ``s
 
 Example
 -------
->>> arns = put_object_created(deployment, "ingest-bucket", "incoming/2026-03-01.csv", b"a,b\\n1,2\\n")
->>> wait_execution(arns[0], timeout_s=60)["status"]
+With ``deployment`` from :func:`sandbox.deploy.deploy` (exercised on real programs in tests/e2e):
+
+>>> arns = put_object_created(deployment, "ingest-bucket", "incoming/2026-03-01.csv", b"a,b\\n1,2\\n")  # doctest: +SKIP
+>>> wait_execution(arns[0], timeout_s=60)["status"]  # doctest: +SKIP
 'SUCCEEDED'
 """
 

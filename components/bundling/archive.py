@@ -37,7 +37,14 @@ def write_deterministic_zip(entries: Iterable[tuple[str, Path]], dest: Path,
 
     Example
     -------
-    >>> digest = write_deterministic_zip(iter_tree(Path("handlers"), arc_prefix="handlers/"), Path("/tmp/h.zip"))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> source = Path(tmp.name) / "src"; source.mkdir(); _ = (source / "a.py").write_text("x = 1")
+    >>> digest = write_deterministic_zip(iter_tree(source, arc_prefix="pkg/"), Path(tmp.name) / "a.zip")
+    >>> digest == write_deterministic_zip(iter_tree(source, arc_prefix="pkg/"), Path(tmp.name) / "b.zip")
+    True
+    >>> zipfile.ZipFile(Path(tmp.name) / "a.zip").namelist()
+    ['pkg/a.py']
+    >>> tmp.cleanup()
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     items = sorted(entries, key=lambda item: item[0])

@@ -31,7 +31,11 @@ def elf_requirements(path: Path) -> tuple[str, set[tuple[int, ...]]]:
 
     Example
     -------
-    >>> machine, versions = elf_requirements(Path(numpy.__file__).parent / "_core/_multiarray_umath...so")
+    >>> import numpy
+    >>> umath = next((Path(numpy.__file__).parent / "_core").glob("_multiarray_umath.*.so"))
+    >>> machine, versions = elf_requirements(umath)
+    >>> machine in ("EM_X86_64", "EM_AARCH64"), max(versions) >= (2, 17)
+    (True, True)
     """
     versions: set[tuple[int, ...]] = set()
     with open(path, "rb") as fh:
