@@ -4,7 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo preview policy bench clean mutation layer-proof
+#: every top-level Python package (tests included): what `make lint` type-checks
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
+#: the whole suite: tests plus the doctests of every package (pyproject's testpaths), no cache files in the
+#: checkout; SCIFLOW_FULL_SUITE=1 fails a run that deselected or ran nothing (see tests/conftest.py)
+PYTEST := SCIFLOW_FULL_SUITE=1 $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof
 
 install: $(STAMP)
 
@@ -14,11 +20,21 @@ $(STAMP): requirements.txt constraints.txt
 	touch $(STAMP)
 
 test: install
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PYTEST) -n 2 --dist loadgroup
 
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m mypy components handlers synth sandbox ops policy bench
+	$(PY) -m mypy $(PACKAGES) __main__.py
+
+# Slow (about twice `make test`): two whole sessions at once on this machine, sharing $$TMPDIR, ~/.cache and
+# this checkout, with the test fixtures' temp-dir cache starting empty so both build it at the same time.
+# Fails if either session fails: proves the suite has no fixed paths two runs could collide on.
+test-concurrent: install
+	@work=$$(mktemp -d) && export SCIFLOW_FIXTURE_DIR=$$work/fixtures && \
+	{ $(PYTEST) -n 1 -q > $$work/a.log 2>&1 & a=$$!; } && { $(PYTEST) -n 1 -q > $$work/b.log 2>&1 & b=$$!; } && \
+	ra=0 && rb=0 && { wait $$a || ra=$$?; } && { wait $$b || rb=$$?; } && \
+	tail -n 3 $$work/a.log $$work/b.log && echo "test-concurrent: session exits $$ra and $$rb (logs in $$work)" && \
+	test $$ra -eq 0 && test $$rb -eq 0
 
 preview: install
 	$(PY) -m sandbox preview --stack dev

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,14 @@ def handlers_archive(root: Path = HANDLERS_DIR, build_dir: Path = BUILD_DIR) -> 
     if not (root / "__init__.py").is_file():
         raise FileNotFoundError(f"{root}: not a Python package (no __init__.py)")
     entries = list(iter_tree(root, arc_prefix=f"{root.name}/"))
-    tmp = build_dir / f".{root.name}-{os.getpid()}.zip"
-    sha = write_deterministic_zip(entries, tmp)
-    final = build_dir / f"{root.name}-{sha[:12]}.zip"
-    tmp.replace(final)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{root.name}-", suffix=".zip", dir=build_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        sha = write_deterministic_zip(entries, tmp)
+        final = build_dir / f"{root.name}-{sha[:12]}.zip"
+        tmp.replace(final)  # content-addressed: concurrent runs replace it with the same bytes
+    finally:
+        tmp.unlink(missing_ok=True)
     return HandlersArchive(final, sha, source_code_hash(sha), sum(path.stat().st_size for _, path in entries))

@@ -16,7 +16,7 @@ create-if-absent / put.
 
 Example
 -------
-With ``graph`` from :func:`sandbox.synth.synth` (the deploy of a whole program is tested in tests/e2e):
+With ``graph`` from :func:`synth.synth` (the deploy of a whole program is tested in tests/e2e):
 
 >>> with embedded_aws(graph.region) as aws:  # doctest: +SKIP
 ...     deployment = deploy(graph, aws)

@@ -4,68 +4,24 @@ outputs, EXPRESS and shared-resource variants, Args validation."""
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.etl_pipeline import STEPS, TYPE_TOKEN, EtlPipelineArgs, event_pattern
 from handlers.runtime import env
-from synth import synth
 from synth.graph import Graph
+from tests.support.programs import synth_program
 
-REPO = Path(__file__).resolve().parents[2]
 LAYER = "arn:aws:lambda:ap-south-1:123456789012:layer:scientific:1"
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-import pulumi
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
-
-etl = EtlPipeline("sensor-etl", EtlPipelineArgs(
-    dataset="sensor_readings", input_prefix="incoming/", input_suffix=".csv", layers=[{layer!r}],
-    memory_mb=1024, timeout_s=120, step_memory_mb={{"output": 3008}}, step_timeout_s={{"output": 600}},
-    partition_rows=100000, max_concurrency=4, distributed_map_threshold=40,
-    retry=EtlRetryArgs(max_attempts=4, max_event_age_s=7200), log_retention_days=90,
-    tags={{"project": "sciflow", "stack": "test"}}))
-pulumi.export("outputs", {{k: getattr(etl, k) for k in (
-    "state_machine_arn", "state_machine_name", "raw_bucket_name", "processed_bucket_name",
-    "quarantine_bucket_name", "table_name", "dlq_url", "dlq_arn", "rule_arn", "ingest_function_arn",
-    "validate_function_arn", "transform_function_arn", "output_function_arn", "on_failure_function_arn")}})
-"""
-VARIANT_PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-import pulumi_aws as aws
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
-
-key = aws.kms.Key("shared-key", enable_key_rotation=True)
-raw = aws.s3.Bucket("shared-raw")
-lake = aws.s3.Bucket("shared-lake")
-table = aws.dynamodb.Table("shared-runs", hash_key="object_id", billing_mode="PAY_PER_REQUEST",
-    attributes=[aws.dynamodb.TableAttributeArgs(name="object_id", type="S")])
-EtlPipeline("fast-etl", EtlPipelineArgs(dataset="sensor_readings", state_machine_type="EXPRESS",
-    kms_key=key, raw_bucket=raw, processed_bucket=lake, quarantine_bucket=lake, ledger_table=table,
-    reserved_concurrency=5, alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:alerts"))
-"""
-
-
-def program_graph(directory: Path, source: str) -> Graph:
-    """Synthesize ``source`` (a program using the repo) with only ``aws:region`` as config."""
-    path = directory / "__main__.py"
-    path.write_text(textwrap.dedent(source.format(repo=str(REPO), layer=LAYER)))
-    return synth(path, stack=None, config={"aws:region": "ap-south-1"})
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return synth_program("etl_pipeline", stack=None)
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return program_graph(tmp_path_factory.mktemp("etl-own"), PROGRAM)
-
-
-@pytest.fixture(scope="module")
-def variant(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return program_graph(tmp_path_factory.mktemp("etl-variant"), VARIANT_PROGRAM)
+def variant() -> Graph:
+    return synth_program("etl_pipeline_shared", stack=None)
 
 
 def out(graph: Graph, name: str, key: str = "arn") -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pulumi
@@ -12,62 +11,25 @@ import pytest
 from components.bundling import LayerBuild
 from components.bundling.archive import source_code_hash, write_deterministic_zip
 from components.layer_bundle import (
-    DIRECT_UPLOAD_LIMIT_BYTES,
     describe,
     layer_name_for,
     staging_key,
 )
-from synth import synth
 from synth.graph import Graph
+from tests.support.programs import synth_program
 from tests.unit.bundling_helpers import standard_index
 
-REPO = Path(__file__).resolve().parents[2]
 LAYER = "aws:lambda/layerVersion:LayerVersion"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 BUCKET = "aws:s3/bucket:Bucket"
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from pathlib import Path
-import pulumi
-from components.bundling import LayerBuild
-from components.layer_bundle import LayerBundle, LayerBundleArgs
-
-def fake(zip_path, sha, zipped):
-    return LayerBuild(zip_path=Path(zip_path), sha256=sha, source_code_hash={hash_b64!r}, unzipped_bytes=123456,
-                      zipped_bytes=zipped, packages={{"numpy": "2.2.6", "scipy": "1.16.3"}}, glibc_max="2.17",
-                      report={{}}, site_dir=Path(zip_path).parent, cache_key="k", runtime="python3.11",
-                      architecture="x86_64")
-
-small = LayerBundle("scientific", LayerBundleArgs(requirements=["numpy==2.2.6"], build=fake({zip!r}, {sha!r}, {size})))
-big = LayerBundle("big", LayerBundleArgs(requirements=["numpy==2.2.6"], tags={{"owner": "science"}},
-                  build=fake({zip!r}, {sha!r}, {big_size})))
-shared = LayerBundle("shared", LayerBundleArgs(requirements=["numpy==2.2.6"], staging_bucket="artifacts-bucket",
-                     staging_kms_key_arn="arn:aws:kms:ap-south-1:123456789012:key/abc", staging_threshold_bytes=10,
-                     build=fake({zip!r}, {sha!r}, {size})))
-{extra}
-pulumi.export("small", {{"arn": small.arn, "unzipped_bytes": small.unzipped_bytes, "zipped_bytes": small.zipped_bytes,
-                        "sha256": small.sha256, "packages": small.packages}})
-"""
-
-
-def _synth(tmp_path: Path, extra: str = "") -> tuple[Graph, str]:
-    zip_path = tmp_path / "layer.zip"
-    (tmp_path / "src").mkdir(exist_ok=True)
-    (tmp_path / "src" / "mod.py").write_text("x = 1\n")
-    sha = write_deterministic_zip([("python/mod.py", tmp_path / "src" / "mod.py")], zip_path)
-    (tmp_path / "Pulumi.yaml").write_text("name: sciflow\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    program = tmp_path / "__main__.py"
-    program.write_text(textwrap.dedent(PROGRAM.format(
-        repo=str(REPO), zip=str(zip_path), sha=sha, hash_b64=source_code_hash(sha), size=zip_path.stat().st_size,
-        big_size=DIRECT_UPLOAD_LIMIT_BYTES + 1, extra=extra)))
-    return synth(program, stack="test"), sha
-
-
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Graph, str]:
-    return _synth(tmp_path_factory.mktemp("layer"))
+    """The ``layer_bundle`` program on a one-module zip; returns the graph and the zip's sha256."""
+    work = tmp_path_factory.mktemp("layer")
+    (work / "mod.py").write_text("x = 1\n")
+    zip_path = work / "layer.zip"
+    sha = write_deterministic_zip([("python/mod.py", work / "mod.py")], zip_path)
+    return synth_program("layer_bundle", config={"test:layerZip": str(zip_path)}), sha
 
 
 def _children(graph: Graph, component: str) -> dict[str, tuple[str, dict]]:
@@ -136,15 +98,8 @@ def test_children_are_parented_and_outputs_registered(result: tuple[Graph, str])
 
 def test_program_builds_the_layer_during_preview(tmp_path: Path) -> None:
     index = standard_index(tmp_path / "index")
-    # the offline index is an engine option, not an Args field: a subclass narrows spec() to it
-    extra = f"""
-import dataclasses
-class OfflineArgs(LayerBundleArgs):
-    def spec(self):
-        return dataclasses.replace(super().spec(), no_index=True, find_links=({str(index)!r},))
-real = LayerBundle("real", OfflineArgs(requirements=["tinydep==2.0"], cache_dir=Path({str(tmp_path / 'cache')!r})))
-"""
-    graph, _ = _synth(tmp_path, extra)
+    graph = synth_program("layer_bundle_build", config={
+        "test:requirements": ["tinydep==2.0"], "test:findLinks": str(index), "test:cacheDir": str(tmp_path / "cache")})
     layer = graph.find("real-layer", LAYER)
     code = layer.inputs["code"]
     assert Path(code.path).is_file() and Path(code.path).parent.parent == tmp_path / "cache"
@@ -153,11 +108,9 @@ real = LayerBundle("real", OfflineArgs(requirements=["tinydep==2.0"], cache_dir=
 
 
 def test_build_failure_fails_the_program(tmp_path: Path) -> None:
-    extra = """
-LayerBundle("bad", LayerBundleArgs(requirements=["numpy==1", "numpy==2"]))
-"""
     with pytest.raises(Exception, match="numpy: conflicting pins 'numpy==1' and 'numpy==2'"):
-        _synth(tmp_path, extra)
+        synth_program("layer_bundle_build", config={"test:requirements": ["numpy==1", "numpy==2"],
+                                                    "test:cacheDir": str(tmp_path / "cache")})
 
 
 def test_pure_helpers() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,63 +14,18 @@ from components.scheduled_computation import (
     function_statements,
 )
 from handlers.runtime import env
-from synth import synth
 from synth.graph import Graph, Resource
-
-REPO = Path(__file__).resolve().parents[2]
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-import pulumi
-import pulumi_aws as aws
-from components.functions import RetryArgs
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-comp = ScheduledComputation("daily-stats", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
-    flexible_window_minutes=15, memory_mb=1024, timeout_s=120,
-    retry=RetryArgs(max_attempts=4, max_event_age_s=7200),
-    layers=["arn:aws:lambda:ap-south-1:123456789012:layer:scientific:1"], artifact_prefix="daily-stats/",
-    environment={{"EXTRA": "1"}}, log_retention_days=90, tags={{"owner": "science"}}))
-pulumi.export("outputs", {{k: getattr(comp, k) for k in (
-    "function_name", "function_arn", "schedule_name", "schedule_arn", "bucket_name", "bucket_arn",
-    "table_name", "table_arn", "dlq_url", "dlq_arn")}})
-"""
-SHARED_PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-import pulumi
-import pulumi_aws as aws
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-key = aws.kms.Key("shared-key", enable_key_rotation=True)
-bucket = aws.s3.Bucket("shared-bucket")
-table = aws.dynamodb.Table("shared-ledger", hash_key="date", range_key="computation", billing_mode="PAY_PER_REQUEST",
-    attributes=[aws.dynamodb.TableAttributeArgs(name="date", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="computation", type="S")])
-ScheduledComputation("hourly", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="rate(1 hour)", kms_key=key, artifact_bucket=bucket,
-    ledger_table=table, reserved_concurrency=None,
-    alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:alerts"))
-"""
-
-
-def _synth(tmp_path: Path, body: str) -> Graph:
-    (tmp_path / "Pulumi.yaml").write_text("name: sample\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    program = tmp_path / "__main__.py"
-    program.write_text(textwrap.dedent(body.format(repo=str(REPO))))
-    return synth(program, stack="test")
+from tests.support.programs import synth_program
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return _synth(tmp_path_factory.mktemp("own"), PROGRAM)
+def graph() -> Graph:
+    return synth_program("scheduled_computation")
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return _synth(tmp_path_factory.mktemp("shared"), SHARED_PROGRAM)
+def shared() -> Graph:
+    return synth_program("scheduled_computation_shared")
 
 
 def policy(graph: Graph, role_name: str) -> list[dict[str, Any]]:

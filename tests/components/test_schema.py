@@ -144,7 +144,7 @@ def test_values_only_known_at_deploy_time_pass() -> None:
         pass
 
     args = ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)", alarm_topic_arn=Deferred(),  # type: ignore
-                                    environment={"X": Deferred()}, layers=[Deferred()])  # type: ignore[list-item]
+                                    environment={"X": Deferred()}, layers=[Deferred()])  # type: ignore[dict-item,list-item]
     assert len(args.layers) == 1
 
 

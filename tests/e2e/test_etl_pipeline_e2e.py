@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,31 +16,17 @@ from handlers.etl.datasets.sensor_readings import SAMPLE_OUTCOMES, generate_fram
 from sandbox.deploy import Deployment
 from sandbox.events import executed_states, put_object, start_execution, wait_execution
 from synth.graph import Graph
-from tests.e2e.support import deployed, synth_text
+from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("etl-e2e")
 
-REPO = Path(__file__).resolve().parents[2]
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
-
-# small partitions so a few hundred rows make several; more than 4 partitions use the Distributed Map
-EtlPipeline("sensor-etl", EtlPipelineArgs(dataset="sensor_readings", partition_rows=100, max_concurrency=2,
-                                          distributed_map_threshold=4, retry=EtlRetryArgs(interval_s=1),
-                                          timeout_s=120))
-# the same dataset in one partition: the reference for "several partitions give the same result"
-EtlPipeline("single-etl", EtlPipelineArgs(dataset="sensor_readings", partition_rows=1_000_000,
-                                          retry=EtlRetryArgs(interval_s=1), timeout_s=120))
-"""
 PIPELINE, SINGLE = "sensor-etl", "single-etl"
 TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return synth_text(tmp_path_factory, "etl-program", PROGRAM)
+def graph() -> Graph:
+    return synth_program("etl_e2e", stack=None, sandbox=True)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +71,7 @@ def object_keys(stack: Deployment, bucket: str, prefix: str) -> list[str]:
 
 
 def read(stack: Deployment, bucket: str, key: str) -> bytes:
-    return stack.client("s3").get_object(Bucket=physical(stack, bucket), Key=key)["Body"].read()  # type: ignore[no-any-return]
+    return stack.client("s3").get_object(Bucket=physical(stack, bucket), Key=key)["Body"].read()
 
 
 def published(stack: Deployment, item: dict[str, Any], pipeline: str = PIPELINE) -> dict[str, bytes]:
@@ -106,7 +91,7 @@ def quarantined(stack: Deployment, item: dict[str, Any], pipeline: str = PIPELIN
 def dlq_messages(stack: Deployment, key: str, pipeline: str = PIPELINE) -> list[dict[str, Any]]:
     sqs = stack.client("sqs")
     url = sqs.get_queue_url(QueueName=physical(stack, f"{pipeline}-dlq-queue"))["QueueUrl"]
-    bodies = []
+    bodies: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
         new = [m for m in batch if m["MessageId"] not in {b["MessageId"] for b in bodies}]

@@ -71,7 +71,8 @@ def _import_numpy(site: Path) -> subprocess.CompletedProcess[str]:
                           check=False, env={"PATH": os.environ.get("PATH", "")})
 
 
-@pytest.mark.skipif(find_strip_tool("x86_64") is None, reason="no strip tool on this machine")
+@pytest.mark.skipif(find_strip_tool("x86_64") is None, reason="no strip tool for x86_64 (components.bundling.strip."
+                    "find_strip_tool looks for strip, x86_64-linux-gnu-strip or llvm-strip on PATH)")
 def test_stripping_inside_libs_breaks_numpy(scientific: LayerBuild, tmp_path: Path) -> None:
     """Why the strip rule skips ``*.libs/``: the same copy imports fine until its vendored libraries are stripped."""
     for name in ("numpy", "numpy.libs"):

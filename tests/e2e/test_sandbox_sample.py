@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from sandbox import events
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from sandbox.services import synth_for_sandbox as synth
 from synth.graph import Graph
-
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"
 
 
 @pytest.fixture(scope="module")
-def graph() -> Graph:
-    return synth(SAMPLE, stack="sample")
+def graph(sample_graph: Graph) -> Graph:
+    return sample_graph
 
 
 @pytest.fixture
@@ -119,7 +115,8 @@ def test_state_machine_catches_a_failure_and_records_it(deployment: Deployment) 
 def test_object_created_under_incoming_starts_the_state_machine(deployment: Deployment) -> None:
     arns = events.put_object_created(deployment, "sample-bucket", "incoming/2026-03-01.csv", b"a,b\n1,2\n")
     assert len(arns) == 1
-    assert arns[0].startswith(deployment.state_machine("sample-machine").arn.replace(":stateMachine:", ":execution:"))
+    machine_arn = str(deployment.state_machine("sample-machine").arn)
+    assert arns[0].startswith(machine_arn.replace(":stateMachine:", ":execution:"))
     final = events.wait_execution(arns[0], timeout_s=120)
     assert final["status"] == "SUCCEEDED"
     # the target's input transformer shaped the execution input from the S3 event

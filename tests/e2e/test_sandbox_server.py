@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
@@ -12,17 +11,14 @@ import pytest
 from sandbox import events
 from sandbox.deploy import Deployment, deploy
 from sandbox.server import ServerHandle, start_server
-from sandbox.services import synth_for_sandbox as synth
-
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_program" / "__main__.py"
+from synth.graph import Graph
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[ServerHandle, Deployment]]:
-    graph = synth(SAMPLE, stack="sample")
-    handle = start_server(0, graph.region)
+def server(sample_graph: Graph) -> Iterator[tuple[ServerHandle, Deployment]]:
+    handle = start_server(0, sample_graph.region)
     try:
-        yield handle, deploy(graph, handle.aws)
+        yield handle, deploy(sample_graph, handle.aws)
     finally:
         handle.stop()
 

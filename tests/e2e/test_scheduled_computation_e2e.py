@@ -16,27 +16,9 @@ from ops.backfill import backfill, main
 from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
 from synth.graph import Graph
-from tests.e2e.support import deployed, synth_text
-from tests.handlers.scheduled_support import LambdaContext
+from tests.support.lambda_context import LambdaContext
+from tests.support.programs import deployed, synth_program
 
-REPO = Path(__file__).resolve().parents[2]
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-ScheduledComputation("daily-stats", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
-    flexible_window_minutes=15, timeout_s=120, artifact_prefix="daily-stats/"))
-# reads s3://<its bucket>/readings/<date>.csv: fails until the input exists
-ScheduledComputation("from-input", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
-    timeout_s=120, environment={{"SCIFLOW_INPUT_URI": "s3://{{bucket}}/{{prefix}}readings/{{date}}.csv"}}))
-# a 3 s timeout is inside the 3 s safety margin: the budget is spent before the computation starts
-ScheduledComputation("tight", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
-    timeout_s=3))
-"""
 KOLKATA_1600 = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
 ARTIFACTS = ["data.csv", "manifest.json", "plot.png", "result.json", "stats.json"]
 pytestmark = pytest.mark.xdist_group("scheduled-computation-e2e")
@@ -44,8 +26,8 @@ STACK = "sandbox"  # the stack name synth gives a program run without a stack fi
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return synth_text(tmp_path_factory, "program", PROGRAM)
+def graph() -> Graph:
+    return synth_program("scheduled_e2e", stack=None, sandbox=True)
 
 
 @pytest.fixture(scope="module")

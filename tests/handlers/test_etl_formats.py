@@ -17,7 +17,7 @@ def chunked(data: bytes, size: int) -> list[bytes]:
     return [data[i:i + size] for i in range(0, len(data), size)]
 
 
-def plan(data: bytes, rows: int = 2, chunk: int = 1 << 20):  # type: ignore[no-untyped-def]
+def plan(data: bytes, rows: int = 2, chunk: int = 1 << 20):
     return plan_partitions(chunked(data, chunk), partition_rows=rows, source="s3://b/f.csv")
 
 

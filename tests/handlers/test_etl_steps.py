@@ -49,7 +49,7 @@ class Env:
         return sorted(o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
 
     def read(self, bucket: str, key: str) -> bytes:
-        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def item(self, event: dict[str, Any]) -> dict[str, Any] | None:
         obj = event["detail"]["object"]
@@ -67,12 +67,9 @@ def s3_event(key: str, version_id: str | None = "v1", etag: str = "e1", size: in
 
 
 @pytest.fixture(name="env")
-def env_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+def env_fixture(aws_credentials: None) -> Iterator[Env]:
     from moto import mock_aws
 
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", REGION)):
-        monkeypatch.setenv(key, value)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (RAW, PROCESSED, QUARANTINE):

@@ -9,7 +9,7 @@ import pytest
 
 from handlers.runtime.artifacts import ArtifactStore, serialize, sha256_hex
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
-from tests.handlers.scheduled_support import BUCKET, Aws, aws_fixture  # noqa: F401  (pytest fixture)
+from tests.support.runtime import BUCKET, Aws
 
 
 def test_dict_becomes_sorted_json() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from handlers.runtime.budget import TimeBudget, run_within
 from handlers.runtime.errors import TimeBudgetExceeded
-from tests.handlers.scheduled_support import LambdaContext
+from tests.support.lambda_context import LambdaContext
 
 
 def test_budget_keeps_the_margin_back() -> None:

@@ -9,7 +9,7 @@ import pytest
 from handlers.runtime import env
 from handlers.runtime.errors import EventError, SettingsError
 from handlers.runtime.scheduled import Settings, business_date, date_seed, parse_event
-from tests.handlers.scheduled_support import scheduled_event
+from tests.support.events import scheduled_event
 
 
 def test_parses_scheduler_payload() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from handlers.runtime.errors import LedgerError
 from handlers.runtime.ledger import FAILED, PENDING, RUNNING, SUCCESS, ClaimRefused, Ledger
-from tests.handlers.scheduled_support import TABLE, Aws, aws_fixture  # noqa: F401  (pytest fixture)
+from tests.support.runtime import TABLE, Aws
 
 DAY = "2026-03-01"
 

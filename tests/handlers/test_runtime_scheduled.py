@@ -11,16 +11,9 @@ import pytest
 
 from handlers.runtime.errors import ComputationFailed, EventError, TimeBudgetExceeded
 from handlers.runtime.scheduled import Result, RunContext, Settings, run_scheduled, scheduled_handler
-from tests.handlers.scheduled_support import (  # noqa: F401  (pytest fixtures)
-    BUCKET,
-    PREFIX,
-    TABLE,
-    Aws,
-    LambdaContext,
-    aws_fixture,
-    lambda_context_fixture,
-    scheduled_event,
-)
+from tests.support.events import scheduled_event
+from tests.support.lambda_context import LambdaContext
+from tests.support.runtime import BUCKET, PREFIX, TABLE, Aws
 
 SETTINGS = Settings(computation="daily-stats", bucket=BUCKET, table=TABLE, prefix=PREFIX, timezone="Asia/Kolkata",
                     code_hash="hash-1", lease_s=180, margin_ms=3_000)

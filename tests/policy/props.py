@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,7 +20,8 @@ FN_ARN = f"arn:aws:lambda:ap-south-1:{ACCOUNT}:function:sciflow-fn"
 LAYER_ARN = f"arn:aws:lambda:ap-south-1:{ACCOUNT}:layer:scientific:1"
 TAGS = {"project": "sciflow", "stack": "dev", "owner": "data-platform"}
 
-_DIR = Path(tempfile.mkdtemp(prefix="sciflow-policy-tests-"))
+_DIR = Path(tempfile.mkdtemp(prefix="sciflow-policy-tests-"))  # private to this process, removed at exit
+atexit.register(shutil.rmtree, _DIR, True)
 
 
 def small_zip(name: str = "small.zip", members: dict[str, int] | None = None) -> str:

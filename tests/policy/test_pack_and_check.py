@@ -20,6 +20,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from policy import docs
 from policy.policies import ALL_POLICIES, BY_NAME, SciflowResourcePolicy
 from tests.policy.helpers import _struct, urn
+from tests.support import programs
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "insecure_program.py"
@@ -62,7 +63,7 @@ def test_analyzer_info_lists_every_policy_with_config_schema() -> None:
     assert "requiredTags" in tags.configSchema.properties
 
 
-def _level():  # type: ignore[no-untyped-def]
+def _level():
     from pulumi_policy import EnforcementLevel
 
     return EnforcementLevel.ADVISORY
@@ -214,11 +215,11 @@ def test_stack_policies_see_every_type_they_read() -> None:
     """``Analyzer`` gives each stack policy only the types it declares: same result as the whole stack."""
     from pulumi_policy import EnforcementLevel
 
-    from policy.check import Analyzer, _violation, analyze_requests, synthesize
+    from policy.check import Analyzer, Violation, _violation, analyze_requests, synthesize
 
     _, stack_request = analyze_requests(synthesize(FIXTURE, None))
     filtered = Analyzer().analyze_stack(stack_request)
-    full = []
+    full: list[Violation] = []
     for policy in Analyzer().stack_policies:
         servicer = _PolicyAnalyzerServicer("sciflow", "0.1.0", [policy], EnforcementLevel.ADVISORY)
         full.extend(_violation(d, "") for d in servicer.AnalyzeStack(stack_request, None).diagnostics)
@@ -226,40 +227,9 @@ def test_stack_policies_see_every_type_they_read() -> None:
     assert len(full) > 10
 
 
-COMPONENTS_PROGRAM = """\
-import sys
-sys.path.insert(0, {repo!r})
-from pathlib import Path
-from components.bundling import LayerBuild
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
-from components.layer_bundle import LayerBundle, LayerBundleArgs
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-tags = {{"project": "sciflow", "stack": "test"}}
-build = LayerBuild(zip_path=Path({zip!r}), sha256="0" * 64, source_code_hash="AAAA", unzipped_bytes=4,
-                   zipped_bytes=60 * 1024 * 1024, packages={{"numpy": "2.2.6"}}, glibc_max="2.17", report={{}},
-                   site_dir=Path({zip!r}).parent, cache_key="k", runtime="python3.11", architecture="x86_64")
-sci = LayerBundle("scientific", LayerBundleArgs(requirements=["numpy==2.2.6"], build=build, tags=tags))
-EtlPipeline("sensor-etl", EtlPipelineArgs(dataset="sensor_readings", layers=[sci.arn], memory_mb=1024,
-                                          timeout_s=120, tags=tags))
-ScheduledComputation("daily-stats", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata",
-    memory_mb=1024, timeout_s=120, layers=[sci.arn], artifact_prefix="daily-stats/", tags=tags))
-"""
-
-
-def test_components_have_no_mandatory_violations(tmp_path: Path) -> None:
+def test_components_have_no_mandatory_violations() -> None:
     """LayerBundle (zip staged in S3), EtlPipeline and ScheduledComputation as the dev stack wires them."""
-    import zipfile
-
-    layer = tmp_path / "layer.zip"
-    with zipfile.ZipFile(layer, "w") as zf:
-        zf.writestr("python/mod.py", "x = 1\n")
-    (tmp_path / "Pulumi.yaml").write_text("name: sciflow\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    program = tmp_path / "__main__.py"
-    program.write_text(COMPONENTS_PROGRAM.format(repo=str(ROOT), zip=str(layer)))
-    result = run_check(str(program), "--stack", "test", "--json")
+    result = run_check(str(programs.program("all_components")), "--stack", "test", "--json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert [v for v in report["violations"] if v["enforcement"] == "mandatory"] == []

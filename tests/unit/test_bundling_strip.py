@@ -92,29 +92,51 @@ def _real_extension_module() -> Path:
     return next((Path(numpy.__file__).parent / "_core").glob("_multiarray_tests.cpython-*.so"))
 
 
-def test_strip_binaries_never_touches_libs(tmp_path: Path) -> None:
-    """Stripping inside ``*.libs/`` breaks numpy (verified in tests/e2e): those bytes must stay identical."""
+X86_64_STRIP = find_strip_tool("x86_64")
+ARM64_STRIP = find_strip_tool("arm64")
+NO_STRIP_REASON = ("no strip tool for {} (components.bundling.strip.find_strip_tool looks for {} on PATH)")
+
+
+def _tree_with_libs(tmp_path: Path) -> tuple[Path, Path]:
+    """A package with a real extension module and the same ELF file vendored in ``pkg.libs/``."""
     ext = _real_extension_module()
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg.libs").mkdir()
     shutil.copy(ext, tmp_path / "pkg" / ext.name)
     shutil.copy(ext, tmp_path / "pkg.libs" / "libvendored-abc123.so.1")
     (tmp_path / "pkg" / "not_elf.so.txt").write_text("text")
-    before = file_sha256(tmp_path / "pkg.libs" / "libvendored-abc123.so.1")
+    return ext, tmp_path / "pkg.libs" / "libvendored-abc123.so.1"
+
+
+@pytest.mark.skipif(X86_64_STRIP is None, reason=NO_STRIP_REASON.format(
+    "x86_64", "strip (on an x86_64 host), x86_64-linux-gnu-strip or llvm-strip"))
+def test_strip_binaries_never_touches_libs(tmp_path: Path) -> None:
+    """Stripping inside ``*.libs/`` breaks numpy (verified in tests/e2e): those bytes must stay identical."""
+    ext, vendored = _tree_with_libs(tmp_path)
+    before = file_sha256(vendored)
     result = StripResult()
     strip_binaries(tmp_path, "x86_64", result=result)
-    assert file_sha256(tmp_path / "pkg.libs" / "libvendored-abc123.so.1") == before
+    assert file_sha256(vendored) == before
     assert result.binaries_skipped_libs == 1
-    if find_strip_tool("x86_64") is None:
-        assert result.binaries_stripped == 0 and "no strip tool" in result.notes[0]
-    else:
-        assert result.binaries_stripped == 1
-        assert result.notes == []
-        assert (tmp_path / "pkg" / ext.name).stat().st_size == ext.stat().st_size - result.binary_bytes_saved
+    assert result.binaries_stripped == 1
+    assert result.notes == []
+    assert (tmp_path / "pkg" / ext.name).stat().st_size == ext.stat().st_size - result.binary_bytes_saved
 
 
+def test_without_a_strip_tool_binaries_stay_as_they_are_and_a_note_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("components.bundling.strip.find_strip_tool", lambda architecture: None)
+    ext, vendored = _tree_with_libs(tmp_path)
+    before = file_sha256(tmp_path / "pkg" / ext.name), file_sha256(vendored)
+    result = StripResult()
+    strip_binaries(tmp_path, "x86_64", result=result)
+    assert (file_sha256(tmp_path / "pkg" / ext.name), file_sha256(vendored)) == before
+    assert result.binaries_stripped == 0 and "no strip tool" in result.notes[0]
+
+
+@pytest.mark.skipif(ARM64_STRIP is None, reason=NO_STRIP_REASON.format(
+    "arm64", "llvm-strip, aarch64-linux-gnu-strip, or strip on an arm64 host"))
 def test_arm64_strip_tool_is_llvm_or_cross_binutils() -> None:
-    tool = find_strip_tool("arm64")
-    if tool is not None:
-        assert Path(tool[0]).name in ("llvm-strip", "aarch64-linux-gnu-strip", "strip")
-        assert tool[1] == "--strip-unneeded"
+    assert ARM64_STRIP is not None
+    assert Path(ARM64_STRIP[0]).name in ("llvm-strip", "aarch64-linux-gnu-strip", "strip")
+    assert ARM64_STRIP[1] == "--strip-unneeded"

@@ -231,7 +231,7 @@ def test_bad_runtime_lists_choices() -> None:
 def test_config_objects_are_frozen() -> None:
     cfg = parse(computations=[computation()])
     with pytest.raises(AttributeError):
-        cfg.computations[0].name = "x"  # type: ignore[misc]
+        cfg.computations[0].name = "x"
 
 
 def test_config_error_is_a_value_error_with_the_path() -> None:

@@ -12,7 +12,7 @@ import pytest
 from sandbox import events
 from sandbox.aws import embedded_aws
 from sandbox.deploy import Deployment, deploy
-from tests.unit.test_sandbox_deploy import graph, res
+from tests.support.graphs import graph, res
 
 REGION = "ap-south-1"
 ACCOUNT = "123456789012"

@@ -8,32 +8,14 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pytest
 
-from sandbox.archives import ArchiveError, archive_bytes
 from sandbox.aws import EmbeddedAws, embedded_aws
+from sandbox.archives import ArchiveError, archive_bytes
 from sandbox.deploy import DeployError, creation_order, deploy
-from synth.graph import Graph, Resource
-
-REGION = "ap-south-1"
-STACK = "urn:pulumi:t::p::pulumi:pulumi:Stack::p-t"
-
-
-def res(type_: str, name: str, inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None, *,
-        custom: bool = True, deps: list[str] | None = None, id_: str | None = None) -> Resource:
-    inputs = inputs or {}
-    return Resource(urn=f"urn:pulumi:t::p::{type_}::{name}", type=type_, name=name, parent=STACK, custom=custom,
-                    id=id_ if id_ is not None else name, inputs=inputs, outputs={**inputs, **(outputs or {})},
-                    dependencies=deps or [])
-
-
-def graph(*resources: Resource) -> Graph:
-    stack = Resource(urn=STACK, type="pulumi:pulumi:Stack", name="p-t", parent=None, custom=False, id=None,
-                     inputs={}, outputs={})
-    return Graph(project="p", stack="t", region=REGION, resources=[stack, *resources])
+from tests.support.graphs import REGION, graph, res
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def test_ids_and_arns_are_realistic_and_stable(tmp_path: Path) -> None:
     program = write_program(tmp_path)
     first, second = synth(program, stack="test"), synth(program, stack="test")
     bucket = first.find("box-bucket")
-    assert bucket.id == bucket.outputs["bucket"] and bucket.id.startswith("box-bucket-")
+    assert bucket.id is not None and bucket.id == bucket.outputs["bucket"] and bucket.id.startswith("box-bucket-")
     assert bucket.outputs["arn"] == f"arn:aws:s3:::{bucket.id}"
     queue = first.find("box-queue")
     assert queue.outputs["url"] == f"https://sqs.eu-west-1.amazonaws.com/123456789012/{queue.outputs['name']}"
