@@ -7,9 +7,13 @@ values and the unknown-checking proxy) and the real enforcement levels, without 
 
 Example
 -------
->>> analyzer = PackAnalyzer("pack", "0.1.0", resource_policies, stack_policies)
->>> requests, stack_request = analyze_requests(graph)
+With ``graph`` from :func:`synth.synth` and a pack's policies (``policy.check`` runs exactly this, tested in
+tests/policy):
+
+>>> analyzer = PackAnalyzer("pack", "0.1.0", resource_policies, stack_policies)  # doctest: +SKIP
+>>> requests, stack_request = analyze_requests(graph)  # doctest: +SKIP
 >>> diagnostics = [d for r in requests for d in analyzer.analyze(r)] + analyzer.analyze_stack(stack_request)
+... # doctest: +SKIP
 """
 
 from __future__ import annotations

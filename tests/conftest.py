@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.lambda_context import LambdaContext
-from tests.support.programs import REGION, SAMPLE_PROGRAM
+from tests.support.lambda_context import REGION, LambdaContext
+
+SAMPLE_PROGRAM = Path(__file__).resolve().parent / "fixtures" / "sample_program" / "__main__.py"
 
 #: Pulumi programs under test and their assets: run by the tests, never collected (importing one would
 #: declare resources outside a program run).

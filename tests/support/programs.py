@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sandbox.aws import embedded_aws
-from sandbox.deploy import Deployment, deploy
 from synth import synth
 from synth.graph import Graph
 
+if TYPE_CHECKING:
+    from sandbox.deploy import Deployment
+
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = REPO / "tests" / "programs"
-SAMPLE_PROGRAM = REPO / "tests" / "fixtures" / "sample_program" / "__main__.py"
 REGION = "ap-south-1"
 
 
@@ -47,5 +47,8 @@ def synth_program(name: str, *, stack: str | None = "test", config: Mapping[str,
 @contextmanager
 def deployed(graph: Graph) -> Iterator[Deployment]:
     """``graph`` deployed into a fresh embedded AWS, alive for the block."""
+    from sandbox.aws import embedded_aws  # moto: imported by the tests that deploy, not by every synth
+    from sandbox.deploy import deploy
+
     with embedded_aws(graph.region) as aws:
         yield deploy(graph, aws)
