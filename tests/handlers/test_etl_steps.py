@@ -14,6 +14,7 @@ import pytest
 
 from handlers.etl import ingest as ingest_mod
 from handlers.etl import on_failure, output, transform, validate
+from handlers.etl.contract import IngestOutput, OutputOutput, TransformOutput, ValidateInput
 from handlers.etl.errors import FileRejected, IncompleteRun
 from handlers.etl.ledger import RunLedger
 from handlers.etl.settings import EtlSettings, object_id
@@ -84,11 +85,11 @@ def env_fixture(aws_credentials: None) -> Iterator[Env]:
         yield Env(s3, dynamodb, settings)
 
 
-def do_ingest(env: Env, event: dict[str, Any], **changes: Any) -> dict[str, Any]:
+def do_ingest(env: Env, event: dict[str, Any], **changes: Any) -> IngestOutput:
     return ingest_mod.ingest(event, settings=replace(env.settings, **changes), s3=env.s3, ledger=env.ledger)
 
 
-def run_partitions(env: Env, plan: dict[str, Any]) -> list[dict[str, Any]]:
+def run_partitions(env: Env, plan: IngestOutput) -> list[TransformOutput]:
     out = []
     for part in plan["partitions"]:
         checked = validate.validate_partition({"run": plan["run"], "partition": part}, settings=env.settings,
@@ -97,7 +98,7 @@ def run_partitions(env: Env, plan: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def run_all(env: Env, key: str, body: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_all(env: Env, key: str, body: str) -> tuple[dict[str, Any], OutputOutput]:
     event = env.put(key, body)
     plan = do_ingest(env, event)
     run_partitions(env, plan)
@@ -212,6 +213,7 @@ def test_validate_stages_valid_rows_and_quarantines_rejects_with_reasons(env: En
     result = validate.validate_partition({"run": plan["run"], "partition": plan["partitions"][0]},
                                          settings=env.settings, s3=env.s3)
     assert (result["rows"], result["valid"], result["rejected"]) == (4, 2, 2)
+    assert result["rejects_key"] is not None
     rejects = pd.read_csv(io.BytesIO(env.read(QUARANTINE, result["rejects_key"])), dtype=str)
     assert rejects[["_row", "_reason"]].values.tolist() == [
         ["2", "value: 'abc' is not a number"], ["3", "unit: 'X' is not one of C, F, K"]]
@@ -238,7 +240,7 @@ def test_transform_drops_exact_duplicates_and_records_the_result(env: Env) -> No
 
 def test_retried_step_rewrites_identical_objects(env: Env) -> None:
     plan = do_ingest(env, env.put("incoming/a.csv", CLEAN))
-    event = {"run": plan["run"], "partition": plan["partitions"][0]}
+    event: ValidateInput = {"run": plan["run"], "partition": plan["partitions"][0]}
     first = validate.validate_partition(event, settings=env.settings, s3=env.s3)
     assert validate.validate_partition(event, settings=env.settings, s3=env.s3) == first
 
