@@ -67,6 +67,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     deselected = len(stats.get("deselected", []))
     if ran == 0 or deselected:
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(f"SCIFLOW_FULL_SUITE: {ran} tests ran, {deselected} deselected: the full suite "
                                 "must run (unset PYTEST_ADDOPTS, no -k/-m)", red=True)
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
