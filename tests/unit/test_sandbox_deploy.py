@@ -12,8 +12,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from sandbox.aws import EmbeddedAws, embedded_aws
 from sandbox.archives import ArchiveError, archive_bytes
+from sandbox.aws import EmbeddedAws, embedded_aws
 from sandbox.deploy import DeployError, creation_order, deploy
 from tests.support.graphs import REGION, graph, res
 
