@@ -4,11 +4,12 @@ Lambda's Python runtime ships boto3 and its dependencies (botocore, s3transfer, 
 six, urllib3) outside the function's code and layers, *after* them on ``sys.path``. :func:`sdk_dir` builds
 that directory once per process from the distributions installed here (pinned in constraints.txt): one
 symlink per top-level module listed in each distribution's RECORD, and nothing else, so a worker sees no other
-host package.
+host package (once a worker has imported a single-file module such as ``six``, Python's ``__pycache__`` sits
+beside the links).
 
 Example
 -------
->>> sorted(p.name for p in sdk_dir().iterdir())[:3]
+>>> sorted(p.name for p in sdk_dir().iterdir() if p.name != "__pycache__")[:3]
 ['boto3', 'botocore', 'dateutil']
 """
 
