@@ -120,7 +120,7 @@ def test_python_errors_in_nested_args_and_mappings_name_the_field() -> None:
 def test_nested_args_must_be_their_own_class() -> None:
     with pytest.raises(Invalid, match=r"^retry: RetryArgs\(max_attempts=3, max_event_age_s=3600\) \(RetryArgs\) is "
                                       r"not an instance of EtlRetryArgs$"):
-        EtlPipelineArgs(dataset="sensor_readings", retry=RetryArgs())
+        EtlPipelineArgs(dataset="sensor_readings", retry=RetryArgs())  # type: ignore[arg-type]
     with pytest.raises(Invalid, match=r"^retry: \{'max_attempts': 5\} \(dict\) is not an instance of RetryArgs$"):
         ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)", retry={"max_attempts": 5})  # type: ignore
     assert EtlPipelineArgs(dataset="sensor_readings", retry=EtlRetryArgs(max_attempts=1)).retry.max_attempts == 1

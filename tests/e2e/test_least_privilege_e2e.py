@@ -17,16 +17,15 @@ from sandbox.authz.report import UNUSED_REASONS
 from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
 from synth.graph import Graph
-from tests.e2e.support import deployed, synth_text
-from tests.e2e.test_scheduled_computation_e2e import PROGRAM
+from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("least-privilege-e2e")
 FIRST_DAY = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return synth_text(tmp_path_factory, "least-privilege", PROGRAM)
+def graph() -> Graph:
+    return synth_program("scheduled_e2e", stack=None, sandbox=True)
 
 
 @pytest.fixture(scope="module")

@@ -46,9 +46,13 @@ def synth_program(name: str, *, stack: str | None = "test", config: Mapping[str,
 
 @contextmanager
 def deployed(graph: Graph) -> Iterator[Deployment]:
-    """``graph`` deployed into a fresh embedded AWS, alive for the block."""
+    """``graph`` deployed into a fresh embedded AWS with IAM enforced, alive for the block.
+
+    The programs under test attach no layers, so their Lambda code runs in this process (with the venv's
+    numpy/pandas); ``make demo`` (tests/e2e/test_demo.py) runs the dev stack's real layers in worker processes.
+    """
     from sandbox.aws import embedded_aws  # moto: imported by the tests that deploy, not by every synth
     from sandbox.deploy import deploy
 
-    with embedded_aws(graph.region) as aws:
+    with embedded_aws(graph.region, iam=True) as aws:
         yield deploy(graph, aws)
