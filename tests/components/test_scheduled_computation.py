@@ -295,18 +295,8 @@ def test_rate_schedules_fire_at_local_midnight_for_backfill() -> None:
 
 
 # --------------------------------------------------------------------------- SnapStart (python3.12+)
-SNAP_PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-ScheduledComputation("fast", ScheduledComputationArgs(
-    handler="computations.daily_stats.handler", schedule="rate(1 hour)", runtime="python3.12", snap_start=True))
-"""
-
-
-def test_snap_start_publishes_a_version_behind_an_alias_that_the_schedule_invokes(tmp_path: Path) -> None:
-    graph = _synth(tmp_path, SNAP_PROGRAM)
+def test_snap_start_publishes_a_version_behind_an_alias_that_the_schedule_invokes() -> None:
+    graph = synth_program("scheduled_snap_start")
     fn = graph.find("fast-fn")
     assert fn.inputs["publish"] is True and fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
     alias = graph.find("fast-live", "aws:lambda/alias:Alias")
@@ -324,7 +314,7 @@ def test_snap_start_without_publish_is_what_the_default_function_has(graph: Grap
     assert not graph.by_type("aws:lambda/alias:Alias")
 
 
-def test_snap_start_on_python311_names_the_runtime(tmp_path: Path) -> None:
+def test_snap_start_on_python311_names_the_runtime() -> None:
     from components.functions import FunctionSpec
 
     with pytest.raises(ValueError, match=r"snap_start needs python3\.12 or newer \(runtime is python3\.11\)"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ RUNNING = sys.version_info[:2]
 
 
 @pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No PATH pythons, no pyenv, no uv; the running interpreter does not count as a match."""
     monkeypatch.setattr(interpreters, "_running", lambda: (0, 0))
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
