@@ -109,6 +109,20 @@ def arn_templates(arn_service: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(out)
 
 
+def expand_action(pattern: str) -> list[str]:
+    """The actions an ``Action`` entry grants: itself when literal, the service's matching actions when it has
+    wildcards, itself again when the service is unknown or a wildcard (it cannot be expanded).
+
+    >>> expand_action("sqs:Delete*")
+    ['sqs:DeleteMessage', 'sqs:DeleteQueue']
+    """
+    if not _WILD.search(pattern):
+        return [pattern]
+    service = pattern.partition(":")[0]
+    matches = [a for a in service_actions(service) if action_matches(pattern, a)] if not _WILD.search(service) else []
+    return matches or [pattern]
+
+
 # --------------------------------------------------------------------------- wildcards
 @functools.lru_cache(maxsize=8192)
 def _matcher(pattern: str) -> Callable[[str], Any]:
@@ -183,7 +197,7 @@ def _restricting_value(key: str, operator: str, value: Any) -> bool:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         return False
     text = str(value)
-    like = "like" in operator
+    like = "like" in operator or operator.startswith("arn")  # ArnEquals matches wildcards like ArnLike
     if text.strip() == "" or (like and _literal_prefix(text) == "" and _WILD.search(text)):
         return False
     if text == "*":
@@ -282,17 +296,7 @@ class Statement:
 
     def expanded_actions(self) -> list[str]:
         """The real actions the ``Action`` patterns grant (patterns of unknown services kept as written)."""
-        out: list[str] = []
-        for pattern in self.actions:
-            if not _WILD.search(pattern):
-                out.append(pattern)
-                continue
-            service = pattern.partition(":")[0]
-            if _WILD.search(service) or not service_actions(service):
-                out.append(pattern)
-                continue
-            out.extend(a for a in service_actions(service) if action_matches(pattern, a))
-        return out
+        return [a for pattern in self.actions for a in expand_action(pattern)]
 
     @property
     def on_every_resource(self) -> bool:

@@ -14,6 +14,7 @@ only on ``"*"`` (X-Ray trace upload, log delivery, list calls). Users extend tha
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,7 +22,15 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, parse_json, schema
-from ._iamdoc import Statement, account_roots, action_matches, parse_statements, restricting_condition, star_only
+from ._iamdoc import (
+    Statement,
+    account_roots,
+    action_matches,
+    expand_action,
+    parse_statements,
+    restricting_condition,
+    star_only,
+)
 
 ROLE = "aws:iam/role:Role"
 POLICY_DOCUMENT_TYPES = (
@@ -98,7 +107,7 @@ def _each_allow(ctx: Ctx, args: ResourceValidationArgs) -> Iterable[tuple[str, S
 
 
 def _allowed(ctx: Ctx) -> list[str]:
-    return [a for a in ctx.config.get("allowedActions", []) if isinstance(a, str)]
+    return [a for a in ctx.config["allowedActions"] if isinstance(a, str)]
 
 
 def _is_allowed(action: str, allowed: list[str]) -> bool:
@@ -140,29 +149,26 @@ def _no_star_resource(ctx: Ctx, args: ResourceValidationArgs) -> None:
             ctx.report(f"{where} combines NotAction with {_resources_text(wide)}. Name the actions and resources.")
             continue
         scoped = [p for p in st.actions if any(not star_only(a) and not _is_allowed(a, allowed)
-                                               for a in _expand(st, p))]
+                                               for a in expand_action(p))]
         if scoped:
             ctx.report(f"{where} grants {', '.join(sorted(scoped))} on {_resources_text(wide)}, but these actions "
                        "support resource-level permissions. Use the ARNs of the resources the workload touches.")
 
 
-def _expand(st: Statement, pattern: str) -> list[str]:
-    single = Statement(st.index, st.sid, st.effect, (pattern,), None, st.resources, st.not_resources,
-                       st.principal, st.not_principal, st.condition)
-    return single.expanded_actions()
+def _category_check(label: str, candidates: tuple[str, ...], ctx: Ctx, args: ResourceValidationArgs) -> None:
+    for where, st in _each_allow(ctx, args):
+        wide = st.wide_resources()
+        if not wide:
+            continue
+        hits = st.granted(candidates)
+        if hits:
+            ctx.report(f"{where} allows {label} actions {', '.join(hits)} on {_resources_text(wide)}. "
+                       "Scope them to specific resources and add conditions, or remove them.")
 
 
 def _category(label: str, candidates: tuple[str, ...]) -> Any:
-    def check(ctx: Ctx, args: ResourceValidationArgs) -> None:
-        for where, st in _each_allow(ctx, args):
-            wide = st.wide_resources()
-            if not wide:
-                continue
-            hits = st.granted(candidates)
-            if hits:
-                ctx.report(f"{where} allows {label} actions {', '.join(hits)} on {_resources_text(wide)}. "
-                           "Scope them to specific resources and add conditions, or remove them.")
-    return check
+    """The check of one action category (bound at import; the logic runs in :func:`_category_check`)."""
+    return functools.partial(_category_check, label, candidates)
 
 
 def _no_passrole_star(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -202,7 +208,7 @@ def _attached_arns(ctx: Ctx, args: ResourceValidationArgs) -> list[str]:
 
 
 def _no_managed(ctx: Ctx, args: ResourceValidationArgs) -> None:
-    allowed = set(ctx.config.get("allowedPolicyArns", []))
+    allowed = set(ctx.config["allowedPolicyArns"])
     for arn in _attached_arns(ctx, args):
         if _MANAGED_POLICY.match(arn) and arn not in allowed:
             ctx.report(f"AWS managed policy {arn} is attached. Managed policies grant broad, changing "

@@ -23,7 +23,7 @@ def _tracing(ctx: Ctx, args: ResourceValidationArgs) -> None:
 
 def _retention(ctx: Ctx, args: ResourceValidationArgs) -> None:
     days = ctx.get("retentionInDays")
-    minimum = int(ctx.config.get("minimumDays", 30))
+    minimum = int(ctx.config["minimumDays"])
     if days is UNKNOWN:
         return
     if days is None or days == 0:

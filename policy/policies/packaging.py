@@ -107,7 +107,7 @@ def _layer_count(ctx: Ctx, args: ResourceValidationArgs) -> None:
     layers = ctx.get("layers")
     if layers is None or layers is UNKNOWN:
         return
-    limit = int(ctx.config.get("maxLayers", MAX_LAYERS))
+    limit = int(ctx.config["maxLayers"])
     if len(layers) > limit:
         ctx.report(f"The function has {len(layers)} layers; Lambda allows at most {limit}. Merge layers "
                    "(LayerBundle can build one layer from several requirement sets).")
@@ -136,8 +136,8 @@ def _runtime(ctx: Ctx, args: ResourceValidationArgs) -> None:
     runtime = ctx.get("runtime")
     if ctx.get("packageType") == "Image" or runtime is None or runtime is UNKNOWN:
         return
-    deprecated = set(ctx.config.get("deprecatedRuntimes", DEPRECATED_RUNTIMES))
-    allowed = ctx.config.get("allowedRuntimes") or []
+    deprecated = set(ctx.config["deprecatedRuntimes"])
+    allowed = ctx.config["allowedRuntimes"]
     if runtime in deprecated or (allowed and runtime not in allowed):
         ctx.report(f"Runtime {runtime} is deprecated or not allowed. Use a supported runtime such as "
                    "python3.12 (sciflow layers support python3.11-python3.13).")
@@ -216,8 +216,8 @@ class _Sizer:
 
 
 def _unzipped(ctx: StackCtx) -> None:
-    limit = int(ctx.config.get("limitBytes", UNZIPPED_LIMIT))
-    external = ctx.config.get("externalLayerSizes", {}) or {}
+    limit = int(ctx.config["limitBytes"])
+    external = ctx.config["externalLayerSizes"] or {}
     sizer = _Sizer(ctx)
     attached_somewhere: set[str] = set()
     for fn in ctx.of_type(FUNCTION):
@@ -256,8 +256,8 @@ def _unzipped(ctx: StackCtx) -> None:
 
 
 def _external_layers(ctx: StackCtx) -> None:
-    limit = int(ctx.config.get("limitBytes", UNZIPPED_LIMIT))
-    external = ctx.config.get("externalLayerSizes", {}) or {}
+    limit = int(ctx.config["limitBytes"])
+    external = ctx.config["externalLayerSizes"] or {}
     sizer = _Sizer(ctx)
     for fn in ctx.of_type(FUNCTION):
         _, _, missing = sizer.attached(fn, external)

@@ -9,6 +9,7 @@ action (``*``, ``<service>:*`` or ``NotAction``) to anyone but an account root i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,16 +60,19 @@ _ALL_USERS = ("http://acs.amazonaws.com/groups/global/AllUsers",
 __all__ = ["RESTRICTING_CONDITION_KEYS"]
 
 
+def _public_check(kind: str, ctx: Ctx, args: ResourceValidationArgs) -> None:
+    doc = parse_json(ctx, ctx.get("policy"), "policy")
+    for st in parse_statements(doc):
+        if st.public:
+            who = "NotPrincipal" if st.not_principal is not None else "Principal '*'"
+            ctx.report(f"{kind} policy {st.where} allows {who} without a condition that restricts it "
+                       "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, a specific aws:SourceIp ...): "
+                       "anyone can use it. Name the principals or add such a condition.")
+
+
 def _public_policy(kind: str) -> Any:
-    def check(ctx: Ctx, args: ResourceValidationArgs) -> None:
-        doc = parse_json(ctx, ctx.get("policy"), "policy")
-        for st in parse_statements(doc):
-            if st.public:
-                who = "NotPrincipal" if st.not_principal is not None else "Principal '*'"
-                ctx.report(f"{kind} policy {st.where} allows {who} without a condition that restricts it "
-                           "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, a specific aws:SourceIp ...): "
-                           "anyone can use it. Name the principals or add such a condition.")
-    return check
+    """The public-statement check for one kind of resource policy (logic in :func:`_public_check`)."""
+    return functools.partial(_public_check, kind)
 
 
 def _all_actions_policy(ctx: Ctx, args: ResourceValidationArgs) -> None:

@@ -43,7 +43,7 @@ def _provider_default_tags(args: ResourceValidationArgs) -> dict[str, Any]:
 
 
 def _required_tags(ctx: Ctx, args: ResourceValidationArgs) -> None:
-    excluded = set(ctx.config.get("excludeTypes", DEFAULT_EXCLUDED_TYPES))
+    excluded = set(ctx.config["excludeTypes"])
     if args.resource_type in excluded:
         return
     raw = ctx.get("tags")
@@ -52,7 +52,7 @@ def _required_tags(ctx: Ctx, args: ResourceValidationArgs) -> None:
     if raw is UNKNOWN:
         return
     tags = {**_provider_default_tags(args), **ctx.mapping(raw)}
-    required = list(ctx.config.get("requiredTags", DEFAULT_REQUIRED_TAGS))
+    required = list(ctx.config["requiredTags"])
     missing = [t for t in required if tags.get(t) in (None, "")]
     if missing:
         ctx.report(f"Missing required tags: {', '.join(missing)}. Components tag every resource from the stack "
