@@ -261,3 +261,8 @@ def test_main_builds_the_pack_from_the_repository_root(monkeypatch: pytest.Monke
     runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
     assert built["name"] == "sciflow"
     assert [p.name for p in built["policies"]] == [p.name for p in ALL_POLICIES]  # type: ignore[attr-defined]
+
+
+def test_readme_states_the_number_of_policies() -> None:
+    counts = set(re.findall(r"CrossGuard pack \((\d+) policies\)", (ROOT / "README.md").read_text()))
+    assert counts == {str(len(ALL_POLICIES))}, counts
