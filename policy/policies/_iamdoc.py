@@ -192,6 +192,13 @@ def _noun(placeholder: str) -> str:
     return words.replace(" or ", "/").replace("name with path", "name")
 
 
+def clear_caches() -> None:
+    """Forget the memoized data and verdicts (mutation testing forks after warm-up: a cached verdict would hide
+    a mutant in the code behind it)."""
+    for fn in (_service_files, _load, arn_templates, _matcher, resource_wideness):
+        fn.cache_clear()
+
+
 # --------------------------------------------------------------------------- conditions
 def _restricting_value(key: str, operator: str, value: Any) -> bool:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
