@@ -10,7 +10,7 @@ PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
 #: checkout; SCIFLOW_FULL_SUITE=1 fails a run that deselected or ran nothing (see tests/conftest.py)
 PYTEST := SCIFLOW_FULL_SUITE=1 $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof
+.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof bench-etl bench-etl-sweep test-etl-large
 
 install: $(STAMP)
 
@@ -54,5 +54,24 @@ demo: install
 layer-proof: install
 	$(PY) -m bench.layer --profile full --json
 
+# ETL benchmark peers (pandas+pyarrow, polars, DuckDB) live in their own venv: pyarrow changes pandas' string
+# storage, and the Lambda layer (like .venv) has no pyarrow, so sciflow is measured without it.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): requirements-bench.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench-etl: install $(BENCH_STAMP)
+	$(PY) -m bench.etl --rows 1000000 --peers-python $(BENCH_VENV)/bin/python
+
+bench-etl-sweep: install $(BENCH_STAMP)
+	$(PY) -m bench.etl --json --rows 1000000 --sweep 1000000,5000000,10000000 --peers-python $(BENCH_VENV)/bin/python
+
+test-etl-large: install
+	SCIFLOW_ETL_LARGE_ROWS=2000000 $(PY) -m pytest -n 1 -q tests/e2e/test_etl_large.py
+
 clean:
-	rm -rf $(VENV) .sciflow out
+	rm -rf $(VENV) $(BENCH_VENV) .sciflow out

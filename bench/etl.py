@@ -1,254 +1,300 @@
-"""ETL benchmark: our validate + transform steps versus a naive pandas baseline on the same sensor CSV.
+"""ETL benchmark: the *whole* sciflow run (every step, output, report and manifest included, staged through a
+local S3) against pandas (pyarrow engine), polars (lazy) and DuckDB (SQL) on the same file, in one run.
 
 ``python -m bench.etl --json`` generates a ``sensor_readings`` CSV (1,000,000 rows by default, 0.5 % bad rows,
-0.5 % exact duplicates) and runs, each in a fresh subprocess:
+0.5 % exact duplicates), starts an S3/DynamoDB stand-in (moto's server, its own process: its memory is S3's,
+not ours) and runs the pipeline's handlers in the order the state machine does: ingest, then validate and
+transform per partition, then output. Each step kind runs in its own process (a warm Lambda of that function),
+so ``peak_rss_bytes`` is the maximum over the steps of ``VmHWM`` minus the step's resident set right after
+its imports; ``seconds`` and ``cpu_seconds`` add up the steps' own time (partitions one after another, as
+with ``MaxConcurrency`` 1; S3's own work is not counted, the client side of every request is).
 
-* **ours** — what the Lambda steps do, partition after partition: plan byte-range partitions (one streamed
-  pass), then per partition read the range, parse, :func:`handlers.etl.schema.validate`, stage the valid rows
-  as CSV, read them back, drop exact duplicates, derive ``value_c``/``date`` and stage the result (staging
-  goes to a temp directory, standing in for S3);
-* **naive** — ``pd.read_csv(path)`` with default inference, row-wise ``DataFrame.apply`` validation, then
-  ``drop_duplicates`` and row-wise ``apply`` for the derived columns.
-
-``peak_rss_bytes`` is the worker's peak resident set (``VmHWM``) at the end minus its *current* resident
-set right after the worker imported numpy, pandas and the handlers and ran ``gc.collect()``: the interpreter
-and libraries are the baseline, and any transient peak during imports counts against us (conservative). Each
-implementation runs in its own process, so neither inherits the other's high-water mark. ``seconds`` is wall
-time, ``cpu_seconds`` process CPU time (steadier on a shared machine). The last stdout line is one JSON object.
+The peers (``bench/etl_peers.py``, installed by ``make bench-etl`` from ``requirements-bench.txt`` into
+``.venv-bench``) read the same file from local disk and write their outputs locally; each must report the same
+published / rejected / duplicate counts as ours, else the benchmark fails. ``--sweep`` repeats ours at other
+sizes (no peers) to show how time and memory grow. The last stdout line is one JSON object.
 
 Example
 -------
->>> python -m bench.etl --json --rows 100000                             # doctest: +SKIP
-{"rows": 100000, "input_bytes": ..., "seconds": ..., "naive_seconds": ..., "peak_rss_bytes": ...}
+>>> python -m bench.etl --json --rows 200000 --sweep 200000,400000     # doctest: +SKIP
+{"rows": 200000, "input_bytes": ..., "seconds": ..., "cpu_seconds": ..., "peak_rss_bytes": ..., "peers": ...}
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
-import resource
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROWS = 1_000_000
-DEFAULT_PARTITION_ROWS = 100_000
-TARGET_SPEEDUP = 10.0
-TARGET_RSS_RATIO = 2.0
+STEPS = ("ingest", "validate", "transform", "output")
+PEERS = ("pandas", "polars", "duckdb")
+REGION = "us-east-1"
+RAW, PROCESSED, QUARANTINE, TABLE = "bench-raw", "bench-processed", "bench-quarantine", "bench-runs"
+COUNTED = ("published", "rejected", "duplicates")
+GENERATE_CHUNK = 500_000
 
 
-def _peak_rss_bytes() -> int:
-    """This process's high-water resident set size.
+# --------------------------------------------------------------------------- input
+def write_input(path: Path, rows: int, seed: int = 0) -> int:
+    """Write the benchmark CSV in chunks (constant memory); return its size in bytes."""
+    from handlers.etl.datasets.sensor_readings import generate_frame
 
-    ``VmHWM`` from ``/proc/self/status`` where available: unlike ``ru_maxrss``, which Linux carries over
-    ``execve`` (a worker spawned by a parent that generated the input would inherit the parent's peak), it
-    belongs to this process image only. Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
-    """
+    with open(path, "wb") as fh:
+        for start in range(0, rows, GENERATE_CHUNK):
+            frame = generate_frame(min(GENERATE_CHUNK, rows - start), seed=seed, start=start, bad_fraction=0.005,
+                                   duplicate_fraction=0.005)
+            fh.write(frame.to_csv(index=False, header=start == 0, lineterminator="\n").encode())
+    return path.stat().st_size
+
+
+# --------------------------------------------------------------------------- the S3 stand-in
+@contextlib.contextmanager
+def s3_standin(timeout_s: float = 60.0) -> Iterator[str]:
+    """moto's server in a child process; yields its endpoint URL and stops it afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
     try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)
-
-
-def _current_rss_bytes() -> int:
-    """The resident set size right now (``/proc/self/statm``); the peak where /proc is missing."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return _peak_rss_bytes()
-
-
-def run_ours(path: Path, partition_rows: int, staging: Path) -> dict[str, Any]:
-    """Validate + transform ``path`` partition by partition, exactly as the validate/transform steps do."""
-    from handlers.etl.datasets import load_dataset
-    from handlers.etl.formats import parse_partition, plan_partitions
-    from handlers.etl.schema import validate
-    from handlers.etl.staging import read_staged, staged_bytes
-    from handlers.etl.transform import transform_frame
-
-    dataset = load_dataset("sensor_readings")
-    with open(path, "rb") as fh:
-        plan = plan_partitions(iter(lambda: fh.read(8 << 20), b""), partition_rows=partition_rows,
-                               source=str(path))
-    counts = {"valid": 0, "rejected": 0, "duplicates": 0, "published": 0}
-    with open(path, "rb") as fh:
-        fh.seek(plan.header_start)
-        header = fh.read(plan.header_end - plan.header_start)
-        for part in plan.partitions:
-            fh.seek(part.start)
-            body = fh.read(part.end - part.start)
-            raw = parse_partition(body, fmt=plan.format, header=header, source=str(path), first_row=part.first_row)
-            del body
-            checked = validate(raw, dataset.schema, first_row=part.first_row)
-            del raw
-            valid_staged = staged_bytes(checked.valid)
-            (staging / f"part-{part.index:05d}.valid.npz").write_bytes(valid_staged)
-            (staging / f"part-{part.index:05d}.rejects.csv").write_bytes(
-                checked.rejects.to_csv(index=False).encode())
-            counts["valid"] += len(checked.valid)
-            counts["rejected"] += len(checked.rejects)
-            del checked
-            frame, dropped = transform_frame(read_staged(valid_staged), dataset)
-            del valid_staged
-            (staging / f"part-{part.index:05d}.transformed.npz").write_bytes(staged_bytes(frame))
-            counts["duplicates"] += dropped
-            counts["published"] += len(frame)
-            del frame
-    return {**counts, "partitions": len(plan.partitions)}
-
-
-def run_naive(path: Path) -> dict[str, Any]:
-    """The way this is usually written first: default ``read_csv`` and row-wise ``apply``."""
-    import re
-    from datetime import datetime
-
-    import pandas as pd
-
-    pattern = re.compile(r"[A-Z]{2,4}-\d{3,6}")
-
-    def reason(row: Any) -> str:
-        problems = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"the S3 stand-in did not start on {url} within {timeout_s:.0f} s") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
         try:
-            datetime.fromisoformat(str(row["timestamp"]).replace("Z", "+00:00"))
-        except ValueError:
-            problems.append("timestamp")
-        if not pattern.fullmatch(str(row["sensor_id"])):
-            problems.append("sensor_id")
-        try:
-            value = float(row["value"])
-            if not -273.15 <= value <= 1000.0:
-                problems.append("value range")
-        except ValueError:
-            problems.append("value")
-        if row["unit"] not in ("C", "F", "K"):
-            problems.append("unit")
-        return "; ".join(problems)
-
-    def celsius(row: Any) -> float:
-        value = float(row["value"])
-        return {"C": value, "F": (value - 32.0) * 5.0 / 9.0, "K": value - 273.15}[row["unit"]]
-
-    frame = pd.read_csv(path)
-    frame["reason"] = frame.apply(reason, axis=1)
-    valid = frame[frame["reason"] == ""].drop(columns=["reason"]).drop_duplicates()
-    valid["timestamp"] = valid["timestamp"].apply(lambda t: datetime.fromisoformat(str(t).replace("Z", "+00:00")))
-    valid["value_c"] = valid.apply(celsius, axis=1)
-    valid["date"] = valid["timestamp"].apply(lambda t: t.date().isoformat())
-    return {"valid": int((frame["reason"] == "").sum()), "rejected": int((frame["reason"] != "").sum()),
-            "published": len(valid)}
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
-def worker(kind: str, path: Path, partition_rows: int) -> dict[str, Any]:
-    """Run one implementation in this process; seconds and peak RSS above the post-import baseline."""
-    import gc
+def _aws_env(endpoint: str, partition_rows: int) -> dict[str, str]:
+    from handlers.runtime import env
 
-    import numpy  # noqa: F401
-    import pandas  # noqa: F401
+    return {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, env.LOG_LEVEL: "WARNING",
+            env.ETL_PIPELINE: "bench", env.ETL_DATASET: "sensor_readings", env.ETL_PROCESSED_BUCKET: PROCESSED,
+            env.ETL_QUARANTINE_BUCKET: QUARANTINE, env.LEDGER_TABLE: TABLE,
+            env.ETL_PARTITION_ROWS: str(partition_rows), env.ETL_DISTRIBUTED_THRESHOLD: str(10**9),
+            env.ETL_WORKER_MEMORY_MB: "1024"}  # the dev pipeline's memory: ingest checks partitions fit
 
-    import handlers.etl.transform  # noqa: F401
 
+def _prepare(environ: dict[str, str], path: Path) -> dict[str, Any]:
+    """Buckets, the ledger table and the raw object; returns the ingest event."""
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION)
+    s3 = session.client("s3", endpoint_url=environ["AWS_ENDPOINT_URL"])
+    for bucket in (RAW, PROCESSED, QUARANTINE):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+    session.client("dynamodb", endpoint_url=environ["AWS_ENDPOINT_URL"]).create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "object_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "object_id", "AttributeType": "S"}])
+    key = f"incoming/{path.name}"
+    s3.upload_file(str(path), RAW, key)
+    head = s3.head_object(Bucket=RAW, Key=key)
+    detail = {"bucket": {"name": RAW}, "object": {"key": key, "size": head["ContentLength"],
+                                                  "version-id": head["VersionId"], "etag": head["ETag"].strip('"')}}
+    return {"detail": detail, "execution_id": "arn:aws:states:us-east-1:123456789012:execution:bench:run"}
+
+
+# --------------------------------------------------------------------------- step workers
+class StepWorker:
+    """One step kind in its own process (a warm Lambda): JSON lines in, JSON lines out."""
+
+    def __init__(self, step: str, environ: dict[str, str]) -> None:
+        self.step = step
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.etl", "--step-worker", step], cwd=REPO,
+                                        env=environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.ready = self._read()
+        self.seconds = self.cpu_seconds = 0.0
+        self.calls = 0
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench step worker {self.step!r} exited (code {self.process.wait()})")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"{self.step}: {reply['error']}")
+        return reply
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(event) + "\n")
+        self.process.stdin.flush()
+        reply = self._read()
+        self.seconds += reply["seconds"]
+        self.cpu_seconds += reply["cpu_seconds"]
+        self.calls += 1
+        return reply["result"]
+
+    def close(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        final = self._read()
+        self.process.wait(timeout=60)
+        return {"seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3), "calls": self.calls,
+                "peak_rss_bytes": final["peak_rss_bytes"]}
+
+
+def step_worker(step: str) -> None:
+    """The worker loop: import the step, report readiness, then run one event per input line."""
+    import importlib
+
+    from bench.etl_peers import rss_bytes
+
+    handler = importlib.import_module(f"handlers.etl.{step}").handler
     gc.collect()
-    baseline = _current_rss_bytes()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    if kind == "ours":
-        with tempfile.TemporaryDirectory(prefix="bench-etl-") as staging:
-            result = run_ours(path, partition_rows, Path(staging))
-    else:
-        result = run_naive(path)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-    return {**result, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-            "peak_rss_bytes": max(_peak_rss_bytes() - baseline, 0),
-            "baseline_rss_bytes": baseline}
+    baseline = rss_bytes("VmRSS")
+    print(json.dumps({"ready": step, "baseline_rss_bytes": baseline}), flush=True)
+    for line in sys.stdin:
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            result = handler(json.loads(line), None)
+        except Exception as exc:  # reported to the parent, which fails the benchmark with it
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+            return
+        print(json.dumps({"result": result, "seconds": time.perf_counter() - started,
+                          "cpu_seconds": time.process_time() - cpu}), flush=True)
+    print(json.dumps({"peak_rss_bytes": max(rss_bytes("VmHWM") - baseline, 0)}), flush=True)
 
 
-def _spawn(kind: str, path: Path, partition_rows: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.etl", "--worker", kind, "--input", str(path),
-               "--partition-rows", str(partition_rows)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+def run_ours(path: Path, partition_rows: int) -> dict[str, Any]:
+    """The whole pipeline on ``path`` through the S3 stand-in; figures per step and in total."""
+    with s3_standin() as endpoint:
+        environ = _aws_env(endpoint, partition_rows)
+        event = _prepare(environ, path)
+        workers = {step: StepWorker(step, environ) for step in STEPS}
+        try:
+            plan = workers["ingest"](event)
+            for partition in plan["partitions"]:
+                workers["transform"](workers["validate"]({"run": plan["run"], "partition": partition}))
+            result = workers["output"]({"run": plan["run"]})
+        finally:
+            steps = {step: worker.close() for step, worker in workers.items()}
+    return {**result["counts"], "status": result["status"], "partitions": len(plan["partitions"]),
+            "seconds": round(sum(s["seconds"] for s in steps.values()), 3),
+            "cpu_seconds": round(sum(s["cpu_seconds"] for s in steps.values()), 3),
+            "peak_rss_bytes": max(s["peak_rss_bytes"] for s in steps.values()), "steps": steps}
+
+
+# --------------------------------------------------------------------------- peers
+def run_peer(kind: str, path: Path, python: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-etl-{kind}-") as out:
+        done = subprocess.run([python, "-m", "bench.etl_peers", kind, str(path), out], cwd=REPO,
+                              capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"peer {kind} failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
-def benchmark(rows: int = DEFAULT_ROWS, partition_rows: int = DEFAULT_PARTITION_ROWS, seed: int = 0,
-              naive: bool = True) -> dict[str, Any]:
-    """Generate the input, run both implementations in subprocesses, return the figures.
-
-    Example
-    -------
-    >>> benchmark(rows=20_000)["rows"]                                   # doctest: +SKIP
-    20000
-    """
-    from handlers.etl.datasets.sensor_readings import generate_csv
-
+def benchmark(rows: int = DEFAULT_ROWS, *, partition_rows: int | None = None, sweep: tuple[int, ...] = (),
+              peers: tuple[str, ...] = PEERS, peers_python: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """Generate the inputs, run ours (and the peers at ``rows``), check the counts agree, return the figures."""
+    per_partition = partition_rows or _pipeline_default("partition_rows")
+    out: dict[str, Any] = {"rows": rows, "partition_rows": per_partition}
     with tempfile.TemporaryDirectory(prefix="bench-etl-input-") as tmp:
-        path = Path(tmp) / "sensor_readings.csv"
-        path.write_bytes(generate_csv(rows, seed=seed, bad_fraction=0.005, duplicate_fraction=0.005))
-        input_bytes = path.stat().st_size
-        ours = _spawn("ours", path, partition_rows)
-        theirs = _spawn("naive", path, partition_rows) if naive else None
-    out: dict[str, Any] = {
-        "rows": rows,
-        "input_bytes": input_bytes,
-        "partition_rows": partition_rows,
-        "partitions": ours["partitions"],
-        "seconds": ours["seconds"],
-        "naive_seconds": theirs["seconds"] if theirs else None,
-        "cpu_seconds": ours["cpu_seconds"],
-        "naive_cpu_seconds": theirs["cpu_seconds"] if theirs else None,
-        "peak_rss_bytes": ours["peak_rss_bytes"],
-        "naive_peak_rss_bytes": theirs["peak_rss_bytes"] if theirs else None,
-        "rows_rejected": ours["rejected"],
-        "rows_published": ours["published"],
-    }
-    if theirs:
-        if theirs["rejected"] != ours["rejected"]:
-            raise RuntimeError(f"naive and ours disagree on rejected rows: {theirs['rejected']} != {ours['rejected']}")
-        out["speedup"] = round(theirs["seconds"] / ours["seconds"], 1)
-        out["cpu_speedup"] = round(theirs["cpu_seconds"] / ours["cpu_seconds"], 1)
-        out["speedup_target_met"] = out["speedup"] >= TARGET_SPEEDUP
-    out["rss_to_input"] = round(ours["peak_rss_bytes"] / input_bytes, 2)
-    out["rss_target_met"] = out["rss_to_input"] <= TARGET_RSS_RATIO
+        for n in dict.fromkeys((rows, *sweep)):
+            path = Path(tmp) / f"sensor_readings-{n}.csv"
+            size = write_input(path, n, seed)
+            ours = run_ours(path, per_partition)
+            if ours["published"] + ours["rejected"] + ours["duplicates"] != n:
+                raise RuntimeError(f"{n} rows: counts {ours} do not account for every row")
+            if n == rows:
+                out.update(input_bytes=size, **{k: ours[k] for k in ("seconds", "cpu_seconds", "peak_rss_bytes",
+                                                                      "partitions", "status", "steps", *COUNTED)})
+                out["peers"] = {}
+                for kind in peers:
+                    theirs = run_peer(kind, path, peers_python or sys.executable)
+                    differ = {k: (ours[k], theirs[k]) for k in COUNTED if ours[k] != theirs[k]}
+                    if differ:
+                        raise RuntimeError(f"peer {kind} disagrees with ours (ours, theirs): {differ}")
+                    out["peers"][kind] = {k: theirs[k] for k in ("seconds", "cpu_seconds", "peak_rss_bytes")}
+            if sweep:
+                out.setdefault("sweep", []).append({"rows": n, "input_bytes": size, "seconds": ours["seconds"],
+                                                    "cpu_seconds": ours["cpu_seconds"],
+                                                    "peak_rss_bytes": ours["peak_rss_bytes"]})
+            path.unlink()
     return out
+
+
+def _pipeline_default(name: str) -> int:
+    """A default of ``EtlPipelineArgs`` (what a pipeline runs with unless configured)."""
+    import dataclasses
+
+    from components.etl_pipeline import EtlPipelineArgs
+
+    field = next(f for f in dataclasses.fields(EtlPipelineArgs) if f.name == name)
+    return int(field.default)  # type: ignore[arg-type]
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(float(part)) for part in text.split(",") if part.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.etl", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print only the JSON result line")
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows in the generated CSV")
-    parser.add_argument("--partition-rows", type=int, default=DEFAULT_PARTITION_ROWS, help="rows per partition")
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows of the file ours and the peers run")
+    parser.add_argument("--sweep", type=_sizes, default=(), help="comma-separated row counts ours also runs")
+    parser.add_argument("--partition-rows", type=int, help="rows per partition (default: the pipeline's)")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers ('' for none)")
+    parser.add_argument("--peers-python", help="interpreter with requirements-bench.txt (default: this one)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-naive", action="store_true", help="skip the (slow) naive baseline")
-    parser.add_argument("--worker", choices=("ours", "naive"), help=argparse.SUPPRESS)
-    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--step-worker", choices=STEPS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.input, args.partition_rows)))
+    if args.step_worker:
+        step_worker(args.step_worker)
         return 0
-    result = benchmark(args.rows, args.partition_rows, args.seed, naive=not args.no_naive)
+    peers = tuple(p for p in args.peers.split(",") if p)
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        parser.error(f"unknown peer {unknown[0]!r} (peers: {', '.join(PEERS)})")
+    try:
+        result = benchmark(args.rows, partition_rows=args.partition_rows, sweep=args.sweep, peers=peers,
+                           peers_python=args.peers_python, seed=args.seed)
+    except RuntimeError as exc:
+        print(f"bench.etl: {exc}", file=sys.stderr)
+        return 1
     if not args.json:
-        print(f"{result['rows']:,} rows, {result['input_bytes'] / 2**20:.1f} MiB, {result['partitions']} partitions")
-        print(f"ours  {result['seconds']:.2f} s ({result['cpu_seconds']:.2f} s CPU), "
-              f"peak RSS +{result['peak_rss_bytes'] / 2**20:.1f} MiB "
-              f"({result['rss_to_input']}x input)")
-        if result["naive_seconds"] is not None:
-            print(f"naive {result['naive_seconds']:.2f} s ({result['naive_cpu_seconds']:.2f} s CPU), peak RSS "
-                  f"+{result['naive_peak_rss_bytes'] / 2**20:.1f} MiB -> {result['speedup']}x faster "
-                  f"({result['cpu_speedup']}x in CPU time)")
+        mib = 2**20
+        print(f"{result['rows']:,} rows, {result['input_bytes'] / mib:.1f} MiB, {result['partitions']} partitions")
+        print(f"{'sciflow':8} {result['seconds']:7.2f} s {result['cpu_seconds']:7.2f} CPU s "
+              f"{result['peak_rss_bytes'] / mib:7.1f} MiB")
+        for kind, figures in result["peers"].items():
+            print(f"{kind:8} {figures['seconds']:7.2f} s {figures['cpu_seconds']:7.2f} CPU s "
+                  f"{figures['peak_rss_bytes'] / mib:7.1f} MiB")
+        for row in result.get("sweep", []):
+            print(f"sweep {row['rows']:>11,} rows {row['seconds']:7.2f} s {row['cpu_seconds']:7.2f} CPU s "
+                  f"{row['peak_rss_bytes'] / mib:7.1f} MiB")
     print(json.dumps(result, sort_keys=True))
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     sys.exit(main())

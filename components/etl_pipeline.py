@@ -54,6 +54,8 @@ from handlers.runtime import env
 from handlers.runtime import validators as v
 
 TYPE_TOKEN = "sciflow:index:EtlPipeline"
+DATA_STEPS = ("validate", "transform", "output")
+"""The steps that hold a partition (or a key window): ingest checks partitions fit the smallest of them."""
 TAG_PIPELINE = "sciflow:pipeline"
 TAG_STACK = "sciflow:stack"
 BYTES_PER_ROW = 60  # a sensor_readings CSV row, for the cost estimate
@@ -252,6 +254,7 @@ def function_environment(name: str, args: EtlPipelineArgs, step: str, *, process
         env.ETL_QUARANTINE_BUCKET: quarantine,
         env.ETL_PARTITION_ROWS: str(args.partition_rows),
         env.ETL_DISTRIBUTED_THRESHOLD: str(threshold),
+        env.ETL_WORKER_MEMORY_MB: str(min(args.step_spec_values(s)[0] for s in DATA_STEPS)),
         env.LEDGER_TABLE: table,
         env.CODE_HASH: code_hash,
         env.SERVICE_NAME: f"{name}-{step.replace('_', '-')}",

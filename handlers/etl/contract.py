@@ -78,6 +78,9 @@ class Run(TypedDict):
     partition_count: NotRequired[int]
     rows: NotRequired[int]
     size: NotRequired[int]
+    staged_input: NotRequired[bool]
+    """The input was compressed: partitions (``part-NNNNN.input``) and the header (``header.input``) are in
+    staging, decompressed, and ``start``/``end`` count decompressed bytes."""
 
 
 class PartitionSpec(TypedDict):
@@ -136,14 +139,24 @@ class TransformOutput(TypedDict):
 
 
 class PartitionResult(TypedDict):
-    """``part-NNNNN.result.json`` in staging: what the Output step needs from one partition."""
+    """``part-NNNNN.result.json`` in staging: what the Output step needs from one partition.
+
+    ``published`` rows are already rendered (``rows_key``, CSV without header); ``keys_key`` is the partition's
+    key index (:mod:`handlers.etl.dedupe`), ``partial_key`` its partial aggregates, ``valid_key`` the validated
+    rows (read, and transformed again, only when a duplicate across partitions removes some of them).
+    """
 
     index: int
+    first_row: int
     rows: int
     valid: int
     rejected: int
     duplicates: int
-    transformed_key: str
+    published: int
+    valid_key: str
+    rows_key: str
+    keys_key: str
+    partial_key: str
     rejects_key: str | None
 
 

@@ -6,6 +6,9 @@ The ledger claim is a conditional put keyed by ``s3://bucket/key#version`` (the 
 versioned). A second event for the same version returns ``{"duplicate": true}`` and the state machine ends
 without work. Otherwise the object is streamed once to plan byte-range partitions; with more partitions than
 the Distributed Map threshold, the partition list goes to S3 (``ItemReader``) instead of the state payload.
+A gzip object (``.gz`` or gzip magic) is decompressed as a stream and its partitions are staged
+(:mod:`handlers.etl.gzipped`). A plan whose biggest partition would not fit in the workers' memory fails
+here, before any work (``PARTITION_TOO_LARGE``, naming ``partitionRows`` and ``memoryMb``).
 
 Example
 -------
@@ -16,19 +19,51 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from handlers.etl.contract import IngestOutput, Items, PartitionSpec, Run
 from handlers.etl.errors import FileRejected
-from handlers.etl.formats import plan_partitions
+from handlers.etl.formats import JSON_ARRAY, Plan, plan_partitions
+from handlers.etl.gzipped import MAGIC as GZIP_MAGIC
+from handlers.etl.gzipped import gunzip, is_gzip, split
 from handlers.etl.ledger import RUNNING, RunLedger
 from handlers.etl.settings import EtlSettings, object_id, run_id
-from handlers.etl.staging import put, s3_client
+from handlers.etl.staging import put, read_range, s3_client
 from handlers.runtime.errors import EventError
 from handlers.runtime.log import get_logger
 
 CHUNK_BYTES = 8 << 20
+BASE_MB = 256
+"""What a partition worker needs before any data: the interpreter, numpy, pandas, boto3 (measured ~180 MB)."""
+BYTES_FACTOR = 16
+"""Peak memory of a partition worker per byte of its partition (measured 9-13x by ``bench.etl``)."""
+
+
+def check_memory(plan: Plan, memory_mb: int | None, *, partition_rows: int, source: str) -> None:
+    """Refuse a plan whose biggest partition would not fit in the partition workers' memory.
+
+    Example
+    -------
+    >>> from handlers.etl.formats import Partition
+    >>> plan = Plan("csv", partitions=[Partition(0, 10, 200 << 20, 1, 5)])
+    >>> try:
+    ...     check_memory(plan, 1024, partition_rows=5, source="s3://b/k.csv")
+    ... except FileRejected as err:
+    ...     print(err.code, err.message[-75:])
+    PARTITION_TOO_LARGE at most 48 MiB per partition: lower partitionRows (now 5) or raise memoryMb
+    """
+    if not memory_mb or not plan.partitions:
+        return
+    biggest = max(plan.partitions, key=lambda p: p.end - p.start)
+    size_mib = (biggest.end - biggest.start) / 2**20
+    fits_mib = max(memory_mb - BASE_MB, 0) / BYTES_FACTOR
+    if size_mib > fits_mib:
+        hint = " (a JSON array is one partition: send JSON Lines instead)" if plan.format == JSON_ARRAY else ""
+        raise FileRejected("PARTITION_TOO_LARGE", f"{source}: partition {biggest.index} (rows {biggest.first_row}.."
+                           f"{biggest.first_row + biggest.rows - 1}) is {size_mib:.0f} MiB; a {memory_mb} MB function "
+                           f"holds at most {fits_mib:.0f} MiB per partition: lower partitionRows (now "
+                           f"{partition_rows}) or raise memoryMb{hint}")
 
 
 def parse_detail(event: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
@@ -86,16 +121,30 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
                           extra={"object_id": oid, "status": existing.get("status"),
                                  "first_execution": existing.get("execution_id")})
         return {"duplicate": True, "distributed": False, "run": run, "partitions": [], "items": {}}
-    body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))["Body"]
-    try:
-        plan = plan_partitions(body.iter_chunks(CHUNK_BYTES), partition_rows=settings.partition_rows,
-                               source=source)
-    finally:
-        body.close()
+    compressed = is_gzip(read_range(s3, bucket, key, 0, len(GZIP_MAGIC), version=version_id), key)
+
+    def chunks() -> Iterator[bytes]:
+        """The object's bytes (decompressed when gzip), streamed in 8 MiB chunks."""
+        body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))["Body"]
+        try:
+            raw = body.iter_chunks(CHUNK_BYTES)
+            yield from (gunzip(raw, source) if compressed else raw)
+        finally:
+            body.close()
+
+    def stage(name: str, data: bytes) -> None:
+        put(s3, settings.processed_bucket, settings.staging_key(rid, f"{name}.input"), data,
+            "application/octet-stream")
+
+    plan = plan_partitions(chunks(), partition_rows=settings.partition_rows, source=source)
     if plan.columns:
         from handlers.etl.datasets import load_dataset
 
         load_dataset(settings.dataset).schema.check_columns(plan.columns, source)
+    check_memory(plan, settings.worker_memory_mb, partition_rows=settings.partition_rows, source=source)
+    if compressed:  # no byte ranges in a compressed object: stage each partition's bytes once
+        split(chunks(), plan, stage)
+        run["staged_input"] = True
     partitions: list[PartitionSpec] = [p.to_dict() for p in plan.partitions]
     run.update({"format": plan.format, "header_start": plan.header_start, "header_end": plan.header_end,
                 "partition_count": len(partitions), "rows": plan.rows, "size": plan.size})

@@ -2,8 +2,14 @@
 
 A :class:`Schema` lists :class:`Column` rules: dtype (``string``, ``float``, ``int``, ``datetime``), required,
 range, allowed values, a regex pattern, plus a uniqueness key. :func:`validate` checks a whole partition with
-numpy/pandas operations (no per-row Python): string rules run once per *distinct* value (``pd.factorize``), so
-a million rows with a thousand sensor ids cost a thousand regex matches. Each invalid row gets one reason
+numpy/pandas operations (no per-row Python): every column is parsed and checked once per *distinct* value
+(``pd.factorize``), so a million rows with a thousand sensor ids cost a thousand regex matches.
+
+Data rules: patterns are ASCII (``\\d`` is ``[0-9]``, ``\\w`` is ``[A-Za-z0-9_]``; ``AB-١٢٣`` does not
+match ``[A-Z]{2,4}-\\d{3,6}``). A timestamp without a UTC offset is rejected with the code
+``NO_UTC_OFFSET`` unless its column names the zone to assume (``without_offset="Europe/Berlin"``); a local
+time that does not exist or is ambiguous in that zone is rejected with ``NONEXISTENT_LOCAL_TIME`` /
+``AMBIGUOUS_LOCAL_TIME``. Timestamps keep nanosecond precision. Each invalid row gets one reason
 naming every broken field, e.g. ``value: 'abc' is not a number; unit: 'X' is not one of C, F, K``.
 
 Why not pandera: it would add ~15 MiB of dependencies (pydantic, typeguard, ...) to the Lambda layer for rules
@@ -54,9 +60,12 @@ class Column:
     allowed:
         the only accepted values of a string column.
     pattern:
-        a regex every value of a string column must fully match.
+        a regex every value of a string column must fully match (ASCII classes: ``\\d`` is ``[0-9]``).
     datetime_format:
         ``strftime`` format or ``"ISO8601"``.
+    without_offset:
+        what a timestamp without a UTC offset means: ``"reject"`` (the default; reason code
+        ``NO_UTC_OFFSET``) or the IANA zone it is local time in (``"UTC"``, ``"Europe/Berlin"``).
 
     Example
     -------
@@ -72,6 +81,7 @@ class Column:
     allowed: tuple[str, ...] = ()
     pattern: str | None = None
     datetime_format: str = "ISO8601"
+    without_offset: str = "reject"
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -82,7 +92,15 @@ class Column:
         if (self.allowed or self.pattern) and self.dtype != "string":
             raise ValueError(f"column {self.name!r}: allowed/pattern need a string column")
         if self.pattern is not None:
-            re.compile(self.pattern)
+            re.compile(self.pattern, re.ASCII)
+        if self.without_offset != "reject":
+            if self.dtype != "datetime":
+                raise ValueError(f"column {self.name!r}: without_offset needs a datetime column")
+            try:
+                pd.Timestamp("2000-01-01").tz_localize(self.without_offset)
+            except Exception:  # pytz and zoneinfo raise different types for an unknown zone
+                raise ValueError(f"column {self.name!r}: without_offset {self.without_offset!r} is not 'reject' "
+                                 "or an IANA time zone") from None
 
 
 @dataclass(frozen=True)
@@ -168,8 +186,10 @@ def _check_column(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
         reasons.add(missing, [f"{col.name}: is required"] * int(missing.sum()))
     present = ~missing
     if col.dtype in ("float", "int"):
-        number = pd.to_numeric(raw, errors="coerce").astype("float64")
-        values = number.to_numpy()
+        codes, uniques = pd.factorize(raw)
+        parsed = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object)), errors="coerce").astype("float64")
+        values = parsed.to_numpy()[codes] if len(uniques) else np.full(len(raw), np.nan)
+        number = pd.Series(values, index=raw.index, name=raw.name)
         bad = present & ~np.isfinite(values)
         if col.dtype == "int":
             bad |= present & np.isfinite(values) & (np.mod(values, 1) != 0)
@@ -184,15 +204,11 @@ def _check_column(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
             reasons.add(out, [f"{col.name}: {v} is {word} {bound:g}" for v in _picked(raw, out)])
         return number
     if col.dtype == "datetime":
-        stamps = pd.to_datetime(raw.where(present), format=col.datetime_format, utc=True, errors="coerce")
-        bad = present & stamps.isna().to_numpy()
-        reasons.add(bad, [f"{col.name}: {v!r} is not a timestamp ({col.datetime_format})"
-                          for v in _picked(raw, bad)])
-        return stamps
+        return _check_timestamps(col, raw, present, reasons)
     codes, uniques = pd.factorize(raw)
     uniq = np.asarray(uniques, dtype=object)
     if col.pattern is not None:
-        rx = re.compile(col.pattern)
+        rx = re.compile(col.pattern, re.ASCII)
         fits = np.fromiter((rx.fullmatch(u) is not None for u in uniq), dtype=bool, count=len(uniq))
         bad = present & ~fits[codes]
         reasons.add(bad, [f"{col.name}: {v!r} does not match {col.pattern}" for v in _picked(raw, bad)])
@@ -204,6 +220,56 @@ def _check_column(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object)),
                          index=raw.index, name=raw.name)
     return raw
+
+
+_OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)\s*$", re.ASCII)
+NO_UTC_OFFSET = "NO_UTC_OFFSET"
+NONEXISTENT_LOCAL_TIME = "NONEXISTENT_LOCAL_TIME"
+AMBIGUOUS_LOCAL_TIME = "AMBIGUOUS_LOCAL_TIME"
+
+
+def _check_timestamps(col: Column, raw: pd.Series, present: np.ndarray, reasons: _Reasons) -> pd.Series:
+    """Parse a datetime column once per distinct text; apply the column's rule for offset-less values."""
+    codes, uniques = pd.factorize(raw)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    problem = np.full(len(text), "", dtype=object)
+    if len(text):
+        iso = col.datetime_format == "ISO8601"
+        has_offset = text.str.contains(_OFFSET).to_numpy(dtype=bool) if iso else np.ones(len(text), dtype=bool)
+        with_offset = pd.to_datetime(text[has_offset], format=col.datetime_format, utc=True, errors="coerce")
+        stamps[has_offset] = with_offset.dt.as_unit("ns")
+        naive = text[~has_offset]
+        local = pd.to_datetime(naive, format=col.datetime_format, errors="coerce", utc=False) if len(naive) \
+            else None
+        if local is not None and col.without_offset == "reject":
+            problem[np.flatnonzero(~has_offset)[local.notna().to_numpy()]] = NO_UTC_OFFSET
+        elif local is not None:
+            if isinstance(local.dtype, pd.DatetimeTZDtype):  # an offset the pattern did not see
+                zoned = local.dt.tz_convert("UTC")
+            else:
+                zoned = local.dt.tz_localize(col.without_offset, ambiguous="NaT", nonexistent="NaT")
+                lost = local.notna() & zoned.isna()
+                if lost.any():
+                    earlier = local[lost].dt.tz_localize(col.without_offset, ambiguous=True, nonexistent="NaT")
+                    problem[np.flatnonzero(~has_offset)[lost.to_numpy()]] = np.where(
+                        earlier.isna().to_numpy(), NONEXISTENT_LOCAL_TIME, AMBIGUOUS_LOCAL_TIME)
+                zoned = zoned.dt.tz_convert("UTC")
+            stamps[~has_offset] = zoned.dt.as_unit("ns")
+    typed = stamps.to_numpy()[codes] if len(text) else np.full(len(raw), np.datetime64("NaT"), "datetime64[ns]")
+    result = pd.Series(pd.DatetimeIndex(typed).tz_localize("UTC") if typed.dtype.kind == "M" else typed,
+                       index=raw.index, name=raw.name)
+    coded = present & (problem[codes] != "") if len(text) else np.zeros(len(raw), dtype=bool)
+    bad = present & result.isna().to_numpy() & ~coded
+    reasons.add(bad, [f"{col.name}: {v!r} is not a timestamp ({col.datetime_format})" for v in _picked(raw, bad)])
+    if coded.any():
+        hint = {NO_UTC_OFFSET: f"has no UTC offset [{NO_UTC_OFFSET}]",
+                NONEXISTENT_LOCAL_TIME: f"does not exist in {col.without_offset} [{NONEXISTENT_LOCAL_TIME}]",
+                AMBIGUOUS_LOCAL_TIME: f"is ambiguous in {col.without_offset} [{AMBIGUOUS_LOCAL_TIME}]"}
+        reasons.add(coded, [f"{col.name}: {v!r} {hint[p]}" for v, p in zip(
+            _picked(raw, coded), problem[codes][coded], strict=True)])
+        result[coded] = pd.NaT
+    return result
 
 
 def find_conflicts(frame: pd.DataFrame, key: Sequence[str], columns: Sequence[str]) -> pd.Series:

@@ -94,6 +94,7 @@ class EtlSettings:
     ledger_table: str
     partition_rows: int
     distributed_threshold: int
+    worker_memory_mb: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EtlSettings:
@@ -125,10 +126,14 @@ class EtlSettings:
                 raise SettingsError(f"{name}={value} must be >= 1")
             return value
 
+        def optional(name: str) -> int | None:
+            return number(name) if source.get(name, "") else None
+
         return cls(pipeline=need(env.ETL_PIPELINE), dataset=need(env.ETL_DATASET),
                    processed_bucket=need(env.ETL_PROCESSED_BUCKET), quarantine_bucket=need(env.ETL_QUARANTINE_BUCKET),
                    ledger_table=need(env.LEDGER_TABLE), partition_rows=number(env.ETL_PARTITION_ROWS),
-                   distributed_threshold=number(env.ETL_DISTRIBUTED_THRESHOLD))
+                   distributed_threshold=number(env.ETL_DISTRIBUTED_THRESHOLD),
+                   worker_memory_mb=optional(env.ETL_WORKER_MEMORY_MB) or optional(env.LAMBDA_MEMORY_SIZE))
 
     def staging_key(self, rid: str, name: str) -> str:
         return f"{staging_prefix(self.pipeline)}{rid}/{name}"

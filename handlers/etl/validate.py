@@ -21,7 +21,7 @@ from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.formats import CSV, parse_partition
 from handlers.etl.schema import validate
 from handlers.etl.settings import EtlSettings, part_name
-from handlers.etl.staging import put, read_range, s3_client, staged_bytes
+from handlers.etl.staging import put, read_object, read_range, s3_client, staged_bytes
 from handlers.runtime.log import get_logger
 
 
@@ -45,9 +45,16 @@ def validate_partition(event: ValidateInput, *, settings: EtlSettings, s3: Any =
     source = f"s3://{run['bucket']}/{run['key']}"
     version = run.get("version_id")
     header = b""
-    if run["format"] == CSV:
-        header = read_range(s3, run["bucket"], run["key"], run["header_start"], run["header_end"], version=version)
-    body = read_range(s3, run["bucket"], run["key"], part["start"], part["end"], version=version)
+    if run.get("staged_input"):  # decompressed by ingest
+        staged = settings.processed_bucket
+        if run["format"] == CSV:
+            header = read_object(s3, staged, settings.staging_key(run["run_id"], "header.input"))
+        body = read_object(s3, staged, settings.staging_key(run["run_id"], part_name(part["index"], "input")))
+    else:
+        if run["format"] == CSV:
+            header = read_range(s3, run["bucket"], run["key"], run["header_start"], run["header_end"],
+                                version=version)
+        body = read_range(s3, run["bucket"], run["key"], part["start"], part["end"], version=version)
     raw = parse_partition(body, fmt=run["format"], header=header, source=source, first_row=part["first_row"])
     dataset.schema.check_columns(list(raw.columns), source)
     result = validate(raw, dataset.schema, first_row=part["first_row"])

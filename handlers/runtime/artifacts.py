@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
 
 MANIFEST = "manifest.json"
+PART_BYTES = 8 << 20
+"""Multipart part size of :meth:`ArtifactStore.put_stream` (S3's minimum is 5 MiB, except the last part)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CONTENT_TYPES = {".json": "application/json", ".csv": "text/csv", ".png": "image/png",
                   ".txt": "text/plain", ".parquet": "application/vnd.apache.parquet"}
@@ -180,18 +182,92 @@ class ArtifactStore:
             code = exc.response.get("Error", {}).get("Code", "")
             if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                 raise
+        return self._accept_existing(key, digest, len(body), ref.name, content_type)
+
+    def existing_sha256(self, key: str) -> str:
+        """SHA-256 of the stored object, computed from its body (metadata can be forged, bytes cannot), read in
+        8 MiB chunks so any size fits in memory."""
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        digest = hashlib.sha256()
+        try:
+            for chunk in body.iter_chunks(PART_BYTES):
+                digest.update(chunk)
+        finally:
+            body.close()
+        return digest.hexdigest()
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream",
+                   metadata: Mapping[str, str] | None = None, name: str | None = None) -> ArtifactRef:
+        """Write-once upload of a body of any size from ``chunks`` (multipart, parts of :data:`PART_BYTES`).
+
+        Memory holds one part. Completion is conditional (``IfNoneMatch="*"``); when ``key`` already exists the
+        chunks are hashed instead of uploaded and must match the stored bytes (an idempotent retry), else
+        :class:`ArtifactConflictError`. An upload that fails is aborted (no orphan parts).
+
+        Example
+        -------
+        >>> store.put_stream("p/rows.csv", iter([b"a\\n", b"1\\n"]), content_type="text/csv")  # doctest: +SKIP
+        """
+        digest, size = hashlib.sha256(), 0
+        if self.exists(key):
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+            return self._accept_existing(key, digest.hexdigest(), size, name, content_type)
+        meta = {k: str(v) for k, v in (metadata or {}).items()}
+        upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type,
+                                                     Metadata=meta)["UploadId"]
+        parts: list[dict[str, Any]] = []
+        buffer = bytearray()
+
+        def flush() -> None:
+            number = len(parts) + 1
+            etag = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=number,
+                                           Body=bytes(buffer))["ETag"]
+            parts.append({"PartNumber": number, "ETag": etag})
+            buffer.clear()
+
+        try:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                buffer += chunk
+                if len(buffer) >= PART_BYTES:
+                    flush()
+            if buffer or not parts:
+                flush()
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                                  MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+        except self.client.exceptions.ClientError as exc:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+            if exc.response.get("Error", {}).get("Code", "") not in ("PreconditionFailed", "ConditionalRequestConflict",
+                                                                     "412"):
+                raise
+            return self._accept_existing(key, digest.hexdigest(), size, name, content_type)
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+            raise
+        return ArtifactRef(name=name or key.rsplit("/", 1)[-1], key=key, sha256=digest.hexdigest(), size=size,
+                           content_type=content_type)
+
+    def _accept_existing(self, key: str, digest: str, size: int, name: str | None,
+                         content_type: str) -> ArtifactRef:
         existing = self.existing_sha256(key)
         if existing != digest:
             raise ArtifactConflictError(
                 f"s3://{self.bucket}/{key} already exists with different content (sha256 {existing[:12]}… != "
                 f"{digest[:12]}…); write-once artifacts are never overwritten")
-        return ArtifactRef(**{**asdict(ref), "existed": True})
-
-    def existing_sha256(self, key: str) -> str:
-        """SHA-256 of the stored object, computed from its body (metadata can be forged, bytes cannot)."""
-        response = self.client.get_object(Bucket=self.bucket, Key=key)
-        body = response["Body"].read()
-        return sha256_hex(body)
+        return ArtifactRef(name=name or key.rsplit("/", 1)[-1], key=key, sha256=digest, size=size,
+                           content_type=content_type, existed=True)
 
     def read_json(self, key: str) -> Any | None:
         """Parse ``key`` as JSON; ``None`` when it does not exist."""
@@ -202,10 +278,12 @@ class ArtifactStore:
         return json.loads(response["Body"].read())
 
     def write_set(self, folder: str, artifacts: Mapping[str, Any], *, metadata: Mapping[str, str] | None = None,
-                  manifest_extra: Mapping[str, Any] | None = None) -> tuple[list[ArtifactRef], str]:
+                  manifest_extra: Mapping[str, Any] | None = None,
+                  written: Sequence[ArtifactRef] = ()) -> tuple[list[ArtifactRef], str]:
         """Serialize and write every artifact, then ``manifest.json``; return the refs and the manifest key.
 
-        All values are serialized before the first write, so a bad artifact writes nothing. An existing
+        All values are serialized before the first write, so a bad artifact writes nothing. ``written`` are
+        objects of the set already stored (e.g. by :meth:`put_stream`); the manifest lists them too. An existing
         manifest is accepted only when it lists exactly the same objects and checksums.
 
         Example
@@ -215,6 +293,7 @@ class ArtifactStore:
         payloads = [(name, *serialize(name, value)) for name, value in sorted(artifacts.items())]
         refs = [self.put_once(self.key(folder, name), body, content_type=ctype, metadata=metadata, name=name)
                 for name, body, ctype in payloads]
+        refs = sorted([*refs, *written], key=lambda ref: ref.name)
         entries = [ref.manifest_entry() for ref in refs]
         manifest_key = self.key(folder, MANIFEST)
         document = {"artifacts": entries, **dict(manifest_extra or {})}

@@ -50,6 +50,11 @@ ETL_PARTITION_ROWS = "SCIFLOW_ETL_PARTITION_ROWS"
 """ETL: rows per partition (``EtlPipelineArgs.partition_rows``)."""
 ETL_DISTRIBUTED_THRESHOLD = "SCIFLOW_ETL_DISTRIBUTED_THRESHOLD"
 """ETL: partition count above which a run uses the Distributed Map (``EtlPipelineArgs.distributed_map_threshold``)."""
+ETL_WORKER_MEMORY_MB = "SCIFLOW_ETL_WORKER_MEMORY_MB"
+"""ETL: memory (MB) of the smallest partition worker (validate, transform, output); ingest refuses a plan whose
+partitions would not fit (unset: the function's own :data:`LAMBDA_MEMORY_SIZE`)."""
+LAMBDA_MEMORY_SIZE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+"""Set by Lambda itself (not by sciflow): the function's memory in MB."""
 
 USER_SETTABLE = (INPUT_URI,)
 LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
@@ -69,5 +74,6 @@ time; every value arrives as a string."""
 
 ALL = (ARTIFACT_BUCKET, ARTIFACT_PREFIX, LEDGER_TABLE, TIMEZONE, SCHEDULE, CODE_HASH, COMPUTATION_NAME,
        LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
-       ETL_PROCESSED_BUCKET, ETL_QUARANTINE_BUCKET, ETL_PARTITION_ROWS, ETL_DISTRIBUTED_THRESHOLD)
+       ETL_PROCESSED_BUCKET, ETL_QUARANTINE_BUCKET, ETL_PARTITION_ROWS, ETL_DISTRIBUTED_THRESHOLD,
+       ETL_WORKER_MEMORY_MB)
 """Every name above; a user's ``environment`` may set only :data:`USER_SETTABLE` among them."""

@@ -38,4 +38,4 @@ def test_every_etl_step_reads_what_the_component_sets() -> None:
         assert set(variables) <= set(env.ALL)
         settings = EtlSettings.from_env({k: str(v) for k, v in variables.items()})
         assert settings == EtlSettings("sensor-etl", "sensor_readings", "p", "q", "t", partition_rows=1234,
-                                       distributed_threshold=7)
+                                       distributed_threshold=7, worker_memory_mb=args.memory_mb)

@@ -234,8 +234,9 @@ def test_transform_drops_exact_duplicates_and_records_the_result(env: Env) -> No
     done = transform.transform_partition(checked, settings=env.settings, s3=env.s3)
     result = json.loads(env.read(PROCESSED, done["result_key"]))
     assert (result["valid"], result["duplicates"], result["rejected"]) == (2, 1, 2)
-    staged = read_staged(env.read(PROCESSED, result["transformed_key"]))
-    assert staged["value_c"].tolist() == [20.5]
+    rendered = env.read(PROCESSED, result["rows_key"]).decode().splitlines()
+    assert rendered == ["2026-03-01T00:00:00Z,TMP-0001,20.5,C,20.5,2026-03-01"]
+    assert len(read_staged(env.read(PROCESSED, result["valid_key"]))) == 2
 
 
 def test_retried_step_rewrites_identical_objects(env: Env) -> None:
@@ -348,3 +349,105 @@ def test_failure_of_an_unreadable_event_is_recorded_under_the_execution(env: Env
                                     settings=env.settings, ledger=env.ledger)
     assert out["object_id"] == "unknown#arn:exec-7"
     assert env.ledger.get("unknown#arn:exec-7")["status"] == "FAILED"  # type: ignore[index]
+
+
+def test_conflicting_duplicate_inside_one_partition_is_quarantined(env: Env) -> None:
+    body = HEADER + ("2026-03-01T00:00:00Z,TMP-0001,20.5,C\n2026-03-01T00:01:00Z,TMP-0001,21.5,C\n"
+                     "2026-03-01T00:00:00Z,TMP-0001,99.0,C\n2026-03-01T00:00:00Z,TMP-0001,20.5,C\n")
+    event = env.put("incoming/one.csv", body)
+    plan = do_ingest(env, event, partition_rows=100)
+    run_partitions(env, plan)
+    result = output.publish({"run": plan["run"]}, settings=env.settings, s3=env.s3, ledger=env.ledger)
+    assert result["counts"] == {"rows": 4, "published": 2, "rejected": 1, "duplicates": 1}
+    folder = result["manifest_key"].rsplit("/", 1)[0]
+    rows = env.read(PROCESSED, f"{folder}/rows.csv").decode().splitlines()
+    assert [r.split(",")[2] for r in rows[1:]] == ["20.5", "21.5"]
+
+
+def test_every_row_is_accounted_for_across_many_partitions(env: Env) -> None:
+    from handlers.etl.datasets.sensor_readings import generate_frame
+
+    frame = generate_frame(300, seed=4, bad_fraction=0.05, duplicate_fraction=0.05)
+    conflict = frame.iloc[[7, 8]].assign(value="99.000", unit="C")  # conflicts far from their first rows
+    body = pd.concat([frame, conflict], ignore_index=True).to_csv(index=False, lineterminator="\n")
+    event = env.put("incoming/many.csv", body)
+    plan = do_ingest(env, event, partition_rows=40)
+    run_partitions(env, plan)
+    result = output.publish({"run": plan["run"]}, settings=env.settings, s3=env.s3, ledger=env.ledger)
+    counts = result["counts"]
+    assert counts["rows"] == 302 and counts["published"] + counts["rejected"] + counts["duplicates"] == 302
+    folder = result["manifest_key"].rsplit("/", 1)[0]
+    published = pd.read_csv(io.BytesIO(env.read(PROCESSED, f"{folder}/rows.csv")))
+    assert len(published) == counts["published"]
+    assert not published.duplicated(["sensor_id", "timestamp"]).any()
+    assert published["timestamp"].is_monotonic_increasing  # file order kept across partitions
+
+
+# --------------------------------------------------------------------------- input forms and limits
+def published_rows(env: Env, result: dict[str, Any]) -> list[str]:
+    folder = result["manifest_key"].rsplit("/", 1)[0]
+    return env.read(PROCESSED, f"{folder}/rows.csv").decode().splitlines()
+
+
+def test_gzip_input_is_decompressed_as_a_stream_and_publishes_what_the_plain_file_does(env: Env) -> None:
+    import gzip
+
+    _, plain = run_all(env, "incoming/plain.csv", WITH_REJECTS + CLEAN.split("\n", 1)[1])
+    packed = gzip.compress(WITH_REJECTS.encode()) + gzip.compress(CLEAN.split("\n", 1)[1].encode())  # 2 members
+    event = env.put("incoming/packed.csv.gz", packed)
+    plan = do_ingest(env, event)
+    assert plan["run"].get("staged_input") is True and len(plan["partitions"]) == 5
+    run_partitions(env, plan)
+    packed_result = output.publish({"run": plan["run"]}, settings=env.settings, s3=env.s3, ledger=env.ledger)
+    assert packed_result["counts"] == plain["counts"] == {"rows": 9, "published": 5, "rejected": 2, "duplicates": 2}
+    assert published_rows(env, packed_result) == published_rows(env, plain)
+
+
+def test_gzip_magic_without_a_gz_name_is_still_gzip(env: Env) -> None:
+    import gzip
+
+    event = env.put("incoming/no-suffix.csv", gzip.compress(CLEAN.encode()))
+    plan = do_ingest(env, event)
+    run_partitions(env, plan)
+    result = output.publish({"run": plan["run"]}, settings=env.settings, s3=env.s3, ledger=env.ledger)
+    assert result["counts"]["published"] == 5
+
+
+def test_corrupt_gzip_fails_ingest_naming_the_problem(env: Env) -> None:
+    import gzip
+
+    body = gzip.compress(CLEAN.encode())
+    with pytest.raises(FileRejected) as err:
+        do_ingest(env, env.put("incoming/cut.csv.gz", body[: len(body) // 2]))
+    assert err.value.code == "BAD_GZIP" and "truncated" in err.value.message
+    assert env.keys(PROCESSED, "sensor-etl/published/") == []
+
+
+def test_json_lines_publish_what_the_same_csv_publishes(env: Env) -> None:
+    frame = pd.read_csv(io.StringIO(WITH_REJECTS), dtype=str, keep_default_na=False)
+    lines = "".join(json.dumps(r) + "\n" for r in frame.to_dict("records"))
+    _, from_csv = run_all(env, "incoming/rows.csv", WITH_REJECTS)
+    _, from_jsonl = run_all(env, "incoming/rows.jsonl", lines)
+    assert from_jsonl["counts"] == from_csv["counts"]
+    assert published_rows(env, from_jsonl) == published_rows(env, from_csv)
+
+
+def test_timestamp_without_offset_is_rejected_with_its_reason_code(env: Env) -> None:
+    body = HEADER + "2026-03-01T00:00:00,TMP-0001,20.5,C\n2026-03-01T00:01:00Z,TMP-0001,21.5,C\n"
+    plan = do_ingest(env, env.put("incoming/naive.csv", body), partition_rows=10)
+    checked = validate.validate_partition({"run": plan["run"], "partition": plan["partitions"][0]},
+                                          settings=env.settings, s3=env.s3)
+    assert checked["rejected"] == 1
+    rejects = pd.read_csv(io.BytesIO(env.read(QUARANTINE, checked["rejects_key"])), dtype=str)
+    assert rejects["_reason"].tolist() == ["timestamp: '2026-03-01T00:00:00' has no UTC offset [NO_UTC_OFFSET]"]
+
+
+def test_partitions_that_would_not_fit_in_memory_fail_ingest_naming_the_settings(env: Env) -> None:
+    body = HEADER + "".join(f"2026-03-01T00:{m % 60:02d}:00Z,TMP-{m:04d},20.5,C\n" for m in range(3000))
+    with pytest.raises(FileRejected) as err:
+        do_ingest(env, env.put("incoming/big.csv", body), partition_rows=3000, worker_memory_mb=257)
+    assert err.value.code == "PARTITION_TOO_LARGE"
+    assert "lower partitionRows (now 3000) or raise memoryMb" in err.value.message
+    assert env.keys(PROCESSED) == []
+    smaller = do_ingest(env, env.put("incoming/big.csv", body), partition_rows=100, worker_memory_mb=300)
+    assert smaller["run"]["partition_count"] == 30

@@ -1,4 +1,4 @@
-"""Dataset specs: each module here defines ``DATASET``, a :class:`Dataset` (schema + transform + aggregates).
+"""Dataset specs: each module here defines ``DATASET``, a :class:`Dataset` (schema + derive + aggregates).
 
 A pipeline names its dataset by module name (``sensor_readings``); the handlers load it with
 :func:`load_dataset`, so adding a dataset is adding one module.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from handlers.etl.aggregates import Aggregates
 from handlers.etl.schema import Schema
 
 
@@ -30,9 +31,12 @@ class Dataset:
     schema:
         validation rules (its ``unique`` key also drives de-duplication).
     derive:
-        vectorized typed-frame -> frame function adding derived columns (runs per partition).
+        vectorized typed-frame -> frame function adding derived columns: plain pandas, run on one partition
+        at a time (the escape hatch for anything the schema cannot say).
     aggregate:
-        vectorized frame -> aggregates function (runs on the de-duplicated whole).
+        the group statistics of the report (:class:`~handlers.etl.aggregates.Aggregates`): computed per
+        partition and merged exactly, so no step holds the whole file; ``aggregate(frame)`` gives the finished
+        table of any frame.
     group_column:
         column whose values get one sheet each in the report workbook.
     output_columns:
@@ -42,7 +46,7 @@ class Dataset:
     name: str
     schema: Schema
     derive: Callable[[pd.DataFrame], pd.DataFrame]
-    aggregate: Callable[[pd.DataFrame], pd.DataFrame]
+    aggregate: Aggregates
     group_column: str
     output_columns: tuple[str, ...]
 

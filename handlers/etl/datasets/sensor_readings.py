@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from handlers.etl.aggregates import Aggregates
 from handlers.etl.datasets import Dataset
 from handlers.etl.schema import Column, Schema
 
@@ -24,7 +25,7 @@ UNITS = ("C", "F", "K")
 SCHEMA = Schema(
     name="sensor_readings",
     columns=(
-        Column("timestamp", "datetime"),
+        Column("timestamp", "datetime", without_offset="reject"),  # the data contract says ISO 8601 with offset
         Column("sensor_id", pattern=r"[A-Z]{2,4}-\d{3,6}"),
         Column("value", "float", minimum=-273.15, maximum=1000.0),
         Column("unit", allowed=UNITS),
@@ -57,37 +58,34 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per sensor and day: ``count, mean_c, min_c, max_c, std_c`` (sample std, 0 for one reading).
+AGGREGATES = Aggregates(by=("sensor_id", "date"), value="value_c",
+                        columns={"count": "count", "mean_c": "mean", "min_c": "min", "max_c": "max", "std_c": "std"})
+"""Per sensor and day: ``count, mean_c, min_c, max_c, std_c`` (sample std, 0 for one reading).
 
-    Example
-    -------
-    >>> f = pd.DataFrame({"sensor_id": ["A-001"] * 2, "date": ["2026-03-01"] * 2, "value_c": [1.0, 3.0]})
-    >>> aggregate(f)[["count", "mean_c", "max_c"]].values.tolist()
-    [[2.0, 2.0, 3.0]]
-    """
-    keys = {name: frame[name].astype(object) for name in ("sensor_id", "date")}  # sort by value, not category order
-    grouped = frame.assign(**keys).groupby(["sensor_id", "date"], sort=True)["value_c"]
-    out = grouped.agg(count="count", mean_c="mean", min_c="min", max_c="max", std_c="std").reset_index()
-    out["std_c"] = out["std_c"].fillna(0.0)
-    for name in ("mean_c", "min_c", "max_c", "std_c"):
-        out[name] = out[name].round(6)
-    return out
+Example
+-------
+>>> f = pd.DataFrame({"sensor_id": ["A-001"] * 2, "date": ["2026-03-01"] * 2, "value_c": [1.0, 3.0]})
+>>> AGGREGATES(f)[["count", "mean_c", "max_c"]].values.tolist()
+[[2.0, 2.0, 3.0]]
+"""
 
 
 DATASET = Dataset(
     name="sensor_readings",
     schema=SCHEMA,
     derive=derive,
-    aggregate=aggregate,
+    aggregate=AGGREGATES,
     group_column="sensor_id",
     output_columns=("timestamp", "sensor_id", "value", "unit", "value_c", "date"),
 )
 
 
 def generate_frame(rows: int, *, seed: int = 0, sensors: int = 50, bad_fraction: float = 0.0,
-                   duplicate_fraction: float = 0.0) -> pd.DataFrame:
+                   duplicate_fraction: float = 0.0, start: int = 0) -> pd.DataFrame:
     """A synthetic file as a frame of strings: one reading per sensor per minute, units mixed.
+
+    ``start`` is the index of the first row in a longer file (generate a big file in chunks: ``start=0``,
+    ``start=n``, ... continue the same clock).
 
     ``bad_fraction`` of the rows get one broken field (a non-number, unknown unit, bad id, empty or invalid
     timestamp, out-of-range value); ``duplicate_fraction`` of the rows are exact copies of their predecessor.
@@ -97,10 +95,11 @@ def generate_frame(rows: int, *, seed: int = 0, sensors: int = 50, bad_fraction:
     >>> generate_frame(3, seed=1).columns.tolist()
     ['timestamp', 'sensor_id', 'value', 'unit']
     """
-    rng = np.random.default_rng(seed)
-    i = np.arange(rows)
-    minutes = (START + pd.to_timedelta(np.arange((rows + sensors - 1) // sensors), unit="min"))
-    stamps = np.asarray(minutes.strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object)[i // sensors]
+    rng = np.random.default_rng([seed, start])
+    i = np.arange(start, start + rows)
+    first, last = start // sensors, (start + rows + sensors - 1) // sensors
+    minutes = (START + pd.to_timedelta(np.arange(first, max(last, first + 1)), unit="min"))
+    stamps = np.asarray(minutes.strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object)[i // sensors - first]
     ids = np.array([f"TMP-{k:04d}" for k in range(sensors)], dtype=object)[i % sensors]
     celsius = 20.0 + 5.0 * rng.standard_normal(rows)
     unit_idx = rng.integers(0, 3, rows)
