@@ -20,24 +20,14 @@ from bench.etl import write_input
 from sandbox.deploy import Deployment
 from sandbox.events import put_object, wait_execution
 from synth.graph import Graph
-from tests.e2e.support import deployed, synth_text
+from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("etl-large")
 
 ROWS = int(os.environ.get("SCIFLOW_ETL_LARGE_ROWS", "300000"))
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
-
-EtlPipeline("big-etl", EtlPipelineArgs(dataset="sensor_readings", memory_mb=1024, timeout_s=900,
-                                       retry=EtlRetryArgs(interval_s=1)))
-"""
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    graph: Graph = synth_text(tmp_path_factory, "etl-large", PROGRAM)
+def stack() -> Iterator[Deployment]:
+    graph: Graph = synth_program("etl_large", stack=None, sandbox=True)
     with deployed(graph) as deployment:
         yield deployment
 

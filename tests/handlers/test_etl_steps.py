@@ -384,7 +384,7 @@ def test_every_row_is_accounted_for_across_many_partitions(env: Env) -> None:
 
 
 # --------------------------------------------------------------------------- input forms and limits
-def published_rows(env: Env, result: dict[str, Any]) -> list[str]:
+def published_rows(env: Env, result: Any) -> list[str]:
     folder = result["manifest_key"].rsplit("/", 1)[0]
     return env.read(PROCESSED, f"{folder}/rows.csv").decode().splitlines()
 
@@ -438,6 +438,7 @@ def test_timestamp_without_offset_is_rejected_with_its_reason_code(env: Env) -> 
     checked = validate.validate_partition({"run": plan["run"], "partition": plan["partitions"][0]},
                                           settings=env.settings, s3=env.s3)
     assert checked["rejected"] == 1
+    assert checked["rejects_key"] is not None
     rejects = pd.read_csv(io.BytesIO(env.read(QUARANTINE, checked["rejects_key"])), dtype=str)
     assert rejects["_reason"].tolist() == ["timestamp: '2026-03-01T00:00:00' has no UTC offset [NO_UTC_OFFSET]"]
 
