@@ -7,7 +7,7 @@ Declare a field with :func:`knob`; call :func:`validate` from ``__post_init__``.
 * :func:`from_config` reads stack config generically (camelCase key <-> field name, nested dataclasses, lists,
   mappings; unknown keys rejected with the closest match) and reports :class:`ConfigError` with the full key
   path (``sciflow:computations[0].schedule: ...``), running the very same validators, once;
-* :func:`markdown_table` renders the README's component tables (checked by ``tests/unit/test_docs.py``;
+* :func:`markdown_table` renders the README's component tables (checked by ``tests/components/test_docs.py``;
   rewrite them with ``python -m components.schema README.md``).
 
 Example

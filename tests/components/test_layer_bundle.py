@@ -16,8 +16,8 @@ from components.layer_bundle import (
     staging_key,
 )
 from synth.graph import Graph
+from tests.components.bundling.wheels import standard_index
 from tests.support.programs import synth_program
-from tests.unit.bundling_helpers import standard_index
 
 LAYER = "aws:lambda/layerVersion:LayerVersion"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 #: package -> the top-level packages of this repository it must never import
 FORBIDDEN = {"synth": {"sandbox", "policy", "ops", "components", "handlers"}, "policy": {"sandbox", "ops"},

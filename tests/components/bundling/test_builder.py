@@ -16,7 +16,7 @@ from components.bundling import LayerBuildError, build_layer, builder
 from components.bundling.__main__ import main
 from components.bundling.archive import file_sha256
 from components.bundling.interpreters import find_interpreter
-from tests.unit.bundling_helpers import make_wheel, offline_spec, standard_index
+from tests.components.bundling.wheels import make_wheel, offline_spec, standard_index
 
 
 @pytest.fixture(scope="module")
