@@ -18,10 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.connections import InputArgs, Location, build_order, resolve_inputs
 from components.etl_pipeline import EtlPipelineArgs
 from components.layer_bundle import LayerBundleArgs
-from components.scheduled_computation import ScheduledComputationArgs
-from components.schema import ConfigError, from_config, knob, validate
+from components.scheduled_computation import ScheduledComputationArgs, artifact_prefix
+from components.schema import ConfigError, camel, from_config, knob, validate
+from handlers.etl.settings import published_prefix
 from handlers.runtime import validators as v
 
 NAMESPACE = "sciflow"
@@ -135,7 +137,43 @@ outside 0..59
     for key, entries in users:
         for i, entry in enumerate(entries):
             _check_layers(entry, layers, f"{ROOT}{key}[{i}]")
+    _check_inputs(cfg)
     return cfg
+
+
+def _check_inputs(cfg: StackConfig) -> None:
+    """Every input names a component of this stack, stays inside its output, and no computation reads
+    itself through a chain."""
+    prefixes = {f"pipeline:{p.name}": published_prefix(p.name) for p in cfg.pipelines}
+    prefixes |= {f"computation:{c.name}": artifact_prefix(c.name, c.args) for c in cfg.computations}
+
+    def output(producer: str) -> Location:
+        return Location("", "", prefixes[producer], producer=producer)
+
+    for i, entry in enumerate(cfg.computations):
+        try:
+            resolve_inputs(entry.args.inputs, output)
+        except v.Invalid as err:
+            raise ConfigError(v.render_path(_camel_parts(err.parts), f"{ROOT}computations[{i}]."), err.message) \
+                from None
+    computation_order(cfg)
+
+
+def _camel_parts(parts: Sequence[str | int]) -> tuple[str | int, ...]:
+    return tuple(camel(p) if isinstance(p, str) else p for p in parts)
+
+
+def computation_order(cfg: StackConfig) -> list[str]:
+    """The computations in an order where each comes after the computations it reads (a cycle is an error
+    naming ``inputs`` of its first member)."""
+    deps = {c.name: [i.computation for i in c.args.inputs if isinstance(i, InputArgs) and i.computation]
+            for c in cfg.computations}
+    try:
+        return build_order(deps)
+    except v.Invalid as err:
+        first = err.message.split(" -> ", 1)[0]
+        index = next(i for i, c in enumerate(cfg.computations) if c.name == first)
+        raise ConfigError(f"{ROOT}computations[{index}].inputs", err.message) from None
 
 
 def _unique(entries: Sequence[LayerEntry | ComputationEntry | PipelineEntry], key: str) -> None:

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
+from components.connections import Location
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
 from components.etl_state_machine import EtlDefinitionSpec, etl_definition
@@ -333,6 +334,13 @@ class EtlPipeline(pulumi.ComponentResource):
             setattr(self, f"{step}_function_arn", function.arn)
             outputs[f"{step}_function_arn"] = function.arn
         self.register_outputs(outputs)
+
+    @property
+    def processed(self) -> Location:
+        """What this pipeline publishes (its processed bucket's published prefix and key): an input for
+        others."""
+        return Location(self.processed_bucket_name, self.processed_bucket_arn, etl_env.published_prefix(self._name),
+                        self.kms_key.arn, producer=f"pipeline:{self._name}")
 
     def cost_estimate(self, region: str) -> Estimate:
         """Monthly estimate in ``region`` for the expected files and rows (see ``EtlPipelineArgs``)."""

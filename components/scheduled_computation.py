@@ -15,14 +15,24 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
 from components.code import handlers_archive
+from components.connections import (
+    GrantArgs,
+    InputArgs,
+    Location,
+    grants_check,
+    input_settings,
+    inputs_check,
+    read_statements,
+    resolve_inputs,
+)
 from components.cost import Estimate, estimate_computation, runs_per_month
 from components.dashboard import Watched
 from components.functions import (
@@ -83,6 +93,14 @@ class ScheduledComputationArgs:
         doc=f"extra variables (encrypted with the component key); `{env.INPUT_URI}` is the one managed name "
             "users may set")
     artifact_prefix: str = knob("", check=v.s3_prefix, doc="default `<name>/`; the role is scoped to it")
+    inputs: Sequence[InputArgs | Location] = knob(
+        (), check=inputs_check,
+        doc="what the code reads: `{pipeline: <name>}`, `{computation: <name>}` or `{bucket: ..., prefix: ...}` "
+            "(Python: `pipeline.processed`, `computation.artifacts`, `Location.external(...)`); read-only grants "
+            "under each prefix, locations in `Settings.inputs`")
+    grants: Sequence[GrantArgs] = knob(
+        (), check=grants_check, doc="extra IAM statements for the code (`{actions: [...], resources: [...]}`): "
+                                    "exact actions, no wildcard resource unless AWS grants the action on `*` only")
     reserved_concurrency: int | None = knob(1, check=v.optional(v.int_range(1, 1000)),
                                             doc="one run at a time; `None` = unreserved")
     retry: RetryArgs = knob(RetryArgs(), doc="the schedule target's retry policy (Lambda async retries: "
@@ -120,9 +138,11 @@ def artifact_prefix(name: str, args: ScheduledComputationArgs) -> str:
     return args.artifact_prefix or f"{name}/"
 
 
-def function_statements(bucket_arn: pulumi.Input[str], prefix: str,
-                        table_arn: pulumi.Input[str]) -> list[Statement]:
-    """What the function may do beyond logs/tracing/key/DLQ: write-once artifacts and the ledger.
+def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: pulumi.Input[str], *,
+                        inputs: Sequence[tuple[Location, bool]] = (),
+                        grants: Sequence[GrantArgs] = ()) -> list[Statement]:
+    """What the function may do beyond logs/tracing/key/DLQ: write-once artifacts, the ledger, read its inputs
+    (``(location, list_objects)``, see :func:`components.connections.read_statements`) and the user's grants.
 
     Example
     -------
@@ -135,6 +155,9 @@ def function_statements(bucket_arn: pulumi.Input[str], prefix: str,
         Statement(sid="ReadBackArtifacts", actions=("s3:GetObject",), resources=(objects,)),
         Statement(sid="KeepRunLedger", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                   resources=(table_arn,)),
+        *(st for i, (location, listing) in enumerate(inputs)
+          for st in read_statements(location, index=i, list_objects=listing)),
+        *(grant.statement(i) for i, grant in enumerate(grants)),
     ]
 
 
@@ -161,6 +184,8 @@ def function_environment(name: str, args: ScheduledComputationArgs, *, bucket: p
         env.LEASE_SECONDS: str(args.timeout_s + LEASE_EXTRA_S),
         env.SERVICE_NAME: name,
         env.LOG_LEVEL: args.log_level,
+        **({env.INPUTS: input_settings([loc for loc in args.inputs if isinstance(loc, Location)])}
+           if args.inputs else {}),
     }
 
 
@@ -175,7 +200,8 @@ def flexible_window(minutes: int) -> aws.scheduler.ScheduleFlexibleTimeWindowArg
 class ScheduledComputation(pulumi.ComponentResource):
     """A scheduled computation; see the module docstring. Outputs: ``function_name``, ``function_arn``,
     ``schedule_name``, ``schedule_arn``, ``bucket_name``, ``bucket_arn``, ``table_name``, ``table_arn``,
-    ``dlq_url``, ``dlq_arn``."""
+    ``dlq_url``, ``dlq_arn``; :attr:`artifacts` is what it produces, as a :class:`Location` for other
+    components' ``inputs``."""
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -188,9 +214,14 @@ class ScheduledComputation(pulumi.ComponentResource):
     dlq_url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ScheduledComputationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: ScheduledComputationArgs, opts: pulumi.ResourceOptions | None = None, *,
+                 producers: Callable[[str], Location] | None = None) -> None:
+        """``producers`` resolves config inputs by name (``pipeline:<name>`` -> its :class:`Location`); the
+        stack passes it."""
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
+        self.inputs = resolve_inputs(args.inputs, producers or {}.__getitem__)
+        args = replace(args, inputs=[location for location, _ in self.inputs])
         self.args = args
         tags = {**dict(args.tags), TAG_COMPUTATION: name, TAG_STACK: pulumi.get_stack()}
         self.tags = tags
@@ -215,6 +246,12 @@ class ScheduledComputation(pulumi.ComponentResource):
             "table_name": self.table_name, "table_arn": self.table_arn,
             "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn,
         })
+
+    @property
+    def artifacts(self) -> Location:
+        """What this computation produces: its bucket, artifact prefix and key (an input for others)."""
+        return Location(self.bucket_name, self.bucket_arn, artifact_prefix(self._name, self.args),
+                        self.kms_key.arn, producer=f"computation:{self._name}")
 
     def cost_estimate(self, region: str) -> Estimate:
         """Monthly estimate in ``region``: schedule, function, ledger, artifacts, key, logs and alarms."""
@@ -254,7 +291,8 @@ class ScheduledComputation(pulumi.ComponentResource):
             description=f"sciflow {name}: {args.schedule} {args.timezone}", snap_start=args.snap_start,
         )
         resources = create_function(
-            name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn),
+            name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn,
+                                                       inputs=self.inputs, grants=args.grants),
             kms_key=self.kms_key, dlq=self.dlq, parent=self, tags=self.tags)
         self.function = resources.function
         self.function_alias = resources.alias

@@ -16,7 +16,8 @@ import pulumi_aws as aws
 
 from components.bundling.report import check_function_budget
 from components.code import handlers_archive
-from components.config import LayerEntry, StackConfig
+from components.config import LayerEntry, StackConfig, computation_order
+from components.connections import Location
 from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
 from components.etl_pipeline import EtlPipeline
@@ -38,6 +39,15 @@ class Stack:
     @property
     def cost_estimate_usd_month(self) -> float:
         return round(sum(e.total_usd for e in self.estimates), 2)
+
+    def output(self, producer: str) -> Location:
+        """``pipeline:<name>`` -> its processed output, ``computation:<name>`` -> its artifacts."""
+        kind, _, name = producer.partition(":")
+        if kind == "pipeline":
+            return self.pipelines[name].processed
+        if kind == "computation":
+            return self.computations[name].artifacts
+        raise KeyError(producer)
 
     def outputs(self) -> dict[str, Any]:
         """Stack outputs with consistent names (``<component>_<output>``)."""
@@ -95,18 +105,21 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
         args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
-    for comp_entry in cfg.computations:
-        check_function_size(comp_entry.name, [str(n) for n in comp_entry.args.layers], built.layers)
-        layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
-        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags), opts=opts)
-        built.computations[comp_entry.name] = comp
-        watched += comp.watched()
     for pipe_entry in cfg.pipelines:
         check_function_size(pipe_entry.name, [str(n) for n in pipe_entry.args.layers], built.layers)
         layers = [built.layers[str(n)].arn for n in pipe_entry.args.layers]
         pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags), opts=opts)
         built.pipelines[pipe_entry.name] = pipe
         watched += pipe.watched()
+    entries = {entry.name: entry for entry in cfg.computations}
+    for comp_name in computation_order(cfg):
+        comp_entry = entries[comp_name]
+        check_function_size(comp_entry.name, [str(n) for n in comp_entry.args.layers], built.layers)
+        layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
+        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags), opts=opts,
+                                    producers=lambda producer: built.output(producer))
+        built.computations[comp_entry.name] = comp
+        watched += comp.watched()
     components: list[LayerBundle | ScheduledComputation | EtlPipeline] = [
         *built.layers.values(), *built.computations.values(), *built.pipelines.values()]
     built.estimates = [*(c.cost_estimate(cfg.region) for c in components), estimate_dashboard(cfg.region)]

@@ -37,6 +37,9 @@ INPUT_URI = "SCIFLOW_INPUT_URI"
 """Optional ``s3://bucket/key`` input object a computation reads instead of synthetic data; ``{date}``,
 ``{bucket}`` and ``{prefix}`` are filled in per run (e.g. ``s3://{bucket}/{prefix}input/{date}.csv``). Users may
 set it; the others above are managed by the component."""
+INPUTS = "SCIFLOW_INPUTS"
+"""The locations a computation reads (``ScheduledComputationArgs.inputs``): a JSON list of
+``{"bucket": ..., "prefix": ...}``; its role may read (and list) exactly these prefixes."""
 
 ETL_PIPELINE = "SCIFLOW_ETL_PIPELINE"
 """ETL: the pipeline name, the root of every key the pipeline writes."""
@@ -73,7 +76,7 @@ SCHEDULER_INPUT = {
 time; every value arrives as a string."""
 
 ALL = (ARTIFACT_BUCKET, ARTIFACT_PREFIX, LEDGER_TABLE, TIMEZONE, SCHEDULE, CODE_HASH, COMPUTATION_NAME,
-       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
+       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, INPUTS, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
        ETL_PROCESSED_BUCKET, ETL_QUARANTINE_BUCKET, ETL_PARTITION_ROWS, ETL_DISTRIBUTED_THRESHOLD,
        ETL_WORKER_MEMORY_MB)
 """Every name above; a user's ``environment`` may set only :data:`USER_SETTABLE` among them."""

@@ -26,6 +26,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -132,6 +133,44 @@ def date_seed(day: date) -> int:
 
 # --------------------------------------------------------------------------- settings, context, result
 @dataclass(frozen=True)
+class InputLocation:
+    """One location a computation may read (``ScheduledComputationArgs.inputs``): its role can get (and list)
+    exactly the objects under ``prefix`` in ``bucket``.
+
+    >>> InputLocation("b", "p/").uri
+    's3://b/p/'
+    """
+
+    bucket: str
+    prefix: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def parse_inputs(text: str) -> tuple[InputLocation, ...]:
+    """``SCIFLOW_INPUTS`` (a JSON list of ``{"bucket", "prefix"}``) as InputLocations; ``""`` = none.
+
+    >>> parse_inputs('[{"bucket": "b", "prefix": "x/"}]')
+    (InputLocation(bucket='b', prefix='x/'),)
+    >>> parse_inputs('{"bucket": "b"}')
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.errors.SettingsError: SCIFLOW_INPUTS: expected a JSON list of {"bucket", "prefix"}
+    """
+    if not text:
+        return ()
+    try:
+        items = json.loads(text)
+        if not isinstance(items, list):
+            raise TypeError
+        return tuple(InputLocation(str(item["bucket"]), str(item.get("prefix", ""))) for item in items)
+    except (ValueError, TypeError, KeyError):
+        raise SettingsError(f'{env.INPUTS}: expected a JSON list of {{"bucket", "prefix"}}') from None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where and how a computation runs; :meth:`from_env` reads the names in :mod:`handlers.runtime.env`."""
 
@@ -144,6 +183,7 @@ class Settings:
     lease_s: int = DEFAULT_LEASE_S
     margin_ms: int = DEFAULT_MARGIN_MS
     input_uri: str = ""
+    inputs: tuple[InputLocation, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -163,6 +203,7 @@ class Settings:
             "timezone": environ.get(env.TIMEZONE, "UTC"),
             "code_hash": environ.get(env.CODE_HASH, ""),
             "input_uri": environ.get(env.INPUT_URI, ""),
+            "inputs": parse_inputs(environ.get(env.INPUTS, "")),
         }
         for name, var, default in (("lease_s", env.LEASE_SECONDS, DEFAULT_LEASE_S),
                                    ("margin_ms", env.SAFETY_MARGIN_MS, DEFAULT_MARGIN_MS)):
@@ -196,6 +237,8 @@ class RunContext:
     attempt: int = 1
     input_uri: str = ""
     s3_client: Any = None
+    inputs: tuple[InputLocation, ...] = ()
+    """The locations this computation may read (``ScheduledComputationArgs.inputs``), in declaration order."""
 
     @property
     def seed(self) -> int:
@@ -267,7 +310,8 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
     budget = TimeBudget.from_context(context, settings.margin_ms)
     ctx = RunContext(computation=settings.computation, business_date=date.fromisoformat(day), run_id=run_id,
                      scheduled_time=parsed.scheduled_time, timezone=settings.timezone, budget=budget,
-                     attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=s3_client)
+                     attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=s3_client,
+                     inputs=settings.inputs)
     store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
     try:
         result = run_within(budget, lambda: compute(ctx), what=settings.computation)

