@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ from handlers.runtime.errors import SettingsError
 from handlers.runtime.scheduled import InputLocation, Settings, parse_inputs
 from handlers.runtime.validators import Invalid
 from policy.check import evaluate
-from synth import synth
 from synth.graph import Graph
+from tests.support.programs import synth_program
 
-REPO = Path(__file__).resolve().parents[2]
 SSM_PATH = "arn:aws:ssm:ap-south-1::parameter/aws/service/global-infrastructure"
 
 
@@ -189,30 +187,9 @@ def test_bad_config_names_the_key(raw: dict[str, Any], message: str) -> None:
 
 
 # --------------------------------------------------------------------------- under the mocks
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-import pulumi
-from components.connections import GrantArgs, Location
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
-from components.scheduled_computation import ScheduledComputation, ScheduledComputationArgs
-
-pipe = EtlPipeline("sensor-etl", EtlPipelineArgs(dataset="sensor_readings"))
-first = ScheduledComputation("first", ScheduledComputationArgs(handler="a.b", schedule="rate(1 day)"))
-ScheduledComputation("reader", ScheduledComputationArgs(
-    handler="a.b", schedule="rate(1 day)",
-    inputs=[pipe.processed, first.artifacts.under("first/daily/"), Location.external("my-data", "raw/")],
-    grants=[GrantArgs(actions=("ssm:GetParametersByPath",), resources=({ssm!r},))]))
-"""
-
-
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    tmp = tmp_path_factory.mktemp("connections")
-    (tmp / "Pulumi.yaml").write_text("name: sample\nruntime: python\n")
-    (tmp / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-south-1\n")
-    (tmp / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(repo=str(REPO), ssm=SSM_PATH)))
-    return synth(tmp / "__main__.py", stack="test")
+def graph() -> Graph:
+    return synth_program("connected_computation")
 
 
 def test_reader_role_gets_exactly_its_inputs_and_grants(graph: Graph) -> None:
