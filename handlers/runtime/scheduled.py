@@ -157,7 +157,7 @@ def parse_inputs(text: str) -> tuple[InputLocation, ...]:
     >>> parse_inputs('{"bucket": "b"}')
     Traceback (most recent call last):
     ...
-    handlers.runtime.errors.SettingsError: SCIFLOW_INPUTS: expected a JSON list of {"bucket", "prefix"}
+    handlers.runtime.errors.SettingsError: InvalidSettings: SCIFLOW_INPUTS: expected a JSON list of {"bucket", "prefix"}
     """
     if not text:
         return ()
