@@ -130,11 +130,16 @@ class Enforcer:
         if found is not None:
             return found
         from moto.stepfunctions.models import stepfunctions_backends
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
         region = state_machine_arn.split(":")[3]
-        try:
-            machine = stepfunctions_backends[self.account_id][region].describe_state_machine(state_machine_arn)
-        except Exception:
+        machine = None
+        # with execution on, moto keeps state machines in its parser backend
+        for backends in (stepfunctions_parser_backends, stepfunctions_backends):
+            with contextlib.suppress(Exception):
+                machine = backends[self.account_id][region].describe_state_machine(state_machine_arn)
+                break
+        if machine is None:
             return None
         session = self.role_session(machine.roleArn, "sfn-execution", service="states.amazonaws.com",
                                     source_arn=state_machine_arn)

@@ -378,3 +378,33 @@ def test_isolated_workers_see_the_layer_copy_and_nothing_of_the_host(aws: Embedd
                                  "    return [pytest.LAYER, numpy is None]\n"}, handler="app.handler", layers=[layer])
     assert invoke(aws, "fn", {}) == (None, [True, True])
     assert aws.shadowed_layer_packages == {}
+
+
+def test_state_machine_service_integrations_run_as_the_state_machine_role(aws: EmbeddedAws) -> None:
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "states.amazonaws.com"}}]}
+    machine_role = iam.create_role(RoleName="sfn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    aws.client("dynamodb").create_table(
+        TableName="runs", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    definition = {"StartAt": "Put", "States": {"Put": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": True,
+        "Parameters": {"TableName": "runs", "Item": {"k": {"S": "1"}}}}}}
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(name="put", definition=json.dumps(definition),
+                                       roleArn=machine_role)["stateMachineArn"]
+
+    def run(name: str) -> dict[str, Any]:
+        arn = sfn.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
+        assert aws.drain(timeout_s=60) == []
+        return dict(sfn.describe_execution(executionArn=arn))
+
+    denied = run("denied")
+    assert denied["status"] == "FAILED"
+    assert denied["error"] == "DynamoDB.AccessDeniedException"
+    assert "assumed-role/sfn-role/" in denied["cause"] and "dynamodb:PutItem" in denied["cause"]
+    iam.put_role_policy(RoleName="sfn-role", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem",
+                                                "Resource": "arn:aws:dynamodb:*:*:table/runs"}]}))
+    assert run("allowed")["status"] == "SUCCEEDED"
