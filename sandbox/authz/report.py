@@ -36,8 +36,14 @@ UNUSED_REASONS: dict[str, str] = {
     "SendFailuresToDlq": "used only when an ETL run fails (the broken-file scenario exercises it)",
     "StartMapRunChildren": "a DISTRIBUTED Map starts child executions on AWS; moto runs them in-process",
     "ManageMapRunChildren": "a DISTRIBUTED Map manages child executions on AWS; moto runs them in-process",
-    "DistributedMapWriteResults": "ResultWriter writes the Map's results only for large fan-outs "
-                                  "(moto's interpreter does not run ResultWriter)",
+    "DistributedMapWriteResults": "the DISTRIBUTED Map's ResultWriter: used only for inputs past the distributed "
+                                  "threshold (the e2e 650-row test exercises it)",
+    "DistributedMapReadItems": "the DISTRIBUTED Map's ItemReader: used only for inputs past the distributed "
+                               "threshold (the e2e 650-row test exercises it)",
+    "ReadWriteStaging": "partition staging: the ingest step writes partitions only for inputs over partitionRows "
+                        "(the e2e large-file tests exercise it)",
+    "WriteQuarantine": "the output step merges partition rejects only for partitioned inputs with rejects "
+                       "(the e2e large-file tests exercise it)",
 }
 
 
