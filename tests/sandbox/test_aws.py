@@ -80,6 +80,18 @@ def role(aws: EmbeddedAws) -> str:
         return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
+def state_machine_role(aws: EmbeddedAws, *statements: dict[str, Any]) -> str:
+    """A role Step Functions may assume, granted ``statements`` (its service integrations run as it)."""
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "states.amazonaws.com"}}]}
+    arn = str(iam.create_role(RoleName="sfn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+    if statements:
+        iam.put_role_policy(RoleName="sfn-role", PolicyName="sfn-policy", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": list(statements)}))
+    return arn
+
+
 def create(aws: EmbeddedAws, name: str, files: dict[str, str], *, handler: str = "handlers.app.handler",
            env: dict[str, str] | None = None, layers: list[str] | None = None, timeout: int = 30,
            memory: int = 512) -> str:
@@ -277,7 +289,8 @@ def test_step_functions_map_runs_every_iteration_through_the_lambda(aws: Embedde
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Call", "States": {
             "Call": {"Type": "Task", "Resource": arn, "ResultSelector": {"env.$": "$.env"}, "End": True}}}}}}
     sfn = aws.client("stepfunctions")
-    machine = sfn.create_state_machine(name="map", definition=json.dumps(definition), roleArn=role(aws))
+    machine = sfn.create_state_machine(name="map", definition=json.dumps(definition), roleArn=state_machine_role(
+        aws, {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arn}))
     from sandbox.events import wait_execution
 
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="map-1",
@@ -382,9 +395,7 @@ def test_isolated_workers_see_the_layer_copy_and_nothing_of_the_host(aws: Embedd
 
 def test_state_machine_service_integrations_run_as_the_state_machine_role(aws: EmbeddedAws) -> None:
     iam = aws.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "states.amazonaws.com"}}]}
-    machine_role = iam.create_role(RoleName="sfn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    machine_role = state_machine_role(aws)
     aws.client("dynamodb").create_table(
         TableName="runs", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
