@@ -82,12 +82,14 @@ def dashboard_body(region: str, watched: Watched, budget_usd_month: float | None
     return {"widgets": widgets}
 
 
-def create_dashboard(name: str, *, region: str, watched: Watched, budget_usd_month: float | None = None,
+def create_dashboard(name: str, *, dashboard_name: str, region: str, watched: Watched,
+                     budget_usd_month: float | None = None,
                      opts: pulumi.ResourceOptions | None = None) -> aws.cloudwatch.Dashboard:
-    """The stack's dashboard ``<name>`` (dashboards take no tags)."""
+    """The stack's dashboard (logical ``name``, physical ``dashboard_name``: dashboards take no tags and their
+    names are unique per account, so it carries the project and stack)."""
     return aws.cloudwatch.Dashboard(
         name,
-        dashboard_name=name,
+        dashboard_name=dashboard_name,
         dashboard_body=pulumi.Output.json_dumps(dashboard_body(region, watched, budget_usd_month)),
         opts=opts,
     )

@@ -15,7 +15,6 @@ Example
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, bu
 from components.bundling.spec import PYC_MODES
 from components.cost import Estimate, estimate_layer
 from components.functions import architecture_knob, runtime_knob, tags_knob
+from components.naming import scoped_name
 from components.schema import knob, validate
 from components.storage import SecureBucket, create_kms_key, create_secure_bucket
 from handlers.runtime import validators as v
@@ -68,7 +68,7 @@ class LayerBundleArgs:
     staging_kms_key_arn: pulumi.Input[str] | None = knob(None, key=None, doc="key of that bucket")
     staging_threshold_bytes: int = knob(DIRECT_UPLOAD_LIMIT_BYTES, check=v.int_range(0, DIRECT_UPLOAD_LIMIT_BYTES),
                                         doc="stage zips larger than this in S3 (Lambda's direct upload limit)")
-    layer_name: str | None = knob(None, key=None, doc="default `sciflow-<stack>-<name>`")
+    layer_name: str | None = knob(None, key=None, doc="default `<project>-<stack>-<name>`")
     description: str | None = knob(None, key=None, doc="default: the shipped packages")
     tags: Mapping[str, str] = tags_knob()
     cache_dir: Path | None = knob(None, key=None, doc="default `~/.cache/sciflow/layers`")
@@ -93,20 +93,27 @@ def _site_dir(provider: LayerBundle | Path) -> Path:
     return provider.build.site_dir if isinstance(provider, LayerBundle) else Path(provider)
 
 
-def layer_name_for(name: str, stack: str) -> str:
-    """``sciflow-<stack>-<name>`` limited to the characters and length Lambda accepts for layer names.
+def layer_name_for(name: str, stack: str, project: str = "sciflow") -> str:
+    """``<project>-<stack>-<name>`` limited to the characters and length Lambda accepts for layer names.
 
     Example
     -------
     >>> layer_name_for("scientific", "dev")
     'sciflow-dev-scientific'
     """
-    return re.sub(r"[^A-Za-z0-9_-]", "-", f"sciflow-{stack}-{name}")[:140]
+    return scoped_name(project, stack, name, max_len=140)
 
 
-def staging_key(name: str, build: LayerBuild) -> str:
-    """S3 key of a staged layer zip: the content hash makes every distinct zip a new object."""
-    return f"layers/{name}/{build.runtime}-{build.architecture}-{build.sha256}.zip"
+def staging_key(name: str, build: LayerBuild, project: str = "sciflow", stack: str = "dev") -> str:
+    """S3 key of a staged layer zip: the content hash makes every distinct zip a new object, and the project
+    and stack keep two stacks that share a staging bucket from managing (and deleting) the same object.
+
+    Example
+    -------
+    >>> staging_key("scientific", build, "sciflow", "prod")                         # doctest: +SKIP
+    'layers/sciflow-prod-scientific/python3.11-x86_64-<sha256>.zip'
+    """
+    return f"layers/{scoped_name(project, stack, name)}/{build.runtime}-{build.architecture}-{build.sha256}.zip"
 
 
 def describe(build: LayerBuild) -> str:
@@ -160,7 +167,7 @@ class LayerBundle(pulumi.ComponentResource):
     def _publish(self, name: str, args: LayerBundleArgs) -> aws.lambda_.LayerVersion:
         build = self.build
         common: dict[str, Any] = {
-            "layer_name": args.layer_name or layer_name_for(name, pulumi.get_stack()),
+            "layer_name": args.layer_name or layer_name_for(name, pulumi.get_stack(), pulumi.get_project()),
             "description": args.description or describe(build),
             "compatible_runtimes": [build.runtime],
             "compatible_architectures": [build.architecture],
@@ -170,23 +177,28 @@ class LayerBundle(pulumi.ComponentResource):
             return aws.lambda_.LayerVersion(f"{name}-layer", code=pulumi.FileArchive(str(build.zip_path)),
                                             **common, opts=pulumi.ResourceOptions(parent=self))
         self.object = self._stage(name, args)
-        version = self.object.version_id if self.staging is not None else None
+        # No s3_object_version: the key already names the zip's sha256, and a version pin would replace the
+        # LayerVersion whenever the object is re-uploaded (a new version id for the same bytes).
         return aws.lambda_.LayerVersion(f"{name}-layer", s3_bucket=self.object.bucket, s3_key=self.object.key,
-                                        s3_object_version=version, **common,
-                                        opts=pulumi.ResourceOptions(parent=self))
+                                        **common, opts=pulumi.ResourceOptions(parent=self))
 
     def _stage(self, name: str, args: LayerBundleArgs) -> aws.s3.BucketObjectv2:
         bucket: pulumi.Input[str]
         kms_key_arn: pulumi.Input[str] | None = args.staging_kms_key_arn
+        after: list[pulumi.Resource] = []
         if args.staging_bucket is None:
             key = create_kms_key(f"{name}-staging", description=f"sciflow layer {name}: staged layer zips",
                                  parent=self, tags=args.tags)
             self.staging = create_secure_bucket(f"{name}-staging", kms_key=key, parent=self, tags=args.tags)
             bucket, kms_key_arn = self.staging.bucket.id, key.arn
+            # The upload waits for the bucket's versioning, encryption and policy, so the object is never
+            # written into a half-configured bucket.
+            after = [self.staging.versioning, self.staging.encryption, self.staging.policy]
         else:
             bucket = args.staging_bucket
         return aws.s3.BucketObjectv2(
-            f"{name}-zip", bucket=bucket, key=staging_key(name, self.build),
+            f"{name}-zip", bucket=bucket,
+            key=staging_key(name, self.build, pulumi.get_project(), pulumi.get_stack()),
             source=pulumi.FileAsset(str(self.build.zip_path)), content_type="application/zip",
             server_side_encryption="aws:kms", kms_key_id=kms_key_arn, bucket_key_enabled=True,
-            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
+            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self, depends_on=after))

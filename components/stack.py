@@ -22,6 +22,7 @@ from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
 from components.etl_pipeline import EtlPipeline
 from components.layer_bundle import LayerBundle
+from components.naming import scoped_name
 from components.scheduled_computation import ScheduledComputation
 
 
@@ -124,6 +125,7 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
         *built.layers.values(), *built.computations.values(), *built.pipelines.values()]
     built.estimates = [*(c.cost_estimate(cfg.region) for c in components), estimate_dashboard(cfg.region)]
     watched = Watched(watched.functions, watched.state_machines, watched.queues, built.estimates)
-    built.dashboard = create_dashboard(f"sciflow-{stack}", region=cfg.region, watched=watched,
-                                       budget_usd_month=cfg.budget_usd_month, opts=opts)
+    built.dashboard = create_dashboard(f"sciflow-{stack}", dashboard_name=scoped_name(project, stack),
+                                       region=cfg.region, watched=watched, budget_usd_month=cfg.budget_usd_month,
+                                       opts=opts)
     return built

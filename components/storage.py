@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import Statement, policy_document
+from components.naming import kms_alias_name
 
 QUEUE_RETENTION_S = 14 * 24 * 3600
 
@@ -53,7 +54,8 @@ def kms_key_policy() -> pulumi.Output[str]:
 
 def create_kms_key(name: str, *, description: str, parent: pulumi.Resource,
                    tags: Mapping[str, str]) -> aws.kms.Key:
-    """A customer-managed symmetric key with yearly rotation and an alias ``alias/sciflow/<name>``."""
+    """A customer-managed symmetric key with yearly rotation and an alias ``alias/<project>/<stack>/<name>``
+    (alias names are unique per account and region, so the alias carries the stack)."""
     key = aws.kms.Key(
         f"{name}-key",
         description=description,
@@ -64,8 +66,8 @@ def create_kms_key(name: str, *, description: str, parent: pulumi.Resource,
         tags=dict(tags),
         opts=_child(parent),
     )
-    aws.kms.Alias(f"{name}-key-alias", name=f"alias/sciflow/{name}", target_key_id=key.key_id,
-                  opts=_child(parent))
+    aws.kms.Alias(f"{name}-key-alias", name=kms_alias_name(pulumi.get_project(), pulumi.get_stack(), name),
+                  target_key_id=key.key_id, opts=_child(parent))
     return key
 
 

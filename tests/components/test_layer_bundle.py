@@ -60,7 +60,7 @@ def test_zip_over_50_mib_is_staged_in_an_encrypted_bucket(result: tuple[Graph, s
     assert "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration" in types
     assert "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock" in types
     _, obj = children["big-zip"]
-    assert obj["key"] == f"layers/big/python3.11-x86_64-{sha}.zip"
+    assert obj["key"] == f"layers/sciflow-test-big/python3.11-x86_64-{sha}.zip"
     assert isinstance(obj["source"], pulumi.FileAsset) and obj["source"].path.endswith("layer.zip")
     assert obj["serverSideEncryption"] == "aws:kms" and obj["kmsKeyId"]
     assert obj["tags"] == {"owner": "science"}
@@ -70,6 +70,15 @@ def test_zip_over_50_mib_is_staged_in_an_encrypted_bucket(result: tuple[Graph, s
     assert layer["s3Key"] == obj["key"]
     assert "code" not in layer
     assert layer["sourceCodeHash"] == source_code_hash(sha)
+    # the key names the zip's hash: no version pin (a new version id of the same bytes would replace the layer)
+    assert "s3ObjectVersion" not in layer
+
+
+def test_staged_upload_waits_for_the_bucket_configuration(result: tuple[Graph, str]) -> None:
+    graph, _sha = result
+    obj = graph.find("big-zip", OBJECT)
+    for name in ("big-staging-versioning", "big-staging-encryption", "big-staging-bucket-policy"):
+        assert graph.find(name).urn in obj.dependencies, name
 
 
 def test_given_staging_bucket_is_used_and_no_bucket_is_created(result: tuple[Graph, str]) -> None:
@@ -120,7 +129,7 @@ def test_pure_helpers() -> None:
                        packages={f"pkg{i:02d}": "1.0.0" for i in range(30)}, glibc_max="2.17", report={},
                        site_dir=Path("s"), cache_key="k", runtime="python3.12", architecture="arm64")
     assert len(describe(build)) == 256 and describe(build).endswith("...")
-    assert staging_key("sci", build) == f"layers/sci/python3.12-arm64-{'ab' * 32}.zip"
+    assert staging_key("sci", build, "proj", "prod") == f"layers/proj-prod-sci/python3.12-arm64-{'ab' * 32}.zip"
     assert json.dumps(build.packages)
 
 
