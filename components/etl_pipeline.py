@@ -45,7 +45,7 @@ from components.functions import (
     tags_knob,
     timeout_knob,
 )
-from components.iam import Condition, Statement, create_role, kms_use, s3_objects
+from components.iam import Statement, create_role, kms_use, list_prefix, s3_objects
 from components.schema import knob, validate
 from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
 from handlers.etl import settings as etl_env
@@ -170,15 +170,13 @@ def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pul
     rejects = Statement(sid="WriteQuarantine", actions=("s3:GetObject", "s3:PutObject"),
                         resources=(_objects(quarantine_arn, etl_env.rejects_prefix(pipeline)),))
     by_step = {
-        "ingest": [read_raw, staging_rw,
+        "ingest": [read_raw, staging_rw, list_prefix(raw_arn, input_prefix, sid="ListRawInput"),
                    Statement(sid="ClaimRun", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                              resources=(table_arn,))],
         "validate": [read_raw, staging_rw, rejects],
         "transform": [staging_rw],
         "output": [staging_rw, rejects,
-                   Statement(sid="ListStaging", actions=("s3:ListBucket",), resources=(processed_arn,),
-                             conditions=(Condition("StringLike", "s3:prefix",
-                                                   (f"{etl_env.staging_prefix(pipeline)}*",)),)),
+                   list_prefix(processed_arn, etl_env.staging_prefix(pipeline), sid="ListStaging"),
                    Statement(sid="PublishOnce", actions=("s3:GetObject", "s3:PutObject"),
                              resources=(_objects(processed_arn, etl_env.published_prefix(pipeline)),)),
                    Statement(sid="CompleteRun", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],

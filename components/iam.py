@@ -139,3 +139,19 @@ def kms_use(key_arn: pulumi.Input[str], *, decrypt: bool = True) -> Statement:
 def s3_objects(bucket_arn: pulumi.Input[str], prefix: str = "") -> pulumi.Output[str]:
     """The ARN pattern of the objects under ``prefix`` in a bucket (``arn:...:bucket/prefix*``)."""
     return pulumi.Output.concat(bucket_arn, "/", prefix, "*")
+
+
+def list_prefix(bucket_arn: pulumi.Input[str], prefix: str, *, sid: str) -> Statement:
+    """``s3:ListBucket`` on one bucket, only for listings under ``prefix`` (an ``s3:prefix`` condition).
+
+    Handlers list a key to tell a missing object from a refused read: without any ``s3:ListBucket`` S3 answers
+    a missing key with 403, and a conditioned grant never applies to ``GetObject`` (see
+    :mod:`handlers.runtime.objects`).
+
+    Example
+    -------
+    >>> list_prefix("arn:aws:s3:::b", "in/", sid="ListInput").to_dict()["Condition"]
+    {'StringLike': {'s3:prefix': 'in/*'}}
+    """
+    return Statement(sid=sid, actions=("s3:ListBucket",), resources=(bucket_arn,),
+                     conditions=(Condition("StringLike", "s3:prefix", (f"{prefix}*",)),))

@@ -2,7 +2,7 @@
 
 One component = one EventBridge Scheduler schedule → one Lambda function (the zipped ``handlers/`` package),
 plus (unless shared ones are passed in) its KMS key, artifact bucket and ledger table, an encrypted DLQ and
-alarms. The function's role may only write and read back objects under ``bucket/prefix/*``, get/put/update
+alarms. The function's role may only write, read back and list objects under ``bucket/prefix/*``, get/put/update
 items of the ledger table, use the key, write its own logs, and send to its DLQ; the schedule's role may only
 invoke this one function and dead-letter into the DLQ.
 
@@ -50,7 +50,7 @@ from components.functions import (
     tags_knob,
     timeout_knob,
 )
-from components.iam import Statement, create_role, s3_objects
+from components.iam import Statement, create_role, list_prefix, s3_objects
 from components.schema import knob, validate
 from components.storage import create_kms_key, create_queue, create_secure_bucket, create_table, send_to_queue
 from handlers.runtime import env
@@ -146,13 +146,14 @@ def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: p
 
     Example
     -------
-    >>> [s.actions for s in function_statements("arn:aws:s3:::b", "p/", "arn:aws:dynamodb:r:1:table/t")]
-    [('s3:PutObject',), ('s3:GetObject',), ('dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem')]
+    >>> [s.sid for s in function_statements("arn:aws:s3:::b", "p/", "arn:aws:dynamodb:r:1:table/t")]
+    ['WriteArtifactsOnce', 'ReadBackArtifacts', 'ListArtifacts', 'KeepRunLedger']
     """
     objects = s3_objects(bucket_arn, prefix) if isinstance(bucket_arn, pulumi.Output) else f"{bucket_arn}/{prefix}*"
     return [
         Statement(sid="WriteArtifactsOnce", actions=("s3:PutObject",), resources=(objects,)),
         Statement(sid="ReadBackArtifacts", actions=("s3:GetObject",), resources=(objects,)),
+        list_prefix(bucket_arn, prefix, sid="ListArtifacts"),
         Statement(sid="KeepRunLedger", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                   resources=(table_arn,)),
         *(st for i, (location, listing) in enumerate(inputs)

@@ -4,7 +4,9 @@
   ``sandbox.async_invoke``) instead of returning a canned answer;
 * DynamoDB item writes run under one lock (atomic conditional writes, as in AWS);
 * S3's EventBridge notifications are recorded as :class:`~sandbox.core.S3Notice` for ``sandbox.events``;
-* bucket policies evaluate ``aws:SecureTransport`` conditions instead of applying them unconditionally.
+* bucket policies evaluate ``aws:SecureTransport`` conditions instead of applying them unconditionally;
+* a Lambda's reads of missing keys and its listings answer by its role's policies (``sandbox.s3_auth``: a missing
+  key is ``403 AccessDenied`` without ``s3:ListBucket``, as in AWS).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox import s3_auth
 from sandbox.async_invoke import invoke_async
 from sandbox.core import MOTO_CONFIG, PATCHED_SYMBOL, PINNED_MOTO, EmbeddedAws, S3Notice, SandboxError
 from sandbox.runtime import run_invocation
@@ -122,6 +125,7 @@ def _install(backend_cls: type, aws: EmbeddedAws) -> None:
     notifications._send_event_bridge_message = _record_s3_notice
     _ORIGINAL_GET_PERMISSION = FakeBucket.__dict__["get_permission"]
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
+    s3_auth.install()
 
 
 def _uninstall(backend_cls: type) -> None:
@@ -133,6 +137,7 @@ def _uninstall(backend_cls: type) -> None:
     backend_cls.invoke = _ORIGINAL_INVOKE  # type: ignore[attr-defined]
     notifications._send_event_bridge_message = _ORIGINAL_S3_EVENTBRIDGE
     FakeBucket.get_permission = _ORIGINAL_GET_PERMISSION  # type: ignore[method-assign]
+    s3_auth.uninstall()
     _ACTIVE = None
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats as st
 
 from handlers.runtime.errors import SciflowError
+from handlers.runtime.objects import get_object_or_none
 from handlers.runtime.scheduled import Result, RunContext, scheduled_handler
 
 MAD_TO_SIGMA = 1.4826
@@ -195,7 +196,10 @@ def load_input(uri: str, s3_client: Any) -> pd.DataFrame:
     if not uri.startswith("s3://") or "/" not in uri[5:]:
         raise SciflowError(f"input {uri!r} is not an s3://bucket/key URI", code="InvalidInput")
     bucket, key = uri[5:].split("/", 1)
-    body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    found = get_object_or_none(s3_client, bucket, key)
+    if found is None:
+        raise SciflowError(f"input {uri!r} does not exist", code="InputNotFound")
+    body = found["Body"].read()
     return pd.read_csv(BytesIO(body))
 
 

@@ -2,7 +2,7 @@
 
 Row-level problems never raise: they become quarantined rows with a reason. A :class:`FileRejected` carries a
 stable ``code`` (``EMPTY_FILE``, ``BAD_ENCODING``, ``UNSUPPORTED_FORMAT``, ``MALFORMED_CSV``,
-``MISSING_COLUMNS``, ``BAD_JSON``) and a message naming the column, line or byte.
+``MISSING_COLUMNS``, ``BAD_JSON``, ``SOURCE_MISSING``) and a message naming the column, line or byte.
 
 Example
 -------

@@ -29,9 +29,10 @@ from handlers.etl.gzipped import MAGIC as GZIP_MAGIC
 from handlers.etl.gzipped import gunzip, is_gzip, split
 from handlers.etl.ledger import RUNNING, RunLedger
 from handlers.etl.settings import EtlSettings, object_id, run_id
-from handlers.etl.staging import put, read_range, s3_client
+from handlers.etl.staging import put, s3_client
 from handlers.runtime.errors import EventError
 from handlers.runtime.log import get_logger
+from handlers.runtime.objects import get_object_or_none
 
 CHUNK_BYTES = 8 << 20
 BASE_MB = 256
@@ -121,7 +122,12 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
                           extra={"object_id": oid, "status": existing.get("status"),
                                  "first_execution": existing.get("execution_id")})
         return {"duplicate": True, "distributed": False, "run": run, "partitions": [], "items": {}}
-    compressed = is_gzip(read_range(s3, bucket, key, 0, len(GZIP_MAGIC), version=version_id), key)
+    version_args = {"VersionId": version_id} if version_id else {}
+    head = get_object_or_none(s3, bucket, key, Range=f"bytes=0-{len(GZIP_MAGIC) - 1}", **version_args)
+    if head is None:  # deleted after the event (S3 says 403 or 404; see handlers.runtime.objects)
+        raise FileRejected("SOURCE_MISSING", f"{source}{f' version {version_id}' if version_id else ''} no longer "
+                                             "exists (deleted after the event); nothing to process")
+    compressed = is_gzip(bytes(head["Body"].read()), key)
 
     def chunks() -> Iterator[bytes]:
         """The object's bytes (decompressed when gzip), streamed in 8 MiB chunks."""

@@ -46,6 +46,7 @@ from handlers.etl.staging import put, read_object, read_range, read_staged, s3_c
 from handlers.etl.transform import transform_frame
 from handlers.runtime.artifacts import ArtifactStore
 from handlers.runtime.log import get_logger
+from handlers.runtime.objects import get_object_or_none
 
 WINDOW_PARTITIONS = 4
 """A key window holds at most this many partitions' worth of index entries (24 bytes a row)."""
@@ -57,10 +58,11 @@ def load_results(s3: Any, settings: EtlSettings, run: Run) -> list[PartitionResu
     results, missing = [], []
     for index in range(int(run.get("partition_count", 0))):
         key = settings.staging_key(run["run_id"], part_name(index, "result.json"))
-        try:
-            results.append(json.loads(read_object(s3, settings.processed_bucket, key)))
-        except s3.exceptions.NoSuchKey:
+        found = get_object_or_none(s3, settings.processed_bucket, key)  # S3 may say 403 for a missing key
+        if found is None:
             missing.append(index)
+        else:
+            results.append(json.loads(found["Body"].read()))
     if missing:
         raise IncompleteRun(f"s3://{run['bucket']}/{run['key']}: partition(s) "
                             f"{', '.join(map(str, missing[:10]))} of {run.get('partition_count')} have no result; "

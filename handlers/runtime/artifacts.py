@@ -5,8 +5,9 @@ An :class:`ArtifactStore` writes under ``prefix + folder``. Each object carries 
 already exists, the existing object's SHA-256 is compared: equal content is accepted (an idempotent retry),
 different content raises :class:`ArtifactConflictError` and nothing is overwritten. ``write_set`` writes a
 whole named set and then ``manifest.json`` (names, keys, sizes, checksums), so a reader that sees a manifest
-sees every object it lists. Generic: used by computations and ETL alike; needs only ``s3:PutObject`` and
-``s3:GetObject`` on the prefix.
+sees every object it lists. Generic: used by computations and ETL alike; needs ``s3:PutObject`` and
+``s3:GetObject`` on the prefix (plus ``s3:ListBucket`` under an ``s3:prefix`` condition for :meth:`read_json` to
+tell a missing object from a refused read).
 
 Example
 -------
@@ -27,6 +28,7 @@ from typing import Any
 
 from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
+from handlers.runtime.objects import get_object_or_none
 
 MANIFEST = "manifest.json"
 PART_BYTES = 8 << 20
@@ -270,10 +272,10 @@ class ArtifactStore:
                            content_type=content_type, existed=True)
 
     def read_json(self, key: str) -> Any | None:
-        """Parse ``key`` as JSON; ``None`` when it does not exist."""
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except self.client.exceptions.NoSuchKey:
+        """Parse ``key`` as JSON; ``None`` when it does not exist (also when S3 says so with a 403, see
+        :mod:`handlers.runtime.objects`)."""
+        response = get_object_or_none(self.client, self.bucket, key)
+        if response is None:
             return None
         return json.loads(response["Body"].read())
 

@@ -68,9 +68,13 @@ def test_outputs_have_consistent_names(graph: Graph) -> None:
 # --------------------------------------------------------------------------- exact IAM per role
 def test_ingest_reads_raw_prefix_writes_staging_and_claims_runs(graph: Graph) -> None:
     raw, processed = out(graph, "sensor-etl-raw-bucket"), out(graph, "sensor-etl-processed-bucket")
-    assert grants(step_policy(graph, "ingest")) == {
+    found = step_policy(graph, "ingest")
+    # listing the input prefix tells a deleted input (S3: 403 without ListBucket) from a refused read
+    assert found["ListRawInput"]["Condition"] == {"StringLike": {"s3:prefix": "incoming/*"}}
+    assert grants(found) == {
         "ReadRawInput": (["s3:GetObject", "s3:GetObjectVersion"], f"{raw}/incoming/*"),
         "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
+        "ListRawInput": ("s3:ListBucket", raw),
         "ClaimRun": (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                      out(graph, "sensor-etl-runs-table")),
     }

@@ -73,6 +73,9 @@ def test_function_role_has_exactly_the_needed_statements(graph: Graph) -> None:
     assert statements["WriteArtifactsOnce"]["Resource"] == f"{bucket_arn}/daily-stats/*"
     assert statements["ReadBackArtifacts"]["Action"] == "s3:GetObject"
     assert statements["ReadBackArtifacts"]["Resource"] == f"{bucket_arn}/daily-stats/*"
+    assert statements["ListArtifacts"] == {
+        "Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+        "Condition": {"StringLike": {"s3:prefix": "daily-stats/*"}}}
     assert statements["KeepRunLedger"] == {
         "Sid": "KeepRunLedger", "Effect": "Allow",
         "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -80,7 +83,7 @@ def test_function_role_has_exactly_the_needed_statements(graph: Graph) -> None:
     assert statements["UseKey"]["Resource"] == graph.find("daily-stats-key").outputs["arn"]
     assert statements["SendToDeadLetterQueue"]["Resource"] == graph.find("daily-stats-dlq-queue").outputs["arn"]
     assert statements["WriteOwnLogs"]["Resource"] == graph.find("daily-stats-logs").outputs["arn"] + ":*"
-    assert set(statements) == {"WriteArtifactsOnce", "ReadBackArtifacts", "KeepRunLedger", "UseKey",
+    assert set(statements) == {"WriteArtifactsOnce", "ReadBackArtifacts", "ListArtifacts", "KeepRunLedger", "UseKey",
                                "SendToDeadLetterQueue", "WriteOwnLogs", "XRayTracing"}
 
 
@@ -263,7 +266,8 @@ def test_default_prefix_is_the_component_name() -> None:
 def test_function_statements_scope_objects_to_the_prefix() -> None:
     statements = function_statements("arn:aws:s3:::b", "p/", "arn:aws:dynamodb:ap-south-1:1:table/t")
     assert [s.resources for s in statements] == [("arn:aws:s3:::b/p/*",), ("arn:aws:s3:::b/p/*",),
-                                                 ("arn:aws:dynamodb:ap-south-1:1:table/t",)]
+                                                 ("arn:aws:s3:::b",), ("arn:aws:dynamodb:ap-south-1:1:table/t",)]
+    assert statements[2].to_dict()["Condition"] == {"StringLike": {"s3:prefix": "p/*"}}
 
 
 # --------------------------------------------------------------------------- components.schedules (pure)

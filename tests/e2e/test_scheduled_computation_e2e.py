@@ -152,7 +152,7 @@ def test_failure_leaves_failed_without_artifacts_then_retry_succeeds(stack: Depl
     assert failed.function_error and failed.invocation is not None
     assert failed.invocation.error_type == "ComputationFailed"
     row = ledger(stack, "2026-03-01", "from-input")
-    assert (row["status"]["S"], row["error_code"]["S"]) == ("FAILED", "NoSuchKey")
+    assert (row["status"]["S"], row["error_code"]["S"]) == ("FAILED", "InputNotFound")
     assert keys(stack, "from-input", "from-input/date=2026-03-01/") == []
     assert len(failed.invocations) == 3  # the first attempt and Lambda's two async retries
     sqs = stack.client("sqs")

@@ -1,0 +1,93 @@
+"""Reading S3 objects that may not exist, the way real S3 answers.
+
+S3 reports a missing key as ``404 NoSuchKey`` (``NoSuchVersion`` for a missing version) only when the caller
+may ``s3:ListBucket`` the bucket *without conditions*; otherwise it answers ``403 AccessDenied``, exactly as it
+does for a key the caller may not read. sciflow's roles get ``s3:ListBucket`` only under an ``s3:prefix``
+condition (their own prefixes), which a ``GetObject`` never carries, so a missing object usually arrives as
+``AccessDenied``. :func:`get_object_or_none` tells the two apart without widening any grant: on
+``AccessDenied`` it lists the exact key (``ListObjectsV2`` with ``Prefix=key``, which carries ``s3:prefix`` and
+so is allowed by the prefix-scoped grant). Not listed means missing; listed (or the listing is denied too)
+means a real permission problem, raised as :class:`ObjectAccessDenied` naming the object and what to grant.
+
+Example
+-------
+>>> get_object_or_none(s3, "bucket", "staging/run/part-00000.result.json")          # doctest: +SKIP
+None
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.runtime.errors import SciflowError
+
+MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+
+
+class ObjectAccessDenied(SciflowError):
+    """S3 refused a read of an object that exists (or whose existence the role may not learn)."""
+
+    code = "ObjectAccessDenied"
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a botocore ``ClientError`` (``"NoSuchKey"``, ``"AccessDenied"`` ...), else ``None``.
+
+    Example
+    -------
+    >>> error_code(ValueError("x")) is None
+    True
+    """
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def is_missing(exc: BaseException) -> bool:
+    """True for S3's "no such key/version" answers (the 404 family)."""
+    return error_code(exc) in MISSING_CODES
+
+
+def object_listed(s3: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` exists, by listing exactly that prefix (needs ``s3:ListBucket`` for ``s3:prefix=key``)."""
+    response = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(item.get("Key") == key for item in response.get("Contents", []))
+
+
+def get_object_or_none(s3: Any, bucket: str, key: str, **kwargs: Any) -> dict[str, Any] | None:
+    """``s3.get_object(Bucket=bucket, Key=key, **kwargs)``, or ``None`` when the object does not exist.
+
+    Raises
+    ------
+    ObjectAccessDenied
+        S3 answered ``AccessDenied`` and the object exists, or the role may not list its key either.
+    botocore.exceptions.ClientError
+        Any other S3 error, unchanged.
+    """
+    try:
+        return dict(s3.get_object(Bucket=bucket, Key=key, **kwargs))
+    except Exception as exc:
+        if is_missing(exc):
+            return None
+        if error_code(exc) not in DENIED_CODES:
+            raise
+        denied = exc
+    try:
+        listed = object_listed(s3, bucket, key)
+    except Exception as exc:
+        if error_code(exc) not in DENIED_CODES:
+            raise
+        raise ObjectAccessDenied(
+            f"s3://{bucket}/{key}: AccessDenied, and listing the key is denied too, so a missing object cannot "
+            "be told from a refused read; grant s3:ListBucket on the bucket with an s3:prefix condition "
+            "covering the key (and s3:GetObject on it)") from denied
+    if listed and "VersionId" not in kwargs:
+        raise ObjectAccessDenied(f"s3://{bucket}/{key} exists but the read was denied (check s3:GetObject on "
+                                 "the key and kms:Decrypt on the bucket's key)") from denied
+    if listed:  # the key exists; the version may not: only ListBucketVersions could tell, so say both
+        raise ObjectAccessDenied(f"s3://{bucket}/{key} version {kwargs['VersionId']}: AccessDenied (the version "
+                                 "was deleted, or s3:GetObjectVersion/kms:Decrypt is missing)") from denied
+    return None
