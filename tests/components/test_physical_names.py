@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.graph import Graph, Resource
-from sandbox.synth import synth
+from synth import synth
+from synth.graph import Graph, Resource
 
 REPO = Path(__file__).resolve().parents[2]
 _NAME_KEY = re.compile(r"^(name|bucket|[a-z][A-Za-z0-9]*Name)$")

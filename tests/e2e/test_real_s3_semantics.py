@@ -22,7 +22,7 @@ from handlers.etl.datasets.sensor_readings import sample_files
 from handlers.etl.settings import object_id, run_id
 from sandbox.deploy import Deployment
 from sandbox.events import put_object, wait_execution
-from sandbox.graph import Graph
+from synth.graph import Graph
 from tests.e2e.support import deployed, synth_text
 
 pytestmark = pytest.mark.xdist_group("real-s3-e2e")
