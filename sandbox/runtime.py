@@ -30,12 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
 import boto3
 
-=======
 from sandbox import s3_auth
->>>>>>> 1f73078 (403-as-missing: handlers.runtime.objects.get_object_or_none tells a missing object from a refused read (on AccessDenied it lists the exact key, allowed by a prefix-scoped s3:ListBucket), used by ArtifactStore.read_json, the ETL output (missing partitions), ingest (deleted input -> FileRejected SOURCE_MISSING) and daily_stats inputs (InputNotFound); computation and ingest roles get s3:ListBucket under an s3:prefix condition (components.iam.list_prefix); the embedded AWS answers a Lambda's missing-key reads with 403 unless its role may list (sandbox/s3_auth.py); e2e with keys containing spaces, +, =, % and non-ASCII through EventBridge (keys are not URL-encoded there))
 from sandbox.core import PYTHON_TAG, EmbeddedAws, Invocation, SandboxError
 from sandbox.core import set_env as _set_env
 from sandbox.workers.pool import Throttled

@@ -1,4 +1,5 @@
-"""``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]``.
+"""``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]``
+and ``python -m components.bundling lock --requirement numpy==2.2.6 --out numpy.lock`` (then ``build --lock``).
 
 Exit codes: 0 built, 1 the build failed (message on stderr names the layer, the package and the reason; pip's
 output or the smoke test's traceback only with ``--verbose``), 2 usage error.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from components.bundling.builder import build_layer
 from components.bundling.errors import LayerBuildError
+from components.bundling.lock import resolve_lock, write_lock
 from components.bundling.platforms import ARCHITECTURES, LAMBDA_UNZIPPED_LIMIT, RUNTIMES
 from components.bundling.report import format_contributors
 from components.bundling.spec import PYC_MODES, LayerSpec
@@ -55,19 +57,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     build.add_argument("--no-index", action="store_true", help="only use --find-links locations")
     build.add_argument("--cache-dir", type=Path, default=None, help="default ~/.cache/sciflow/layers")
     build.add_argument("--refresh", action="store_true", help="ask pip again even when a resolution is cached")
+    build.add_argument("--lock", type=Path, default=None, metavar="FILE",
+                       help="install exactly the wheels of this lock file (see the lock command)")
+    build.add_argument("--sdk-service", action="append", default=[], metavar="SERVICE",
+                       help="with boto3 shipped, keep only this service's botocore model (repeatable)")
     build.add_argument("--json", action="store_true", help="print the build report as one JSON object")
+    lock = sub.add_parser("lock", help="resolve requirements for a Lambda target and write a hashed lock file")
+    lock.add_argument("--requirement", "-r", action="append", required=True, metavar="REQ")
+    lock.add_argument("--runtime", default="python3.11", choices=sorted(RUNTIMES))
+    lock.add_argument("--arch", default="x86_64", choices=sorted(ARCHITECTURES))
+    lock.add_argument("--find-links", action="append", default=[], metavar="DIR_OR_URL")
+    lock.add_argument("--no-index", action="store_true")
+    lock.add_argument("--cache-dir", type=Path, default=None)
+    lock.add_argument("--out", type=Path, required=True, metavar="FILE")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "lock":
+        return _lock(args)
     spec = LayerSpec(requirements=tuple(args.requirement), runtime=args.runtime, architecture=args.arch,
                      exclude=tuple(args.exclude), provided_by=tuple(args.provided_by),
                      include_runtime_packages=args.include_runtime_packages, size_budget_bytes=args.budget,
                      smoke_imports=tuple(args.smoke_import), pyc=args.pyc, strip_binaries=not args.no_strip,
                      strip_docstrings=not args.keep_all_docstrings, keep_docstrings=tuple(args.keep_docstrings),
                      sourceless=args.sourceless, workloads=tuple(args.workload), name=args.name,
-                     find_links=tuple(args.find_links), no_index=args.no_index)
+                     find_links=tuple(args.find_links), no_index=args.no_index, lock_file=args.lock,
+                     sdk_services=tuple(args.sdk_service))
     progress = None if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr))
     try:
         build = build_layer(spec, cache_dir=args.cache_dir, progress=progress, refresh=args.refresh)
@@ -92,6 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  top contributors: {format_contributors(build.report['sizes']['per_package'])}")
     for note in build.notes:
         print(f"  note: {note}")
+    return 0
+
+
+def _lock(args: argparse.Namespace) -> int:
+    spec = LayerSpec(requirements=tuple(args.requirement), runtime=args.runtime, architecture=args.arch,
+                     find_links=tuple(args.find_links), no_index=args.no_index)
+    try:
+        lock = resolve_lock(spec, cache_dir=args.cache_dir)
+    except LayerBuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    changed = write_lock(args.out, lock)
+    print(f"{args.out}: {len(lock.wheels)} wheels{'' if changed else ' (unchanged)'}")
     return 0
 
 

@@ -17,8 +17,10 @@ from components.bundling.cache import BUILDER_VERSION, BuildDir, cache_key, defa
 from components.bundling.elfscan import check_scan, format_glibc, scan_tree
 from components.bundling.errors import LayerBuildError
 from components.bundling.interpreters import find_interpreter
+from components.bundling.lock import fetch_locked, use_lock
 from components.bundling.report import check_budget, format_contributors, size_report
-from components.bundling.resolve import ResolvedWheel, resolve
+from components.bundling.resolve import Resolution, ResolvedWheel, index_args, resolve
+from components.bundling.sdk import prune_service_models
 from components.bundling.spec import PYC_MODES, RUNTIME_PROVIDED, LayerBuild, LayerSpec, parse_requirements
 from components.bundling.strip import StripResult, find_strip_tool, remove_unneeded, strip_binaries, tool_version
 from components.bundling.verify import compile_and_verify
@@ -78,10 +80,17 @@ def _build_layer(spec: LayerSpec, *, cache_dir: Path | None, progress: Progress 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
 
-    say(f"resolving {', '.join(requirements)} for {platform.describe()}")
-    resolution = resolve(requirements, platform, store=root / ".wheels", state_dir=root / ".resolve",
-                         index_url=spec.index_url, find_links=spec.find_links, no_index=spec.no_index,
-                         ttl_s=spec.resolve_ttl_s, refresh=refresh)
+    if spec.lock_file is not None:
+        say(f"installing the wheels locked in {spec.lock_file} for {platform.describe()}")
+        locked_at = time.monotonic()
+        lock = use_lock(spec, tuple(requirements), cache_dir=root)
+        fetch_locked(lock, platform, root / ".wheels", index_args(spec.index_url, spec.find_links, spec.no_index))
+        resolution = Resolution(lock.wheels, True, time.monotonic() - locked_at)
+    else:
+        say(f"resolving {', '.join(requirements)} for {platform.describe()}")
+        resolution = resolve(requirements, platform, store=root / ".wheels", state_dir=root / ".resolve",
+                             index_url=spec.index_url, find_links=spec.find_links, no_index=spec.no_index,
+                             ttl_s=spec.resolve_ttl_s, refresh=refresh)
     notes: list[str] = []
     excluded: dict[str, str] = {str(canonicalize_name(e)): "excluded" for e in spec.exclude}
     if not spec.include_runtime_packages:
@@ -117,13 +126,15 @@ def _build_layer(spec: LayerSpec, *, cache_dir: Path | None, progress: Progress 
     optional: dict[str, Any] = {  # options added later enter the key only when set: old keys stay valid
         "keep_docstrings": sorted(spec.keep_docstrings), "sourceless": spec.sourceless,
         "workloads": [file_sha256(Path(w)) for w in spec.workloads]}
+    # The key is the target, the exact wheels (a lock's content) and the build options; never the host (its
+    # Python patch release or strip version), so CI's cache and every machine agree on what a key holds.
     key = cache_key({
         **{k: v for k, v in optional.items() if v},
         "runtime": spec.runtime, "architecture": spec.architecture, "tags": list(platform.tags),
         "resolved": [[w.name, w.version, w.sha256] for w in resolution.wheels],
-        "shipped": sorted(w.key for w in shipped), "pyc": spec.pyc, "interpreter": interpreter_version,
-        "strip": strip_tool, "strip_docstrings": spec.strip_docstrings, "keep": sorted(spec.keep),
-        "smoke_imports": sorted(spec.smoke_imports),
+        "shipped": sorted(w.key for w in shipped), "pyc": spec.pyc, "strip_binaries": spec.strip_binaries,
+        "strip_docstrings": spec.strip_docstrings, "keep": sorted(spec.keep),
+        "smoke_imports": sorted(spec.smoke_imports), "sdk_services": sorted(spec.sdk_services),
     })
     final = root / key
     build = _load(final, spec, cached=True)
@@ -199,6 +210,8 @@ def _build_into(work: Path, spec: LayerSpec, platform: Any, resolved: tuple[Reso
     else:
         stripped.tool = "off"
     notes.extend(stripped.notes)
+    if spec.sdk_services:
+        notes.append(prune_service_models(site, spec.sdk_services))
     timings["strip_s"] = time.monotonic() - t
 
     say("checking GLIBC symbol versions")

@@ -71,7 +71,13 @@ class LayerSpec:
         Where pip looks for wheels; defaults to pip's own configuration.
     resolve_ttl_s
         How long a resolution (requirements -> exact wheels) is reused before pip is asked again;
-        ``None`` reuses it until the requirements change.
+        ``None`` reuses it until the requirements change. Not used with ``lock_file``.
+    lock_file
+        A lock written by ``make lock`` (:mod:`components.bundling.lock`): the build installs exactly its
+        wheels, checked by sha256, and never resolves; a missing or stale lock is an error.
+    sdk_services
+        With boto3/botocore shipped (``include_runtime_packages``), keep only these services' botocore models
+        (e.g. ``("s3", "dynamodb")``); empty keeps every model (about 19 MB).
     """
 
     requirements: tuple[str, ...]
@@ -94,6 +100,8 @@ class LayerSpec:
     find_links: tuple[str, ...] = ()
     no_index: bool = False
     resolve_ttl_s: float | None = 7 * 24 * 3600.0
+    lock_file: Path | None = None
+    sdk_services: tuple[str, ...] = ()
 
     def platform(self) -> Platform:
         return get_platform(self.runtime, self.architecture)

@@ -29,6 +29,7 @@ from typing import Any
 from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
 from handlers.runtime.objects import get_object_or_none
+from handlers.runtime.sdk import require_s3_conditional_writes
 
 MANIFEST = "manifest.json"
 PART_BYTES = 8 << 20
@@ -170,6 +171,7 @@ class ArtifactStore:
         -------
         >>> ref = store.put_once("p/x.txt", b"hi", content_type="text/plain")  # doctest: +SKIP
         """
+        require_s3_conditional_writes(self.client)
         digest = sha256_hex(body)
         meta = {**{k: str(v) for k, v in (metadata or {}).items()}, "sha256": digest}
         ref = ArtifactRef(name=name or key.rsplit("/", 1)[-1], key=key, sha256=digest, size=len(body),

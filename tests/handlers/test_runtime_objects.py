@@ -117,3 +117,24 @@ def test_other_errors_pass_through() -> None:
     with pytest.raises(ClientError, match="SlowDown"):
         get_object_or_none(Throttled(), "b", "k")
     assert error_code(ValueError()) is None
+
+
+def test_sdk_without_conditional_writes_is_refused_naming_the_version() -> None:
+    import botocore
+
+    from handlers.runtime.sdk import SdkTooOld, require_s3_conditional_writes
+
+    class OldModel:
+        members = {"Bucket": None, "Key": None, "Body": None}
+
+    class OldClient:
+        class meta:  # botocore's attribute names
+            class service_model:
+                @staticmethod
+                def operation_model(name: str) -> object:
+                    return type("Op", (), {"input_shape": OldModel})
+
+    expected = rf"^SdkTooOld: botocore {botocore.__version__} has no IfNoneMatch on S3 PutObject; write-once"
+    with pytest.raises(SdkTooOld, match=expected + r" artifacts need botocore >= 1\.35\.0"):
+        ArtifactStore(BUCKET, client=OldClient()).put_once("k", b"x")
+    require_s3_conditional_writes(boto3.client("s3", region_name="us-east-1"))  # the pinned SDK has it
