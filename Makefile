@@ -10,7 +10,7 @@ PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
 #: checkout; SCIFLOW_FULL_SUITE=1 fails a run that deselected or ran nothing (see tests/conftest.py)
 PYTEST := SCIFLOW_FULL_SUITE=1 $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof bench-etl bench-etl-sweep test-etl-large
+.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof bench-etl bench-etl-sweep test-etl-large lock
 
 install: $(STAMP)
 
@@ -72,6 +72,10 @@ bench-etl-sweep: install $(BENCH_STAMP)
 
 test-etl-large: install
 	SCIFLOW_ETL_LARGE_ROWS=2000000 $(PY) -m pytest -n 1 -q tests/e2e/test_etl_large.py
+
+# Re-resolve every stack layer for its Lambda target and rewrite locks/*.txt (hashes included); commit the result.
+lock: install
+	$(PY) -m components.layer_locks
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .sciflow out

@@ -194,7 +194,9 @@ def _concurrency(ctx: Ctx, args: ResourceValidationArgs) -> None:
     value = ctx.get("reservedConcurrentExecutions")
     if value is None or (isinstance(value, int | float) and value < 0):
         ctx.report("No reserved concurrency: a burst of inputs can use the account's whole concurrency and "
-                   "starve other functions (and the bill is unbounded). Set reserved_concurrent_executions.")
+                   "starve other functions (and the bill is unbounded). Set reserved_concurrent_executions where "
+                   "the account's quota leaves room (Lambda keeps 100 unreserved, so accounts at the default quota "
+                   "of 10 refuse any reservation); sciflow's run ledger lease already serializes scheduled runs.")
 
 
 def _explicit_memory_timeout(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -282,8 +284,12 @@ LAMBDA_FUNCTION_CONCURRENCY = SciflowResourcePolicy(
     name="lambda-function-concurrency",
     description="Lambda functions must set reserved concurrency.",
     resource_types=(FUNCTION,), check=_concurrency, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
-    doc=Doc(why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency.",
-            fix="reserved_concurrent_executions=N.", unknown="An unknown value counts as set.",
+    doc=Doc(why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency. The "
+                "trade-off: a reservation is carved out of the account's pool and Lambda keeps 100 unreserved, so "
+                "new accounts (quota 10) reject any; sciflow leaves functions unreserved by default and serializes "
+                "a computation's runs with its run ledger's lease instead.",
+            fix="reserved_concurrent_executions=N (config `reservedConcurrency`) where the quota allows.",
+            unknown="An unknown value counts as set.",
             references=("checkov CKV_AWS_115", "cdk-nag LambdaConcurrency (NIST/HIPAA packs)")),
     unknown="ignore")
 
