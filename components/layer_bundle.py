@@ -53,6 +53,9 @@ class LayerBundleArgs:
     exclude: Sequence[str] = knob((), check=v.each(v.text),
                                   doc="resolve but do not ship (another layer provides them)")
     include_runtime_packages: bool = knob(False, check=v.boolean, doc="ship boto3/botocore/s3transfer/urllib3 too")
+    sdk_services: Sequence[str] = knob((), check=v.each(v.text),
+                                       doc="with boto3 shipped: keep only these services' botocore models "
+                                           "(e.g. `[s3, dynamodb]`; about 19 MB less); empty keeps all")
     size_budget_bytes: int = knob(LAMBDA_UNZIPPED_LIMIT, check=v.int_range(1, LAMBDA_UNZIPPED_LIMIT),
                                   doc="fail the build above this unzipped size")
     smoke_imports: Sequence[str] = knob((), check=v.each(v.module_name), doc="extra modules the smoke test imports")
@@ -72,6 +75,9 @@ class LayerBundleArgs:
     description: str | None = knob(None, key=None, doc="default: the shipped packages")
     tags: Mapping[str, str] = tags_knob()
     cache_dir: Path | None = knob(None, key=None, doc="default `~/.cache/sciflow/layers`")
+    lock_file: Path | None = knob(None, key=None,
+                                  doc="install exactly this lock's hashed wheels (stack config: "
+                                      "`locks/<name>-<runtime>-<architecture>.txt`, written by `make lock`)")
     build: LayerBuild | None = knob(None, key=None, doc="publish a ready build (tests, sandbox)")
     progress: Callable[[str], None] | None = knob(None, key=None,
                                                   doc="build progress messages (default: `pulumi.log.info`)")
@@ -86,7 +92,7 @@ class LayerBundleArgs:
             exclude=tuple(self.exclude), include_runtime_packages=self.include_runtime_packages,
             size_budget_bytes=self.size_budget_bytes, smoke_imports=tuple(self.smoke_imports),
             provided_by=tuple(_site_dir(p) for p in self.provided_by), pyc=self.pyc,
-            strip_docstrings=self.strip_docstrings)
+            strip_docstrings=self.strip_docstrings, lock_file=self.lock_file, sdk_services=tuple(self.sdk_services))
 
 
 def _site_dir(provider: LayerBundle | Path) -> Path:

@@ -101,8 +101,10 @@ class ScheduledComputationArgs:
     grants: Sequence[GrantArgs] = knob(
         (), check=grants_check, doc="extra IAM statements for the code (`{actions: [...], resources: [...]}`): "
                                     "exact actions, no wildcard resource unless AWS grants the action on `*` only")
-    reserved_concurrency: int | None = knob(1, check=v.optional(v.int_range(1, 1000)),
-                                            doc="one run at a time; `None` = unreserved")
+    reserved_concurrency: int | None = knob(
+        None, check=v.optional(v.int_range(1, 1000)),
+        doc="`None` = unreserved (the run ledger's lease already runs one computation per date at a time; "
+            "accounts at the default quota of 10 refuse any reservation); N reserves N")
     retry: RetryArgs = knob(RetryArgs(), doc="the schedule target's retry policy (Lambda async retries: "
                                              "min(max_attempts, 2))")
     log_retention_days: int = log_retention_knob()
@@ -339,7 +341,7 @@ class ScheduledComputation(pulumi.ComponentResource):
                          description=f"{name}: the computation failed (see the ledger's FAILED row and logs)"),
             create_alarm(f"{name}-throttles", namespace="AWS/Lambda", metric_name="Throttles",
                          dimensions=function_dims, parent=self, tags=self.tags, topic_arn=self.args.alarm_topic_arn,
-                         description=f"{name}: invocations were throttled (reserved concurrency reached)"),
+                         description=f"{name}: invocations were throttled (reserved or account concurrency reached)"),
             create_alarm(f"{name}-dlq-depth", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
                          dimensions={"QueueName": self.dlq.name}, statistic="Maximum", parent=self, tags=self.tags,
                          topic_arn=self.args.alarm_topic_arn,

@@ -22,6 +22,7 @@ from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
 from components.etl_pipeline import EtlPipeline
 from components.layer_bundle import LayerBundle
+from components.layer_locks import lock_file_for
 from components.naming import scoped_name
 from components.scheduled_computation import ScheduledComputation
 
@@ -103,7 +104,8 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
     opts = pulumi.ResourceOptions(providers=[provider])
     built = Stack(provider=provider)
     for layer in cfg.layers:
-        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags)
+        lock = layer.args.lock_file or lock_file_for(layer.name, layer.args.runtime, layer.args.architecture)
+        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags, lock_file=lock)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
     for pipe_entry in cfg.pipelines:

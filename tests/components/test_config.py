@@ -47,7 +47,7 @@ def test_defaults_come_from_the_args() -> None:
     assert comp.name == "daily-stats"
     assert comp.args == ScheduledComputationArgs(handler="computations.daily_stats.handler",
                                                  schedule="cron(0 16 * * ? *)", timezone="Asia/Kolkata")
-    assert (comp.args.memory_mb, comp.args.timeout_s, comp.args.reserved_concurrency) == (1024, 30, 1)
+    assert (comp.args.memory_mb, comp.args.timeout_s, comp.args.reserved_concurrency) == (1024, 30, None)
     assert comp.args.retry == RetryArgs()
 
 
@@ -74,8 +74,11 @@ def test_the_stack_files_parse(stack: str) -> None:
     raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("sciflow:")}
     cfg = parse_stack_config(raw, region=config["aws:region"])
     assert [entry.name for entry in cfg.layers] == ["scientific", "plotting", "runtime"]
-    assert cfg.layer("plotting").args == LayerBundleArgs(requirements=["matplotlib==3.11.2"],
+    assert cfg.layer("plotting").args == LayerBundleArgs(requirements=["matplotlib==3.11.2",
+                                                                       "python-dateutil==2.9.0.post0"],
                                                          exclude=["numpy", "python-dateutil"])
+    runtime = cfg.layer("runtime").args
+    assert (runtime.include_runtime_packages, list(runtime.sdk_services)) == (True, ["s3", "dynamodb"])
 
 
 # --------------------------------------------------------------------------- errors name the full key path

@@ -135,14 +135,15 @@ def test_zero_window_turns_flexible_window_off(shared: Graph) -> None:
 
 
 # --------------------------------------------------------------------------- function
-def test_function_runs_handlers_zip_with_tracing_json_logs_and_concurrency_one(graph: Graph) -> None:
+def test_function_runs_handlers_zip_with_tracing_json_logs_and_no_reservation(graph: Graph) -> None:
     fn = graph.find("daily-stats-fn").inputs
     assert fn["handler"] == "handlers.computations.daily_stats.handler"
     assert fn["memorySize"] == 1024 and fn["timeout"] == 120
     assert fn["tracingConfig"] == {"mode": "Active"}
     assert fn["loggingConfig"]["logFormat"] == "JSON"
     assert fn["loggingConfig"]["logGroup"] == graph.find("daily-stats-logs").outputs["name"]
-    assert fn["reservedConcurrentExecutions"] == 1
+    # unreserved by default: the ledger's lease serializes runs, and quota-10 accounts refuse any reservation
+    assert "reservedConcurrentExecutions" not in fn
     assert fn["layers"] == ["arn:aws:lambda:ap-south-1:123456789012:layer:scientific:1"]
     assert fn["kmsKeyArn"] == graph.find("daily-stats-key").outputs["arn"]
 
@@ -228,8 +229,8 @@ def test_shared_bucket_table_and_key_are_used_not_created(shared: Graph) -> None
     assert statements["UseKey"]["Resource"] == shared.find("shared-key").outputs["arn"]
 
 
-def test_reserved_concurrency_none_leaves_function_unreserved(shared: Graph) -> None:
-    assert "reservedConcurrentExecutions" not in shared.find("hourly-fn").inputs
+def test_reserved_concurrency_when_configured(shared: Graph) -> None:
+    assert shared.find("hourly-fn").inputs["reservedConcurrentExecutions"] == 2
 
 
 # --------------------------------------------------------------------------- Args validation (pure)

@@ -11,4 +11,4 @@ table = aws.dynamodb.Table("shared-ledger", hash_key="date", range_key="computat
                                        aws.dynamodb.TableAttributeArgs(name="computation", type="S")])
 ScheduledComputation("hourly", ScheduledComputationArgs(
     handler="computations.daily_stats.handler", schedule="rate(1 hour)", kms_key=key, artifact_bucket=bucket,
-    ledger_table=table, reserved_concurrency=None, alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:alerts"))
+    ledger_table=table, reserved_concurrency=2, alarm_topic_arn="arn:aws:sns:ap-south-1:123456789012:alerts"))
