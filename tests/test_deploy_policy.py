@@ -91,19 +91,23 @@ def test_deploy_can_create_every_kind_of_resource_the_stack_declares(graph: Grap
     assert missing == []
 
 
+# (type, action, ARN template over the resource's inputs) of every resource whose name or key the stack chooses
+CHOSEN = [
+    ("aws:lambda/layerVersion:LayerVersion", "lambda:PublishLayerVersion",
+     "arn:aws:lambda:{region}:{account}:layer:{layerName}"),
+    ("aws:kms/alias:Alias", "kms:CreateAlias", "arn:aws:kms:{region}:{account}:{name}"),
+    ("aws:cloudwatch/dashboard:Dashboard", "cloudwatch:PutDashboard", "arn:aws:cloudwatch::{account}:dashboard/"
+                                                                      "{dashboardName}"),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "s3:PutObject", "arn:aws:s3:::{bucket}/{key}"),
+]
+
+
 @pytest.mark.slow
 def test_the_names_the_stack_chooses_fall_inside_the_policy_patterns(graph: Graph) -> None:
     deploy = _policy("deploy")
-    account, region = "123456789012", graph.region
-    for layer in graph.by_type("aws:lambda/layerVersion:LayerVersion"):
-        arn = f"arn:aws:lambda:{region}:{account}:layer:{layer.inputs['layerName']}"
-        assert _allows(deploy, "lambda:PublishLayerVersion", arn), arn
-    for alias in graph.by_type("aws:kms/alias:Alias"):
-        arn = f"arn:aws:kms:{region}:{account}:{alias.inputs['name']}"
-        assert _allows(deploy, "kms:CreateAlias", arn), arn
-    for dashboard in graph.by_type("aws:cloudwatch/dashboard:Dashboard"):
-        arn = f"arn:aws:cloudwatch::{account}:dashboard/{dashboard.inputs['dashboardName']}"
-        assert _allows(deploy, "cloudwatch:PutDashboard", arn), arn
-    for obj in graph.by_type("aws:s3/bucketObjectv2:BucketObjectv2"):
-        arn = f"arn:aws:s3:::{obj.inputs['bucket']}/{obj.inputs['key']}"
-        assert _allows(deploy, "s3:PutObject", arn), arn
+    for typ, action, template in CHOSEN:
+        resources = graph.by_type(typ)
+        assert resources, typ
+        for res in resources:
+            arn = template.format(region=graph.region, account="123456789012", **res.inputs)
+            assert _allows(deploy, action, arn), arn
