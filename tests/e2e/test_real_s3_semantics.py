@@ -30,9 +30,9 @@ pytestmark = pytest.mark.xdist_group("real-s3-e2e")
 PROGRAM = """
 import sys
 sys.path.insert(0, {repo!r})
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs
+from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
 
-EtlPipeline("keys-etl", EtlPipelineArgs(dataset="sensor_readings", retry_interval_s=1, timeout_s=120))
+EtlPipeline("keys-etl", EtlPipelineArgs(dataset="sensor_readings", retry=EtlRetryArgs(interval_s=1), timeout_s=120))
 """
 PIPELINE = "keys-etl"
 KEYS = ["incoming/red flower 2026.csv", "incoming/c++ a+b.csv", "incoming/date=2026-03-01/part=1.csv",
