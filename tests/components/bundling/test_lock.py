@@ -102,7 +102,13 @@ def test_cache_key_does_not_depend_on_the_host(index: Path, lock_file: Path, tmp
     spec = dataclasses.replace(offline_spec(index, "tinycalc==1.0", "tinydep==1.0"), lock_file=lock_file)
     first = build_layer(spec, cache_dir=tmp_path / "a")
     monkeypatch.setattr(builder, "tool_version", lambda _tool: "strip 9.99 (another host)")
-    monkeypatch.setattr(builder, "_interpreter_version", lambda _interpreter: "3.11.99")
+    real = builder.find_interpreter
+
+    def another_patch_release(python: tuple[int, int]) -> object:
+        found = real(python)
+        return dataclasses.replace(found, version="3.11.99") if found is not None else None
+
+    monkeypatch.setattr(builder, "find_interpreter", another_patch_release)
     second = build_layer(spec, cache_dir=tmp_path / "b")
     assert first.cache_key == second.cache_key
     third = build_layer(dataclasses.replace(spec, strip_docstrings=False), cache_dir=tmp_path / "b")
