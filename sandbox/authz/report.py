@@ -30,6 +30,11 @@ UNUSED_REASONS: dict[str, str] = {
     "DeliverLogs": "Step Functions delivers execution logs to CloudWatch Logs on AWS; not emulated",
     "ReadBackArtifacts": "read only when a re-run finds an artifact already written (write-once artifacts "
                          "are compared by content); the e2e re-run tests exercise it",
+    "ListArtifacts": "used only to tell a missing object from a refused read (S3 answers 403 for a missing key "
+                     "without s3:ListBucket): a missing input or manifest; tests/e2e/test_real_s3_semantics.py "
+                     "exercises it",
+    "ListRawInput": "used only when the input object was deleted after its event (ingest then rejects it as "
+                    "SOURCE_MISSING); tests/e2e/test_real_s3_semantics.py exercises it",
     "SendToDeadLetterQueue": "used only when an asynchronous invocation fails after its retries "
                              "(the failure scenarios exercise it)",
     "EncryptDeadLetters": "used with SendToDeadLetterQueue (KMS data key of the encrypted queue)",
