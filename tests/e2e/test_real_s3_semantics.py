@@ -23,25 +23,18 @@ from handlers.etl.settings import object_id, run_id
 from sandbox.deploy import Deployment
 from sandbox.events import put_object, wait_execution
 from synth.graph import Graph
-from tests.e2e.support import deployed, synth_text
+from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("real-s3-e2e")
 
-PROGRAM = """
-import sys
-sys.path.insert(0, {repo!r})
-from components.etl_pipeline import EtlPipeline, EtlPipelineArgs, EtlRetryArgs
-
-EtlPipeline("keys-etl", EtlPipelineArgs(dataset="sensor_readings", retry=EtlRetryArgs(interval_s=1), timeout_s=120))
-"""
 PIPELINE = "keys-etl"
 KEYS = ["incoming/red flower 2026.csv", "incoming/c++ a+b.csv", "incoming/date=2026-03-01/part=1.csv",
         "incoming/Überwachung café 測定.csv", "incoming/100% real %2B.csv"]
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return synth_text(tmp_path_factory, "keys-program", PROGRAM)
+def graph() -> Graph:
+    return synth_program("etl_keys", stack=None, sandbox=True)
 
 
 @pytest.fixture(scope="module")
