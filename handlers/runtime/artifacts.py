@@ -28,7 +28,7 @@ from typing import Any
 
 from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
-from handlers.runtime.objects import get_object_or_none
+from handlers.runtime.objects import get_object_or_none, object_exists
 from handlers.runtime.sdk import require_s3_conditional_writes
 
 MANIFEST = "manifest.json"
@@ -201,13 +201,8 @@ class ArtifactStore:
         return digest.hexdigest()
 
     def exists(self, key: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-            return True
-        except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
+        """Whether ``key`` exists (S3's 403 for a missing key is resolved by listing the key)."""
+        return object_exists(self.client, self.bucket, key)
 
     def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream",
                    metadata: Mapping[str, str] | None = None, name: str | None = None) -> ArtifactRef:

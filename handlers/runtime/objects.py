@@ -57,6 +57,26 @@ def object_listed(s3: Any, bucket: str, key: str) -> bool:
     return any(item.get("Key") == key for item in response.get("Contents", []))
 
 
+def object_exists(s3: Any, bucket: str, key: str) -> bool:
+    """``HeadObject``, with S3's 403-for-missing resolved the same way as :func:`get_object_or_none`."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except Exception as exc:
+        if is_missing(exc):
+            return False
+        if error_code(exc) not in DENIED_CODES:
+            raise
+        denied = exc
+    try:
+        return object_listed(s3, bucket, key)
+    except Exception as exc:
+        if error_code(exc) not in DENIED_CODES:
+            raise
+        raise ObjectAccessDenied(f"s3://{bucket}/{key}: AccessDenied, and listing the key is denied too; grant "
+                                 "s3:ListBucket with an s3:prefix condition covering the key") from denied
+
+
 def get_object_or_none(s3: Any, bucket: str, key: str, **kwargs: Any) -> dict[str, Any] | None:
     """``s3.get_object(Bucket=bucket, Key=key, **kwargs)``, or ``None`` when the object does not exist.
 
