@@ -177,6 +177,7 @@ def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pul
         "transform": [staging_rw],
         "output": [staging_rw, rejects,
                    list_prefix(processed_arn, etl_env.staging_prefix(pipeline), sid="ListStaging"),
+                   list_prefix(processed_arn, etl_env.published_prefix(pipeline), sid="ListPublished"),
                    Statement(sid="PublishOnce", actions=("s3:GetObject", "s3:PutObject"),
                              resources=(_objects(processed_arn, etl_env.published_prefix(pipeline)),)),
                    Statement(sid="CompleteRun", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],

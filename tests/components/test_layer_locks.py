@@ -11,7 +11,7 @@ import pytest
 
 from components.bundling.lock import parse
 from components.layer_locks import lock_file_for, stacks_beside
-from tests.unit.bundling_helpers import standard_index
+from tests.components.bundling.wheels import standard_index
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = """

@@ -14,7 +14,7 @@ from components.bundling import LayerBuildError, build_layer
 from components.bundling.archive import file_sha256
 from components.bundling.lock import LayerLock, fetch_locked, parse, read_lock, render, resolve_lock, write_lock
 from components.bundling.resolve import ResolvedWheel, index_args
-from tests.unit.bundling_helpers import make_wheel, offline_spec, standard_index
+from tests.components.bundling.wheels import make_wheel, offline_spec, standard_index
 
 WHEEL = ResolvedWheel("tinydep", "1.0", "tinydep-1.0-py3-none-any.whl", "ab" * 32)
 
