@@ -13,7 +13,7 @@ from policy.policies._iamdoc import action_resource_types
 from synth import synth
 from synth.graph import Graph
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "iam"
 READ_VERBS = ("Get", "Describe", "List", "Validate")
 # Pulumi module -> IAM service prefix, where they differ (CloudWatch's module holds three services)

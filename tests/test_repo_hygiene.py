@@ -11,7 +11,7 @@ import yaml
 
 from components.bundling.cache import default_cache_dir
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_ci_job_caches_layer_builds_and_pip_keyed_by_the_locks() -> None:

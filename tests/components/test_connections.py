@@ -215,7 +215,7 @@ def test_reader_role_gets_exactly_its_inputs_and_grants(graph: Graph) -> None:
     }
     for sid, body in expected.items():
         assert statements[sid] == {"Sid": sid, "Effect": "Allow", **body}
-    assert set(statements) - set(expected) == {"WriteArtifactsOnce", "ReadBackArtifacts", "KeepRunLedger", "UseKey",
+    assert set(statements) - set(expected) == {"WriteArtifactsOnce", "ReadBackArtifacts", "ListArtifacts", "KeepRunLedger", "UseKey",
                                                "SendToDeadLetterQueue", "WriteOwnLogs", "XRayTracing"}
 
 

@@ -100,10 +100,12 @@ def test_output_publishes_under_its_prefix_and_completes_runs(graph: Graph) -> N
     processed, quarantine = out(graph, "sensor-etl-processed-bucket"), out(graph, "sensor-etl-quarantine-bucket")
     found = step_policy(graph, "output")
     assert found["ListStaging"]["Condition"] == {"StringLike": {"s3:prefix": "sensor-etl/staging/*"}}
+    assert found["ListPublished"]["Condition"] == {"StringLike": {"s3:prefix": "sensor-etl/published/*"}}
     assert grants(found) == {
         "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
         "WriteQuarantine": (["s3:GetObject", "s3:PutObject"], f"{quarantine}/sensor-etl/rejects/*"),
         "ListStaging": ("s3:ListBucket", processed),
+        "ListPublished": ("s3:ListBucket", processed),
         "PublishOnce": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/published/*"),
         "CompleteRun": ("dynamodb:UpdateItem", out(graph, "sensor-etl-runs-table")),
     }

@@ -122,7 +122,7 @@ def test_two_processes_with_empty_caches_build_byte_identical_zips(index: Path, 
         cmd = [sys.executable, "-m", "components.bundling", "build", "-r", "tinycalc==1.0", "-r", "tinydep==1.0",
                "--lock", str(lock_file), "--no-index", "--find-links", str(index), "--cache-dir",
                str(tmp_path / name), "--json"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2])
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[3])
         assert proc.returncode == 0, proc.stderr
         outs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     first, second = (Path(o["zip_path"]) for o in outs)
@@ -133,7 +133,7 @@ def test_two_processes_with_empty_caches_build_byte_identical_zips(index: Path, 
 def test_lock_command_writes_and_reports_unchanged(index: Path, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "components.bundling", "lock", "-r", "tinydep==1.0", "--no-index", "--find-links",
            str(index), "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "dep.txt")]
-    outputs = [subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]).stdout
+    outputs = [subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3]).stdout
                for _ in range(2)]
     assert outputs[0].strip().endswith("1 wheels") and outputs[1].strip().endswith("(unchanged)")
     assert parse((tmp_path / "dep.txt").read_text()).wheels[0].key == "tinydep"
