@@ -215,8 +215,9 @@ def test_reader_role_gets_exactly_its_inputs_and_grants(graph: Graph) -> None:
     }
     for sid, body in expected.items():
         assert statements[sid] == {"Sid": sid, "Effect": "Allow", **body}
-    assert set(statements) - set(expected) == {"WriteArtifactsOnce", "ReadBackArtifacts", "ListArtifacts", "KeepRunLedger", "UseKey",
-                                               "SendToDeadLetterQueue", "WriteOwnLogs", "XRayTracing"}
+    assert set(statements) - set(expected) == {"WriteArtifactsOnce", "ReadBackArtifacts", "ListArtifacts",
+                                               "KeepRunLedger", "UseKey", "SendToDeadLetterQueue", "WriteOwnLogs",
+                                               "XRayTracing"}
 
 
 def test_reader_gets_the_locations_as_settings(graph: Graph) -> None:
