@@ -35,6 +35,7 @@ import boto3
 from sandbox import s3_auth
 from sandbox.core import PYTHON_TAG, EmbeddedAws, Invocation, SandboxError
 from sandbox.core import set_env as _set_env
+from sandbox.workers.bootstrap import log_line
 from sandbox.workers.pool import Throttled
 
 _LOG = logging.getLogger("sandbox.runtime")
@@ -106,12 +107,7 @@ class _LambdaLogHandler(logging.Handler):
         self.json_format = json_format
 
     def emit(self, record: logging.LogRecord) -> None:
-        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        if self.json_format:
-            line = json.dumps({"timestamp": when, "level": record.levelname, "message": record.getMessage(),
-                               "logger": record.name, "requestId": self.request_id})
-        else:
-            line = f"[{record.levelname}]\t{when}\t{self.request_id}\t{record.getMessage()}"
+        line = log_line(record, self.request_id, json_format=self.json_format)
         _CAPTURE.write(line + "\n")
 
 

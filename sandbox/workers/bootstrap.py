@@ -36,6 +36,17 @@ END_MARKER = "\x00sciflow-end "
 OOM_EXIT = 137
 
 
+def log_line(record: logging.LogRecord, request_id: str, *, json_format: bool) -> str:
+    """One log line as Lambda's Python runtime writes it: ``[LEVEL]\\t<time>Z\\t<request id>\\t<message>`` in
+    Text format, ``{"timestamp", "level", "message", "logger", "requestId"}`` in JSON format (the in-process
+    runtime in :mod:`sandbox.runtime` writes the same lines)."""
+    when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if json_format:
+        return json.dumps({"timestamp": when, "level": record.levelname, "message": record.getMessage(),
+                           "logger": record.name, "requestId": request_id})
+    return f"[{record.levelname}]\t{when}\t{request_id}\t{record.getMessage()}"
+
+
 class LambdaContext:
     """The context object the Python runtime passes to the handler."""
 
@@ -64,12 +75,7 @@ class _LambdaLogHandler(logging.Handler):
         self.json_format = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        if self.json_format:
-            line = json.dumps({"timestamp": when, "level": record.levelname, "message": record.getMessage(),
-                               "logger": record.name, "requestId": self.request_id})
-        else:
-            line = f"[{record.levelname}]\t{when}\t{self.request_id}\t{record.getMessage()}"
+        line = log_line(record, self.request_id, json_format=self.json_format)
         sys.stdout.write(line + "\n")
 
 
