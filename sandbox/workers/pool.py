@@ -44,11 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.workers.bootstrap import END_MARKER, OOM_EXIT
 from sandbox.workers.runtime_sdk import sdk_dir
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
-END_MARKER = "\x00sciflow-end "  # keep in step with bootstrap.END_MARKER (tested)
-OOM_EXIT = 137
 SAMPLE_S = 0.01
 ADDRESS_SPACE_HEADROOM_MB = 8192
 ACCOUNT_CONCURRENCY = 1000
