@@ -5,18 +5,22 @@
 ``arn:aws:<service>:<region>:<account>:<resource-type>/<name>`` with the service prefix of the SDK module
 (``sfn`` -> ``states``) and the class name in kebab case, which is right for most services and at least a
 well-formed, scoped ARN for the rest (never a wildcard).
+
+A deprecated or older alias of a type (``aws:s3/bucketV2:BucketV2`` for ``aws:s3/bucket:Bucket``, from the
+SDK's own ``pulumi.Alias`` declarations, :func:`policy.policies._sdk.canonical`) gets the answer of its current
+type, by rule: the tables below name current types only.
 """
 
 from __future__ import annotations
 
 import re
 
+from policy.policies._sdk import canonical
 from synth.schema import split_token
 
 #: type token -> format; ``{r}`` region, ``{a}`` account, ``{n}`` physical name
 FORMATS: dict[str, str] = {
     "aws:s3/bucket:Bucket": "arn:aws:s3:::{n}",
-    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{n}",
     "aws:s3/directoryBucket:DirectoryBucket": "arn:aws:s3express:{r}:{a}:bucket/{n}",
     "aws:sqs/queue:Queue": "arn:aws:sqs:{r}:{a}:{n}",
     "aws:sns/topic:Topic": "arn:aws:sns:{r}:{a}:{n}",
@@ -103,6 +107,7 @@ def kebab(name: str) -> str:
 
 def arn_for(token: str, name: str, *, region: str, account: str) -> str:
     """The ARN of a resource of type ``token`` whose physical name (or id) is ``name``."""
+    token = canonical(token)
     template = FORMATS.get(token)
     if template is None:
         _, module, cls = split_token(token)

@@ -17,7 +17,8 @@ stack's region. So the answer for a type the mocks were not told about is derive
 * **ARN** (``arn`` and ``<name>Arn``, when the type declares one): :func:`synth.arns.arn_for`, AWS's format for
   the service, never a wildcard; so IAM documents that embed ARNs of any type stay *known* and decidable.
 * A few other computed identifiers programs pass around (a queue's ``url``, a function's ``invokeArn`` ...,
-  :data:`synth.arns.EXTRA_OUTPUTS`). Other computed outputs are left out: like in a real ``pulumi preview``
+  :data:`synth.arns.EXTRA_OUTPUTS`). A deprecated alias type (``BucketV2``) gets its current type's ARN, ID
+  and identifiers by rule. Other computed outputs are left out: like in a real ``pulumi preview``
   they are unknown to the program.
 
 Data sources (``Mocks.call``): caller identity, region, partition and availability zones answer like AWS for
@@ -42,6 +43,7 @@ from typing import Any
 from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from policy.policies._sdk import canonical
 from synth.arns import EXTRA_OUTPUTS, ID_OUTPUT, arn_for
 from synth.policy_document import policy_document
 from synth.schema import lower_first, output_names, result_names, split_token
@@ -81,14 +83,15 @@ def name_key(token: str, outputs: Mapping[str, Any]) -> str | None:
     names = output_names(token)
     if names is None:
         return "name" if "name" in outputs else None
-    cls = lower_first(split_token(token)[2])
     if "name" in names:
         return "name"
-    if cls in names:
-        return cls
-    for prop in sorted(names):
-        if prop.endswith("Name") and len(prop) > 4 and cls.startswith(prop[:-4]):
-            return prop
+    # the class name, or its current type's for a deprecated alias (BucketV2 names itself by ``bucket``)
+    for cls in dict.fromkeys(lower_first(split_token(t)[2]) for t in (token, canonical(token))):
+        if cls in names:
+            return cls
+        for prop in sorted(names):
+            if prop.endswith("Name") and len(prop) > 4 and cls.startswith(prop[:-4]):
+                return prop
     return None
 
 
@@ -113,9 +116,9 @@ def generic_answer(m: MockContext, args: MockResourceArgs, out: dict[str, Any]) 
         out.setdefault("arn", arn_for(token, ident, region=m.region, account=m.account))
     if key is not None and key.endswith("Name") and names is not None and f"{key[:-4]}Arn" in names:
         out.setdefault(f"{key[:-4]}Arn", arn_for(token, ident, region=m.region, account=m.account))
-    for prop, template in EXTRA_OUTPUTS.get(token, {}).items():
+    for prop, template in EXTRA_OUTPUTS.get(canonical(token), {}).items():
         out.setdefault(prop, template.format(r=m.region, a=m.account, n=ident, arn=out.get("arn", "")))
-    by = ID_OUTPUT.get(token)
+    by = ID_OUTPUT.get(canonical(token))
     return str(out[by]) if by and out.get(by) else ident
 
 

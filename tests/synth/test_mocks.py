@@ -9,7 +9,8 @@ import pulumi_aws  # noqa: F401  (the SDK classes the rules read)
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from synth.arns import arn_for
+from policy.policies._sdk import _data, canonical
+from synth.arns import EXTRA_OUTPUTS, ID_OUTPUT, arn_for
 from synth.mocks import AwsMocks, MockContext, generic_answer, name_key
 from synth.policy_document import policy_document
 
@@ -53,6 +54,27 @@ def test_unlisted_types_get_a_scoped_arn_in_the_common_format() -> None:
     ident, out = answer("aws:appconfig/application:Application", "cfg", name="cfg")
     assert out["arn"] == "arn:aws:appconfig:eu-west-1:123456789012:application/cfg" and ident == "cfg"
     assert "*" not in arn_for("aws:iam/instanceProfile:InstanceProfile", "p", region="r", account="1")
+
+
+@pytest.mark.parametrize("alias", sorted(_data()["aliases"]))
+def test_an_alias_type_gets_its_current_types_arn(alias: str) -> None:
+    """Every deprecated/older alias the SDK declares (BucketV2, BucketAclV2 ...) is answered by its current type's
+    rule: its ARN has the current type's format, its ID and identifiers follow the current type (no per-alias
+    table)."""
+    current = canonical(alias)
+    assert current != alias
+    assert arn_for(alias, "x", region="r", account="1") == arn_for(current, "x", region="r", account="1")
+    ident, out = answer(alias, "thing", name="data", bucket="data")
+    if "arn" in out:
+        assert out["arn"] == arn_for(current, ident if not ID_OUTPUT.get(current) else out.get("name", ident),
+                                     region=M.region, account=M.account)
+    for key in EXTRA_OUTPUTS.get(current, {}):
+        assert key in out
+
+
+def test_bucketv2_arn_is_s3s() -> None:
+    ident, out = answer("aws:s3/bucketV2:BucketV2", "Data")
+    assert out["arn"] == f"arn:aws:s3:::{ident}" and ident == out["bucket"]
 
 
 def test_other_data_sources_echo_their_arguments_and_are_noted_once() -> None:
