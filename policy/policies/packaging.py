@@ -29,9 +29,7 @@ from ._core import (
     UNKNOWN,
     AnyPolicy,
     Ctx,
-    Doc,
-    SciflowResourcePolicy,
-    SciflowStackPolicy,
+    Rules,
     StackCtx,
     schema,
 )
@@ -284,21 +282,20 @@ def _external_layers(ctx: StackCtx) -> None:
 _ARCHIVE_UNKNOWN = ("Archives are file paths and known at preview; a missing, remote or unreadable archive is "
                     "reported as a violation (never skipped).")
 
-LAMBDA_FUNCTION_ZIP_SIZE = SciflowResourcePolicy(
-    name="lambda-function-zip-size",
-    description="A Lambda function zip uploaded directly must be at most 50 MiB.",
-    resource_types=(FUNCTION,), check=_zip_size, enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="CreateFunction/UpdateFunctionCode reject a ZipFile over 50 MiB; the deploy fails half-way.",
-            fix="Stage larger packages in S3 (s3_bucket/s3_key) or move dependencies into a layer.",
-            unknown=_ARCHIVE_UNKNOWN, references=("sciflow",)))
+_rules = Rules(area=AREA, level=MANDATORY, unknown="report", unknown_doc=_ARCHIVE_UNKNOWN)
 
-LAMBDA_LAYERVERSION_ZIP_SIZE = SciflowResourcePolicy(
-    name="lambda-layerversion-zip-size",
-    description="A Lambda layer zip uploaded directly must be at most 50 MiB.",
-    resource_types=(LAYER,), check=_zip_size, enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="PublishLayerVersion rejects a ZipFile over 50 MiB; scientific layers are usually larger.",
-            fix="Upload the zip as an aws.s3.BucketObjectv2 and pass s3_bucket/s3_key (LayerBundle does).",
-            unknown=_ARCHIVE_UNKNOWN, references=("sciflow",)))
+LAMBDA_FUNCTION_ZIP_SIZE = _rules.resource(
+    "lambda-function-zip-size", "A Lambda function zip uploaded directly must be at most 50 MiB.", (FUNCTION,),
+    _zip_size, Severity.HIGH,
+    why="CreateFunction/UpdateFunctionCode reject a ZipFile over 50 MiB; the deploy fails half-way.",
+    fix="Stage larger packages in S3 (s3_bucket/s3_key) or move dependencies into a layer.", refs=("sciflow",))
+
+LAMBDA_LAYERVERSION_ZIP_SIZE = _rules.resource(
+    "lambda-layerversion-zip-size", "A Lambda layer zip uploaded directly must be at most 50 MiB.", (LAYER,),
+    _zip_size, Severity.HIGH,
+    why="PublishLayerVersion rejects a ZipFile over 50 MiB; scientific layers are usually larger.",
+    fix="Upload the zip as an aws.s3.BucketObjectv2 and pass s3_bucket/s3_key (LayerBundle does).",
+    refs=("sciflow",))
 
 _SIZE_CONFIG = schema(
     externalLayerSizes={"type": "object", "additionalProperties": {"type": "integer"}, "default": {},
@@ -306,85 +303,65 @@ _SIZE_CONFIG = schema(
     limitBytes={"type": "integer", "default": UNZIPPED_LIMIT,
                 "description": "The unzipped limit (lower it to keep headroom)."})
 
-LAMBDA_FUNCTION_UNZIPPED_SIZE = SciflowStackPolicy(
-    name="lambda-function-unzipped-size",
-    description="A Lambda function's code plus all its layers must unzip to at most 262,144,000 bytes.",
-    resource_types=(FUNCTION, LAYER, OBJECT), check=_unzipped, enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    config_schema=_SIZE_CONFIG,
-    doc=Doc(why="Lambda rejects a function whose code and layers exceed 250 MB unzipped; numpy + pandas + scipy "
-                "as pip installs them are ~283 MiB. Computed from the zips' central directories.",
-            fix="Exclude packages another layer provides (LayerBundleArgs.exclude), strip tests/pyc/symbols, or "
-                "split the work across functions.",
-            unknown="Layers are followed through property dependencies, so unknown ARNs at preview still resolve; "
-                    "an unreadable layer in the stack is reported as a violation, never skipped; layers from "
-                    "outside the stack count with their configured size (see lambda-function-external-layers).",
-            references=("sciflow", "AWS Lambda quotas")),
-    unknown="ignore")
+LAMBDA_FUNCTION_UNZIPPED_SIZE = _rules.stack(
+    "lambda-function-unzipped-size", "A Lambda function's code plus all its layers must unzip to at most 262,144,000 "
+    "bytes.", (FUNCTION, LAYER, OBJECT), _unzipped, Severity.CRITICAL, config_schema=_SIZE_CONFIG, unknown="ignore",
+    why="Lambda rejects a function whose code and layers exceed 250 MB unzipped; numpy + pandas + scipy as pip "
+        "installs them are ~283 MiB. Computed from the zips' central directories.",
+    fix="Exclude packages another layer provides (LayerBundleArgs.exclude), strip tests/pyc/symbols, or split the "
+        "work across functions.",
+    unknown_doc="Layers are followed through property dependencies, so unknown ARNs at preview still resolve; an "
+                "unreadable layer in the stack is reported as a violation, never skipped; layers from outside the "
+                "stack count with their configured size (see lambda-function-external-layers).",
+    refs=("sciflow", "AWS Lambda quotas"))
 
-LAMBDA_FUNCTION_EXTERNAL_LAYERS = SciflowStackPolicy(
-    name="lambda-function-external-layers",
-    description="Layers from outside the stack should have a configured unzipped size.",
-    resource_types=(FUNCTION, LAYER, OBJECT), check=_external_layers, enforcement_level=ADVISORY,
-    severity=Severity.MEDIUM, area=AREA, config_schema=_SIZE_CONFIG,
-    doc=Doc(why="A public or shared layer (AWS SDK for pandas, Powertools, another team's layer) counts towards "
-                "the 250 MB unzipped limit but its archive is not in the stack. Known public layers are "
-                "estimated from public_layers.json (with sources); an estimate is advice, never a mandatory "
-                "violation.",
-            fix="Put the layer's unzipped size in externalLayerSizes (aws lambda get-layer-version-by-arn, then "
-                "unzip -l on the Content.Location zip), with the same value in both size policies' config.",
-            unknown="Layer ARNs unknown at preview and not linked to a layer in the stack are reported as "
-                    "unresolvable.",
-            references=("sciflow", "AWS Lambda quotas")),
-    unknown="ignore")
+LAMBDA_FUNCTION_EXTERNAL_LAYERS = _rules.stack(
+    "lambda-function-external-layers", "Layers from outside the stack should have a configured unzipped size.",
+    (FUNCTION, LAYER, OBJECT), _external_layers, Severity.MEDIUM, level=ADVISORY, config_schema=_SIZE_CONFIG,
+    unknown="ignore",
+    why="A public or shared layer (AWS SDK for pandas, Powertools, another team's layer) counts towards the 250 MB "
+        "unzipped limit but its archive is not in the stack. Known public layers are estimated from "
+        "public_layers.json (with sources); an estimate is advice, never a mandatory violation.",
+    fix="Put the layer's unzipped size in externalLayerSizes (aws lambda get-layer-version-by-arn, then unzip -l on "
+        "the Content.Location zip), with the same value in both size policies' config.",
+    unknown_doc="Layer ARNs unknown at preview and not linked to a layer in the stack are reported as unresolvable.",
+    refs=("sciflow", "AWS Lambda quotas"))
 
-LAMBDA_FUNCTION_LAYER_COUNT = SciflowResourcePolicy(
-    name="lambda-function-layer-count",
-    description="A Lambda function may use at most 5 layers.",
-    resource_types=(FUNCTION,), check=_layer_count, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
+LAMBDA_FUNCTION_LAYER_COUNT = _rules.resource(
+    "lambda-function-layer-count", "A Lambda function may use at most 5 layers.", (FUNCTION,), _layer_count,
+    Severity.HIGH, unknown="ignore",
     config_schema=schema(maxLayers={"type": "integer", "default": MAX_LAYERS, "minimum": 0,
                                     "description": "Layers allowed per function."}),
-    doc=Doc(why="Lambda rejects a sixth layer at deploy time.",
-            fix="Merge layers with LayerBundle.",
-            unknown="Only the number of entries matters, which is known even when the ARNs are not.",
-            references=("sciflow",)),
-    unknown="ignore")
+    why="Lambda rejects a sixth layer at deploy time.", fix="Merge layers with LayerBundle.",
+    unknown_doc="Only the number of entries matters, which is known even when the ARNs are not.", refs=("sciflow",))
 
-LAMBDA_FUNCTION_LIMITS = SciflowResourcePolicy(
-    name="lambda-function-limits",
-    description="Lambda timeout must be 1-900 s and memory 128-10,240 MB.",
-    resource_types=(FUNCTION,), check=_bounds, enforcement_level=MANDATORY, severity=Severity.MEDIUM, area=AREA,
-    doc=Doc(why="Values outside the ranges fail the deploy; scientific jobs that need more than 900 s belong in "
-                "a Step Functions Map over partitions.",
-            fix="memory_size in 128..10240, timeout in 1..900.",
-            unknown="An unknown number is reported by the engine's 'can't run policy' note.",
-            references=("sciflow", "AWS Lambda quotas")))
+LAMBDA_FUNCTION_LIMITS = _rules.resource(
+    "lambda-function-limits", "Lambda timeout must be 1-900 s and memory 128-10,240 MB.", (FUNCTION,), _bounds,
+    Severity.MEDIUM,
+    why="Values outside the ranges fail the deploy; scientific jobs that need more than 900 s belong in a Step "
+        "Functions Map over partitions.", fix="memory_size in 128..10240, timeout in 1..900.",
+    unknown_doc="An unknown number is reported by the engine's 'can't run policy' note.",
+    refs=("sciflow", "AWS Lambda quotas"))
 
-LAMBDA_FUNCTION_ENV_SIZE = SciflowResourcePolicy(
-    name="lambda-function-env-size",
-    description="Lambda environment variables must total at most 4 KB.",
-    resource_types=(FUNCTION,), check=_env_size, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="Lambda rejects larger environments at deploy time.",
-            fix="Keep names and ARNs in the environment, configuration data in S3 or SSM.",
-            unknown=f"Unknown values count as {ENV_UNKNOWN_ESTIMATE} bytes each; only when that could exceed the "
-                    "limit is the engine's 'can't run policy' note raised.",
-            references=("sciflow",)))
+LAMBDA_FUNCTION_ENV_SIZE = _rules.resource(
+    "lambda-function-env-size", "Lambda environment variables must total at most 4 KB.", (FUNCTION,), _env_size,
+    Severity.MEDIUM, why="Lambda rejects larger environments at deploy time.",
+    fix="Keep names and ARNs in the environment, configuration data in S3 or SSM.",
+    unknown_doc=f"Unknown values count as {ENV_UNKNOWN_ESTIMATE} bytes each; only when that could exceed the limit "
+                "is the engine's 'can't run policy' note raised.", refs=("sciflow",))
 
-LAMBDA_FUNCTION_RUNTIME_SUPPORTED = SciflowResourcePolicy(
-    name="lambda-function-runtime-supported",
-    description="Lambda functions must not use a deprecated runtime.",
-    resource_types=(FUNCTION,), check=_runtime, enforcement_level=ADVISORY, severity=Severity.HIGH, area="hygiene",
+LAMBDA_FUNCTION_RUNTIME_SUPPORTED = _rules.resource(
+    "lambda-function-runtime-supported", "Lambda functions must not use a deprecated runtime.", (FUNCTION,), _runtime,
+    Severity.HIGH, level=ADVISORY, area="hygiene",
     config_schema=schema(
         deprecatedRuntimes={"type": "array", "items": {"type": "string"}, "default": list(DEPRECATED_RUNTIMES),
                             "description": "Runtimes to reject."},
         allowedRuntimes={"type": "array", "items": {"type": "string"}, "default": [],
                          "description": "When non-empty, only these runtimes pass."}),
-    doc=Doc(why="Deprecated runtimes get no security patches and later cannot be updated.",
-            fix="runtime='python3.12' (or another supported runtime).",
-            unknown="An unknown runtime is reported by the engine's note.",
-            references=("cdk-nag AwsSolutions-L1", "cdk-nag Serverless LambdaLatestVersion")))
+    why="Deprecated runtimes get no security patches and later cannot be updated.",
+    fix="runtime='python3.12' (or another supported runtime).",
+    unknown_doc="An unknown runtime is reported by the engine's note.",
+    refs=("cdk-nag AwsSolutions-L1", "cdk-nag Serverless LambdaLatestVersion"))
 
 POLICIES: list[AnyPolicy] = [
     LAMBDA_FUNCTION_ZIP_SIZE,

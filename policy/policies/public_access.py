@@ -21,9 +21,8 @@ from ._core import (
     UNKNOWN,
     AnyPolicy,
     Ctx,
-    Doc,
+    Rules,
     SciflowResourcePolicy,
-    SciflowStackPolicy,
     StackCtx,
     parse_json,
 )
@@ -68,11 +67,6 @@ def _public_check(kind: str, ctx: Ctx, args: ResourceValidationArgs) -> None:
             ctx.report(f"{kind} policy {st.where} allows {who} without a condition that restricts it "
                        "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, a specific aws:SourceIp ...): "
                        "anyone can use it. Name the principals or add such a condition.")
-
-
-def _public_policy(kind: str) -> Any:
-    """The public-statement check for one kind of resource policy (logic in :func:`_public_check`)."""
-    return functools.partial(_public_check, kind)
 
 
 def _all_actions_policy(ctx: Ctx, args: ResourceValidationArgs) -> None:
@@ -186,141 +180,101 @@ def _ownership(ctx: StackCtx) -> None:
 
 _REPORTED = ("Unknown at preview (the policy embeds ARNs of new resources): the engine reports 'can't run "
              "policy ... during preview'; the policy is enforced during `pulumi up`.")
+_mandatory = Rules(area=AREA, level=MANDATORY, unknown="report", unknown_doc=_REPORTED)
 
-S3_BUCKETPOLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="s3-bucketpolicy-no-public",
-    description="S3 bucket policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(BUCKET_POLICY, BUCKET), check=_public_policy("Bucket"), enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="A public bucket policy exposes the results and raw data of every job.",
-            fix="Grant access to the roles that need it; keep Principal '*' only in Deny statements "
-                "(such as the TLS-only statement).",
-            unknown=_REPORTED, references=("cdk-nag AwsSolutions-S2", "checkov CKV_AWS_70")))
 
-S3_BUCKET_NO_PUBLIC_ACL = SciflowResourcePolicy(
-    name="s3-bucket-no-public-acl",
-    description="S3 buckets must not use public canned ACLs or grants to AllUsers/AuthenticatedUsers.",
-    resource_types=(BUCKET, BUCKET_ACL), check=_acl, enforcement_level=MANDATORY, severity=Severity.CRITICAL,
-    area=AREA,
-    doc=Doc(why="public-read / public-read-write ACLs make every object world-readable (or writable).",
-            fix="Remove the ACL; with BucketOwnerEnforced ownership ACLs are disabled altogether.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_20", "checkov CKV_AWS_57")))
+def _no_public(name: str, policies: str, kind: str, types: tuple[str, ...], severity: Severity, why: str, fix: str,
+               *refs: str) -> SciflowResourcePolicy:
+    """The policy that ``kind`` resource policies let no one in (the check: :func:`_public_check`)."""
+    return _mandatory.resource(  # pragma: no mutate
+        name, f"{policies} must not allow Principal '*' without a restricting condition.", types,  # pragma: no mutate
+        functools.partial(_public_check, kind), severity, why=why, fix=fix, refs=refs)  # pragma: no mutate
 
-S3_BUCKET_PUBLIC_ACCESS_BLOCK = SciflowStackPolicy(
-    name="s3-bucket-public-access-block",
-    description="Every S3 bucket must have a BucketPublicAccessBlock with all four flags true.",
-    resource_types=(BUCKET, PUBLIC_ACCESS_BLOCK, ACCOUNT_PUBLIC_ACCESS_BLOCK), check=_public_access_block,
-    enforcement_level=MANDATORY, severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="The block stops a later ACL or bucket policy change from making data public.",
-            fix="aws.s3.BucketPublicAccessBlock(bucket=bucket.id, block_public_acls=True, block_public_policy=True, "
-                "ignore_public_acls=True, restrict_public_buckets=True).",
-            unknown="The block is matched to its bucket by property dependency (works when ids are unknown); "
-                    "an unknown flag counts as set.",
-            references=("cdk-nag AwsSolutions-S2", "checkov CKV2_AWS_6")),
-    unknown="ignore")
 
-S3_BUCKET_OWNERSHIP_ENFORCED = SciflowStackPolicy(
-    name="s3-bucket-ownership-enforced",
-    description="S3 buckets should disable ACLs with BucketOwnershipControls BucketOwnerEnforced.",
-    resource_types=(BUCKET, OWNERSHIP), check=_ownership, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="With ACLs disabled, only IAM and the bucket policy grant access (new buckets default to this; "
-                "the explicit resource keeps it visible and stops drift).",
-            fix="aws.s3.BucketOwnershipControls(bucket=bucket.id, rule={'object_ownership': 'BucketOwnerEnforced'}).",
-            unknown="Matched by property dependency; an unknown objectOwnership counts as enforced.",
-            references=("checkov CKV2_AWS_65",)),
-    unknown="ignore")
+S3_BUCKETPOLICY_NO_PUBLIC = _no_public(
+    "s3-bucketpolicy-no-public", "S3 bucket policies", "Bucket", (BUCKET_POLICY, BUCKET), Severity.CRITICAL,
+    "A public bucket policy exposes the results and raw data of every job.",
+    "Grant access to the roles that need it; keep Principal '*' only in Deny statements (such as the TLS-only "
+    "statement).", "cdk-nag AwsSolutions-S2", "checkov CKV_AWS_70")
+SQS_QUEUEPOLICY_NO_PUBLIC = _no_public(
+    "sqs-queuepolicy-no-public", "SQS queue policies", "Queue", (QUEUE_POLICY, QUEUE), Severity.HIGH,
+    "Anyone could send poison messages to (or read) the queue, including dead letters with data.",
+    "Allow the service principal with an aws:SourceArn condition (components/storage.py create_queue).",
+    "checkov CKV_AWS_72", "checkov CKV_AWS_168")
+EVENTBRIDGE_BUS_POLICY_NO_PUBLIC = _no_public(
+    "eventbridge-buspolicy-no-public", "EventBridge bus policies", "Event bus", (EVENT_BUS_POLICY,), Severity.HIGH,
+    "An open bus accepts events from any account, which can start pipelines.",
+    "Name the accounts or add an aws:PrincipalOrgID condition.", "cdk-nag AwsSolutions-EVB1")
+SNS_TOPICPOLICY_NO_PUBLIC = _no_public(
+    "sns-topicpolicy-no-public", "SNS topic policies", "Topic", (TOPIC_POLICY, TOPIC), Severity.HIGH,
+    "Anyone could publish to the topic (starting whatever it fans out to) or subscribe to its messages.",
+    "Allow the publishing service with an aws:SourceArn / aws:SourceAccount condition, or name roles.",
+    "checkov CKV_AWS_169")
+KMS_KEYPOLICY_NO_PUBLIC = _no_public(
+    "kms-keypolicy-no-public", "KMS key policies", "Key", (KEY, KEY_POLICY), Severity.CRITICAL,
+    "A public key policy lets any AWS account decrypt the data the key protects (or use the key).",
+    "Give the account root 'kms:*' (IAM then decides) and services the actions they need with aws:SourceAccount / "
+    "kms:ViaService / kms:CallerAccount conditions (components/storage.py kms_key_policy).", "checkov CKV_AWS_33")
+SECRETSMANAGER_SECRETPOLICY_NO_PUBLIC = _no_public(
+    "secretsmanager-secretpolicy-no-public", "Secrets Manager resource policies", "Secret", (SECRET_POLICY, SECRET),
+    Severity.CRITICAL, "A public secret policy lets any AWS account read the secret value.",
+    "Name the role ARNs that read the secret; set block_public_policy=True on SecretPolicy.", "sciflow",
+    "AWS Secrets Manager BlockPublicPolicy")
 
-SQS_QUEUEPOLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="sqs-queuepolicy-no-public",
-    description="SQS queue policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(QUEUE_POLICY, QUEUE), check=_public_policy("Queue"), enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="Anyone could send poison messages to (or read) the queue, including dead letters with data.",
-            fix="Allow the service principal with an aws:SourceArn condition (components/storage.py create_queue).",
-            unknown=_REPORTED, references=("checkov CKV_AWS_72", "checkov CKV_AWS_168")))
+S3_BUCKET_NO_PUBLIC_ACL = _mandatory.resource(
+    "s3-bucket-no-public-acl", "S3 buckets must not use public canned ACLs or grants to AllUsers/AuthenticatedUsers.",
+    (BUCKET, BUCKET_ACL), _acl, Severity.CRITICAL,
+    why="public-read / public-read-write ACLs make every object world-readable (or writable).",
+    fix="Remove the ACL; with BucketOwnerEnforced ownership ACLs are disabled altogether.",
+    refs=("checkov CKV_AWS_20", "checkov CKV_AWS_57"))
 
-EVENTBRIDGE_BUS_POLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="eventbridge-buspolicy-no-public",
-    description="EventBridge bus policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(EVENT_BUS_POLICY,), check=_public_policy("Event bus"), enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="An open bus accepts events from any account, which can start pipelines.",
-            fix="Name the accounts or add an aws:PrincipalOrgID condition.",
-            unknown=_REPORTED, references=("cdk-nag AwsSolutions-EVB1",)))
+S3_BUCKET_PUBLIC_ACCESS_BLOCK = _mandatory.stack(
+    "s3-bucket-public-access-block", "Every S3 bucket must have a BucketPublicAccessBlock with all four flags true.",
+    (BUCKET, PUBLIC_ACCESS_BLOCK, ACCOUNT_PUBLIC_ACCESS_BLOCK), _public_access_block, Severity.HIGH,
+    why="The block stops a later ACL or bucket policy change from making data public.",
+    fix="aws.s3.BucketPublicAccessBlock(bucket=bucket.id, block_public_acls=True, block_public_policy=True, "
+        "ignore_public_acls=True, restrict_public_buckets=True).",
+    refs=("cdk-nag AwsSolutions-S2", "checkov CKV2_AWS_6"), unknown="ignore",
+    unknown_doc="The block is matched to its bucket by property dependency (works when ids are unknown); an unknown "
+                "flag counts as set.")
 
-SNS_TOPICPOLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="sns-topicpolicy-no-public",
-    description="SNS topic policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(TOPIC_POLICY, TOPIC), check=_public_policy("Topic"), enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="Anyone could publish to the topic (starting whatever it fans out to) or subscribe to its messages.",
-            fix="Allow the publishing service with an aws:SourceArn / aws:SourceAccount condition, or name roles.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_169",)))
+S3_BUCKET_OWNERSHIP_ENFORCED = _mandatory.stack(
+    "s3-bucket-ownership-enforced", "S3 buckets should disable ACLs with BucketOwnershipControls BucketOwnerEnforced.",
+    (BUCKET, OWNERSHIP), _ownership, Severity.MEDIUM, level=ADVISORY, unknown="ignore",
+    why="With ACLs disabled, only IAM and the bucket policy grant access (new buckets default to this; the explicit "
+        "resource keeps it visible and stops drift).",
+    fix="aws.s3.BucketOwnershipControls(bucket=bucket.id, rule={'object_ownership': 'BucketOwnerEnforced'}).",
+    unknown_doc="Matched by property dependency; an unknown objectOwnership counts as enforced.",
+    refs=("checkov CKV2_AWS_65",))
 
-KMS_KEYPOLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="kms-keypolicy-no-public",
-    description="KMS key policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(KEY, KEY_POLICY), check=_public_policy("Key"), enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="A public key policy lets any AWS account decrypt the data the key protects (or use the key).",
-            fix="Give the account root 'kms:*' (IAM then decides) and services the actions they need with "
-                "aws:SourceAccount / kms:ViaService / kms:CallerAccount conditions (components/storage.py "
-                "kms_key_policy).",
-            unknown=_REPORTED, references=("checkov CKV_AWS_33",)))
+AWS_RESOURCEPOLICY_NO_ALL_ACTIONS = _mandatory.resource(
+    "aws-resourcepolicy-no-all-actions", "Resource policies must not allow every action ('*', '<service>:*' or "
+    "NotAction) to a principal other than an account root.", tuple(RESOURCE_POLICY_TYPES), _all_actions_policy,
+    Severity.HIGH,
+    why="'sqs:*' or '*' for a service or role also grants deleting the queue, changing its policy or purging it. "
+        "Statements whose principals are all account roots (the key policy's 'Enable IAM policies' statement) are "
+        "exempt: that account's IAM policies decide.",
+    fix="Name the actions: sqs:SendMessage for a publisher, s3:GetObject for a reader, kms:Decrypt and "
+        "kms:GenerateDataKey for a service.", refs=("checkov CKV_AWS_72",))
 
-SECRETSMANAGER_SECRETPOLICY_NO_PUBLIC = SciflowResourcePolicy(
-    name="secretsmanager-secretpolicy-no-public",
-    description="Secrets Manager resource policies must not allow Principal '*' without a restricting condition.",
-    resource_types=(SECRET_POLICY, SECRET), check=_public_policy("Secret"), enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="A public secret policy lets any AWS account read the secret value.",
-            fix="Name the role ARNs that read the secret; set block_public_policy=True on SecretPolicy.",
-            unknown=_REPORTED, references=("sciflow", "AWS Secrets Manager BlockPublicPolicy")))
+LAMBDA_FUNCTIONURL_AUTH = _mandatory.resource(
+    "lambda-functionurl-auth", "Lambda function URLs must require IAM authentication.", (FUNCTION_URL,),
+    _function_url, Severity.HIGH, why="A URL with authorizationType NONE runs scientific jobs (and bills them) for "
+    "anyone.", fix="authorization_type='AWS_IAM'.", refs=("checkov CKV_AWS_258", "cdk-nag LambdaFunctionUrlAuth"))
 
-AWS_RESOURCEPOLICY_NO_ALL_ACTIONS = SciflowResourcePolicy(
-    name="aws-resourcepolicy-no-all-actions",
-    description="Resource policies must not allow every action ('*', '<service>:*' or NotAction) to a principal "
-                "other than an account root.",
-    resource_types=tuple(RESOURCE_POLICY_TYPES), check=_all_actions_policy, enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="'sqs:*' or '*' for a service or role also grants deleting the queue, changing its policy or "
-                "purging it. Statements whose principals are all account roots (the key policy's 'Enable IAM "
-                "policies' statement) are exempt: that account's IAM policies decide.",
-            fix="Name the actions: sqs:SendMessage for a publisher, s3:GetObject for a reader, kms:Decrypt and "
-                "kms:GenerateDataKey for a service.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_72",)))
+LAMBDA_PERMISSION_NO_PUBLIC = _mandatory.resource(
+    "lambda-permission-no-public", "Lambda permissions must not grant invoke to principal '*'.", (PERMISSION,),
+    _permission_public, Severity.CRITICAL, why="Principal '*' makes the function invocable by every AWS account.",
+    fix="principal='events.amazonaws.com' (or the account) plus source_arn.",
+    refs=("checkov CKV_AWS_301", "cdk-nag LambdaFunctionPublicAccessProhibited (NIST/HIPAA/PCI packs)"))
 
-LAMBDA_FUNCTIONURL_AUTH = SciflowResourcePolicy(
-    name="lambda-functionurl-auth",
-    description="Lambda function URLs must require IAM authentication.",
-    resource_types=(FUNCTION_URL,), check=_function_url, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
-    doc=Doc(why="A URL with authorizationType NONE runs scientific jobs (and bills them) for anyone.",
-            fix="authorization_type='AWS_IAM'.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_258", "cdk-nag LambdaFunctionUrlAuth")))
-
-LAMBDA_PERMISSION_NO_PUBLIC = SciflowResourcePolicy(
-    name="lambda-permission-no-public",
-    description="Lambda permissions must not grant invoke to principal '*'.",
-    resource_types=(PERMISSION,), check=_permission_public, enforcement_level=MANDATORY,
-    severity=Severity.CRITICAL, area=AREA,
-    doc=Doc(why="Principal '*' makes the function invocable by every AWS account.",
-            fix="principal='events.amazonaws.com' (or the account) plus source_arn.",
-            unknown=_REPORTED, references=("checkov CKV_AWS_301",
-                                            "cdk-nag LambdaFunctionPublicAccessProhibited (NIST/HIPAA/PCI packs)")))
-
-LAMBDA_PERMISSION_SOURCE_RESTRICTED = SciflowResourcePolicy(
-    name="lambda-permission-source-restricted",
-    description="Lambda permissions for AWS services must set sourceArn or sourceAccount.",
-    resource_types=(PERMISSION,), check=_permission_source, enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area=AREA,
-    doc=Doc(why="Without them any bucket, rule or topic of that service, in any account, may invoke the "
-                "function (confused deputy).",
-            fix="source_arn=rule.arn (or bucket.arn / topic.arn), and source_account for S3.",
-            unknown="Only presence matters: a sourceArn unknown at preview is set, so it passes.",
-            references=("checkov CKV_AWS_364",)),
-    unknown="ignore")
+LAMBDA_PERMISSION_SOURCE_RESTRICTED = _mandatory.resource(
+    "lambda-permission-source-restricted", "Lambda permissions for AWS services must set sourceArn or "
+    "sourceAccount.", (PERMISSION,), _permission_source, Severity.HIGH, unknown="ignore",
+    why="Without them any bucket, rule or topic of that service, in any account, may invoke the function (confused "
+        "deputy).", fix="source_arn=rule.arn (or bucket.arn / topic.arn), and source_account for S3.",
+    unknown_doc="Only presence matters: a sourceArn unknown at preview is set, so it passes.",
+    refs=("checkov CKV_AWS_364",))
 
 POLICIES: list[AnyPolicy] = [
     S3_BUCKETPOLICY_NO_PUBLIC,

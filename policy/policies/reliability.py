@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
-from ._core import ADVISORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy, SciflowStackPolicy, StackCtx
+from ._core import ADVISORY, UNKNOWN, AnyPolicy, Ctx, Rules, StackCtx
 from .public_access import BUCKET, QUEUE, bucket_side
 
 AREA = "reliability"
@@ -210,99 +210,70 @@ def _explicit_memory_timeout(ctx: Ctx, args: ResourceValidationArgs) -> None:
 
 DLQ_DOC_UNKNOWN = ("Links are followed through property dependencies (known at preview); an unknown destination "
                    "counts as set.")
+_rules = Rules(area=AREA, level=ADVISORY, unknown_doc="An unknown value counts as set.")
 
-LAMBDA_FUNCTION_DLQ = SciflowStackPolicy(
-    name="lambda-function-dlq",
-    description="Asynchronously invoked Lambda functions must have a DLQ or an on-failure destination.",
-    resource_types=(FUNCTION, INVOKE_CONFIG, PERMISSION, SCHEDULE, EVENT_TARGET, BUCKET_NOTIFICATION, SUBSCRIPTION),
-    check=_function_dlq,
-    enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
-    doc=Doc(why="After 2 retries Lambda drops an asynchronous event that keeps failing; the input is lost. "
-                "Functions only called synchronously are not flagged: asynchronous means a Scheduler schedule, "
-                "an EventBridge target, an S3 bucket notification, an SNS subscription, or a lambda Permission "
-                "for an asynchronous service (S3, SNS, SES, EventBridge, CloudWatch Logs, CloudFormation, Config, "
-                "IoT, CodeCommit ...). Permissions for synchronous callers (API Gateway, ALB, Cognito, Lex, "
-                "CloudFront, Firehose, Secrets Manager rotation, Step Functions ...) and for accounts are not.",
-            fix="aws.lambda_.FunctionEventInvokeConfig(destination_config=on_failure -> SQS queue) or "
-                "dead_letter_config.",
-            unknown=DLQ_DOC_UNKNOWN,
-            references=("cdk-nag Serverless LambdaDLQ", "cdk-nag Serverless LambdaAsyncFailureDestination",
-                        "checkov CKV_AWS_116")),
-    unknown="ignore")
+LAMBDA_FUNCTION_DLQ = _rules.stack(
+    "lambda-function-dlq", "Asynchronously invoked Lambda functions must have a DLQ or an on-failure destination.",
+    (FUNCTION, INVOKE_CONFIG, PERMISSION, SCHEDULE, EVENT_TARGET, BUCKET_NOTIFICATION, SUBSCRIPTION), _function_dlq,
+    Severity.MEDIUM,
+    why="After 2 retries Lambda drops an asynchronous event that keeps failing; the input is lost. Functions only "
+        "called synchronously are not flagged: asynchronous means a Scheduler schedule, an EventBridge target, an S3 "
+        "bucket notification, an SNS subscription, or a lambda Permission for an asynchronous service (S3, SNS, SES, "
+        "EventBridge, CloudWatch Logs, CloudFormation, Config, IoT, CodeCommit ...). Permissions for synchronous "
+        "callers (API Gateway, ALB, Cognito, Lex, CloudFront, Firehose, Secrets Manager rotation, Step Functions ...) "
+        "and for accounts are not.",
+    fix="aws.lambda_.FunctionEventInvokeConfig(destination_config=on_failure -> SQS queue) or dead_letter_config.",
+    unknown_doc=DLQ_DOC_UNKNOWN, refs=("cdk-nag Serverless LambdaDLQ",
+                                       "cdk-nag Serverless LambdaAsyncFailureDestination", "checkov CKV_AWS_116"))
 
-SQS_QUEUE_DLQ = SciflowStackPolicy(
-    name="sqs-queue-dlq",
-    description="SQS queues must have a redrive policy unless they are themselves a DLQ.",
-    resource_types=(QUEUE, REDRIVE, INVOKE_CONFIG, FUNCTION, SCHEDULE, EVENT_TARGET, MAPPING), check=_queue_dlq,
-    enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="Poison messages otherwise cycle until retention expires and then vanish.",
-            fix="redrive_policy=json.dumps({'deadLetterTargetArn': dlq.arn, 'maxReceiveCount': 5}).",
-            unknown=DLQ_DOC_UNKNOWN, references=("cdk-nag AwsSolutions-SQS3", "cdk-nag Serverless SQSRedrivePolicy")),
-    unknown="ignore")
+SQS_QUEUE_DLQ = _rules.stack(
+    "sqs-queue-dlq", "SQS queues must have a redrive policy unless they are themselves a DLQ.",
+    (QUEUE, REDRIVE, INVOKE_CONFIG, FUNCTION, SCHEDULE, EVENT_TARGET, MAPPING), _queue_dlq, Severity.MEDIUM,
+    why="Poison messages otherwise cycle until retention expires and then vanish.",
+    fix="redrive_policy=json.dumps({'deadLetterTargetArn': dlq.arn, 'maxReceiveCount': 5}).",
+    unknown_doc=DLQ_DOC_UNKNOWN, refs=("cdk-nag AwsSolutions-SQS3", "cdk-nag Serverless SQSRedrivePolicy"))
 
-DYNAMODB_TABLE_PITR = SciflowResourcePolicy(
-    name="dynamodb-table-pitr",
-    description="DynamoDB tables must have point-in-time recovery enabled.",
-    resource_types=(TABLE,), check=_pitr, enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
-    doc=Doc(why="The ledger is the record of what was processed; PITR restores it after a bad write.",
-            fix="point_in_time_recovery={'enabled': True}.", unknown="An unknown flag counts as enabled.",
-            references=("cdk-nag AwsSolutions-DDB3", "checkov CKV_AWS_28")),
-    unknown="ignore")
+DYNAMODB_TABLE_PITR = _rules.resource(
+    "dynamodb-table-pitr", "DynamoDB tables must have point-in-time recovery enabled.", (TABLE,), _pitr,
+    Severity.MEDIUM, why="The ledger is the record of what was processed; PITR restores it after a bad write.",
+    fix="point_in_time_recovery={'enabled': True}.", unknown_doc="An unknown flag counts as enabled.",
+    refs=("cdk-nag AwsSolutions-DDB3", "checkov CKV_AWS_28"))
 
-S3_BUCKET_VERSIONING = SciflowStackPolicy(
-    name="s3-bucket-versioning",
-    description="S3 buckets must have versioning enabled.",
-    resource_types=(BUCKET, VERSIONING), check=_versioning, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area=AREA,
-    doc=Doc(why="Versioning keeps overwritten or deleted inputs and artifacts recoverable.",
-            fix="aws.s3.BucketVersioning(bucket=bucket.id, versioning_configuration={'status': 'Enabled'}).",
-            unknown="Matched by property dependency; an unknown status counts as enabled.",
-            references=("checkov CKV_AWS_21",)),
-    unknown="ignore")
+S3_BUCKET_VERSIONING = _rules.stack(
+    "s3-bucket-versioning", "S3 buckets must have versioning enabled.", (BUCKET, VERSIONING), _versioning,
+    Severity.LOW, why="Versioning keeps overwritten or deleted inputs and artifacts recoverable.",
+    fix="aws.s3.BucketVersioning(bucket=bucket.id, versioning_configuration={'status': 'Enabled'}).",
+    unknown_doc="Matched by property dependency; an unknown status counts as enabled.", refs=("checkov CKV_AWS_21",))
 
-SCHEDULER_SCHEDULE_RETRY_DLQ = SciflowResourcePolicy(
-    name="scheduler-schedule-retry-dlq",
-    description="EventBridge Scheduler schedules must set a retry policy and a dead-letter queue.",
-    resource_types=(SCHEDULE,), check=_schedule, enforcement_level=ADVISORY, severity=Severity.MEDIUM, area=AREA,
-    doc=Doc(why="Without a DLQ a scheduled run that cannot be delivered is dropped without a trace.",
-            fix="target.retry_policy and target.dead_letter_config.arn (an SQS queue).",
-            unknown=_PRESENCE, references=("sciflow",)),
-    unknown="ignore")
+SCHEDULER_SCHEDULE_RETRY_DLQ = _rules.resource(
+    "scheduler-schedule-retry-dlq", "EventBridge Scheduler schedules must set a retry policy and a dead-letter "
+    "queue.", (SCHEDULE,), _schedule, Severity.MEDIUM,
+    why="Without a DLQ a scheduled run that cannot be delivered is dropped without a trace.",
+    fix="target.retry_policy and target.dead_letter_config.arn (an SQS queue).", unknown_doc=_PRESENCE,
+    refs=("sciflow",))
 
-EVENTBRIDGE_TARGET_DLQ = SciflowResourcePolicy(
-    name="eventbridge-target-dlq",
-    description="EventBridge rule targets must have a dead-letter queue.",
-    resource_types=(EVENT_TARGET,), check=_event_target, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="S3 -> EventBridge -> Step Functions deliveries that fail are otherwise lost.",
-            fix="dead_letter_config={'arn': queue.arn} and a retry_policy.",
-            unknown=_PRESENCE, references=("cdk-nag Serverless EventBusDLQ",)),
-    unknown="ignore")
+EVENTBRIDGE_TARGET_DLQ = _rules.resource(
+    "eventbridge-target-dlq", "EventBridge rule targets must have a dead-letter queue.", (EVENT_TARGET,),
+    _event_target, Severity.MEDIUM, why="S3 -> EventBridge -> Step Functions deliveries that fail are otherwise lost.",
+    fix="dead_letter_config={'arn': queue.arn} and a retry_policy.", unknown_doc=_PRESENCE,
+    refs=("cdk-nag Serverless EventBusDLQ",))
 
-LAMBDA_FUNCTION_CONCURRENCY = SciflowResourcePolicy(
-    name="lambda-function-concurrency",
-    description="Lambda functions must set reserved concurrency.",
-    resource_types=(FUNCTION,), check=_concurrency, enforcement_level=ADVISORY, severity=Severity.LOW, area=AREA,
-    doc=Doc(why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency. The "
-                "trade-off: a reservation is carved out of the account's pool and Lambda keeps 100 unreserved, so "
-                "new accounts (quota 10) reject any; sciflow leaves functions unreserved by default and serializes "
-                "a computation's runs with its run ledger's lease instead.",
-            fix="reserved_concurrent_executions=N (config `reservedConcurrency`) where the quota allows.",
-            unknown="An unknown value counts as set.",
-            references=("checkov CKV_AWS_115", "cdk-nag LambdaConcurrency (NIST/HIPAA packs)")),
-    unknown="ignore")
+LAMBDA_FUNCTION_CONCURRENCY = _rules.resource(
+    "lambda-function-concurrency", "Lambda functions must set reserved concurrency.", (FUNCTION,), _concurrency,
+    Severity.LOW,
+    why="Bounds parallel runs (and cost) and protects the rest of the account's concurrency. The trade-off: a "
+        "reservation is carved out of the account's pool and Lambda keeps 100 unreserved, so new accounts (quota 10) "
+        "reject any; sciflow leaves functions unreserved by default and serializes a computation's runs with its run "
+        "ledger's lease instead.",
+    fix="reserved_concurrent_executions=N (config `reservedConcurrency`) where the quota allows.",
+    refs=("checkov CKV_AWS_115", "cdk-nag LambdaConcurrency (NIST/HIPAA packs)"))
 
-LAMBDA_FUNCTION_EXPLICIT_MEMORY_TIMEOUT = SciflowResourcePolicy(
-    name="lambda-function-explicit-memory-timeout",
-    description="Lambda functions should not run with the default memory (128 MB) and timeout (3 s).",
-    resource_types=(FUNCTION,), check=_explicit_memory_timeout, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area=AREA,
-    doc=Doc(why="The defaults are wrong for scientific work: 128 MB cannot import pandas, 3 s times out.",
-            fix="Set memory_size and timeout from the job's measured needs.",
-            unknown="An unknown value counts as set.",
-            references=("cdk-nag Serverless LambdaDefaultMemorySize", "cdk-nag Serverless LambdaDefaultTimeout")),
-    unknown="ignore")
+LAMBDA_FUNCTION_EXPLICIT_MEMORY_TIMEOUT = _rules.resource(
+    "lambda-function-explicit-memory-timeout", "Lambda functions should not run with the default memory (128 MB) and "
+    "timeout (3 s).", (FUNCTION,), _explicit_memory_timeout, Severity.LOW,
+    why="The defaults are wrong for scientific work: 128 MB cannot import pandas, 3 s times out.",
+    fix="Set memory_size and timeout from the job's measured needs.",
+    refs=("cdk-nag Serverless LambdaDefaultMemorySize", "cdk-nag Serverless LambdaDefaultTimeout"))
 
 POLICIES: list[AnyPolicy] = [
     LAMBDA_FUNCTION_DLQ,

@@ -18,9 +18,7 @@ from ._core import (
     UNKNOWN,
     AnyPolicy,
     Ctx,
-    Doc,
-    SciflowResourcePolicy,
-    SciflowStackPolicy,
+    Rules,
     StackCtx,
 )
 from .public_access import BUCKET, SECRET, bucket_side
@@ -135,74 +133,57 @@ def _visibility(ctx: StackCtx) -> None:
                            mapping.urn)
 
 
-S3_BUCKET_ACCESS_LOGGING = SciflowStackPolicy(
-    name="s3-bucket-access-logging",
-    description="S3 buckets should log server access to a log bucket (log target buckets are exempt).",
-    resource_types=(BUCKET, LOGGING), check=_access_logging, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area="observability",
-    doc=Doc(why="Access logs record who read or deleted which input or result, for audits and incident response.",
-            fix="aws.s3.BucketLogging(bucket=bucket.id, target_bucket=log_bucket.id, target_prefix='bucket/').",
-            unknown=_FLAG, references=("cdk-nag AwsSolutions-S1", "checkov CKV_AWS_18")),
-    unknown="ignore")
+_advice = Rules(area="hygiene", level=ADVISORY, unknown_doc=_FLAG)
 
-S3_BUCKET_LIFECYCLE = SciflowStackPolicy(
-    name="s3-bucket-lifecycle",
-    description="S3 buckets should have lifecycle rules (expiration, old versions, incomplete uploads).",
-    resource_types=(BUCKET, LIFECYCLE), check=_lifecycle, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area="cost",
-    doc=Doc(why="Versioned buckets keep every overwritten object; without expiry the bill only grows.",
-            fix="aws.s3.BucketLifecycleConfiguration with expiration / noncurrent_version_expiration / "
-                "abort_incomplete_multipart_upload (EtlPipeline's staging bucket has one).",
-            unknown=_FLAG, references=("checkov CKV2_AWS_61",)),
-    unknown="ignore")
+S3_BUCKET_ACCESS_LOGGING = _advice.stack(
+    "s3-bucket-access-logging", "S3 buckets should log server access to a log bucket (log target buckets are "
+    "exempt).", (BUCKET, LOGGING), _access_logging, Severity.LOW, area="observability",
+    why="Access logs record who read or deleted which input or result, for audits and incident response.",
+    fix="aws.s3.BucketLogging(bucket=bucket.id, target_bucket=log_bucket.id, target_prefix='bucket/').",
+    refs=("cdk-nag AwsSolutions-S1", "checkov CKV_AWS_18"))
 
-SECRETSMANAGER_SECRET_ROTATION = SciflowStackPolicy(
-    name="secretsmanager-secret-rotation",
-    description="Secrets Manager secrets should rotate automatically.",
-    resource_types=(SECRET, ROTATION), check=_rotation, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area="hygiene",
-    doc=Doc(why="Rotation limits how long a leaked credential works. Advisory: third-party API keys often "
-                "cannot be rotated by a Lambda.",
-            fix="aws.secretsmanager.SecretRotation(secret_id=secret.id, rotation_lambda_arn=..., "
-                "rotation_rules={'automatically_after_days': 30}).",
-            unknown=_FLAG, references=("cdk-nag AwsSolutions-SMG4", "checkov CKV2_AWS_57")),
-    unknown="ignore")
+S3_BUCKET_LIFECYCLE = _advice.stack(
+    "s3-bucket-lifecycle", "S3 buckets should have lifecycle rules (expiration, old versions, incomplete uploads).",
+    (BUCKET, LIFECYCLE), _lifecycle, Severity.LOW, area="cost",
+    why="Versioned buckets keep every overwritten object; without expiry the bill only grows.",
+    fix="aws.s3.BucketLifecycleConfiguration with expiration / noncurrent_version_expiration / "
+        "abort_incomplete_multipart_upload (EtlPipeline's staging bucket has one).", refs=("checkov CKV2_AWS_61",))
 
-LAMBDA_FUNCTION_CODE_SIGNING = SciflowResourcePolicy(
-    name="lambda-function-code-signing",
-    description="Lambda functions should verify their code with a code signing config.",
-    resource_types=(FUNCTION,), check=_code_signing, enforcement_level=ADVISORY, severity=Severity.LOW,
-    area="hygiene",
-    doc=Doc(why="Code signing rejects packages not signed by your signing profile, so a stolen deploy "
-                "credential cannot swap the code.",
-            fix="aws.signer.SigningProfile + aws.lambda_.CodeSigningConfig; code_signing_config_arn=config.arn.",
-            unknown="An unknown ARN counts as set.", references=("checkov CKV_AWS_272",)),
-    unknown="ignore")
+SECRETSMANAGER_SECRET_ROTATION = _advice.stack(
+    "secretsmanager-secret-rotation", "Secrets Manager secrets should rotate automatically.", (SECRET, ROTATION),
+    _rotation, Severity.MEDIUM,
+    why="Rotation limits how long a leaked credential works. Advisory: third-party API keys often cannot be rotated "
+        "by a Lambda.",
+    fix="aws.secretsmanager.SecretRotation(secret_id=secret.id, rotation_lambda_arn=..., "
+        "rotation_rules={'automatically_after_days': 30}).", refs=("cdk-nag AwsSolutions-SMG4", "checkov CKV2_AWS_57"))
 
-LAMBDA_FUNCTION_VPC = SciflowResourcePolicy(
-    name="lambda-function-vpc",
-    description="Lambda functions that reach private resources should run in a VPC.",
-    resource_types=(FUNCTION,), check=_vpc, enforcement_level=ADVISORY, severity=Severity.LOW, area="hygiene",
-    doc=Doc(why="A VPC controls the function's egress; sciflow's functions only call AWS APIs with IAM and TLS, "
-                "so this stays advice (a VPC adds NAT or endpoint cost and cold-start work).",
-            fix="vpc_config={'subnet_ids': private_subnets, 'security_group_ids': [sg.id]} plus VPC endpoints.",
-            unknown="Unknown subnet ids count as set.",
-            references=("checkov CKV_AWS_117", "cdk-nag LambdaInsideVPC (NIST/HIPAA/PCI packs)")),
-    unknown="ignore")
+LAMBDA_FUNCTION_CODE_SIGNING = _advice.resource(
+    "lambda-function-code-signing", "Lambda functions should verify their code with a code signing config.",
+    (FUNCTION,), _code_signing, Severity.LOW,
+    why="Code signing rejects packages not signed by your signing profile, so a stolen deploy credential cannot swap "
+        "the code.",
+    fix="aws.signer.SigningProfile + aws.lambda_.CodeSigningConfig; code_signing_config_arn=config.arn.",
+    unknown_doc="An unknown ARN counts as set.", refs=("checkov CKV_AWS_272",))
 
-SQS_QUEUE_VISIBILITY_TIMEOUT = SciflowStackPolicy(
-    name="sqs-queue-visibility-timeout",
-    description="A queue consumed by a Lambda function must have a visibility timeout of at least the "
-                "function's timeout.",
-    resource_types=(QUEUE, FUNCTION, MAPPING), check=_visibility, enforcement_level=MANDATORY,
-    severity=Severity.HIGH, area="package-size",
-    doc=Doc(why="CreateEventSourceMapping fails when the queue's visibility timeout is below the function's "
-                "timeout (defaults: 30 s and 3 s); and a shorter timeout redelivers messages still being "
-                "processed. Followed through the event source mappings.",
-            fix="visibility_timeout_seconds >= 6 x the function timeout (AWS's recommendation).",
-            unknown="A timeout unknown at preview is not judged.",
-            references=("cdk-nag LambdaEventSourceSQSVisibilityTimeout", "AWS Lambda SQS docs")),
-    unknown="ignore")
+LAMBDA_FUNCTION_VPC = _advice.resource(
+    "lambda-function-vpc", "Lambda functions that reach private resources should run in a VPC.", (FUNCTION,), _vpc,
+    Severity.LOW,
+    why="A VPC controls the function's egress; sciflow's functions only call AWS APIs with IAM and TLS, so this stays "
+        "advice (a VPC adds NAT or endpoint cost and cold-start work).",
+    fix="vpc_config={'subnet_ids': private_subnets, 'security_group_ids': [sg.id]} plus VPC endpoints.",
+    unknown_doc="Unknown subnet ids count as set.",
+    refs=("checkov CKV_AWS_117", "cdk-nag LambdaInsideVPC (NIST/HIPAA/PCI packs)"))
+
+SQS_QUEUE_VISIBILITY_TIMEOUT = _advice.stack(
+    "sqs-queue-visibility-timeout", "A queue consumed by a Lambda function must have a visibility timeout of at "
+    "least the function's timeout.", (QUEUE, FUNCTION, MAPPING), _visibility, Severity.HIGH,
+    area="package-size", level=MANDATORY,
+    why="CreateEventSourceMapping fails when the queue's visibility timeout is below the function's timeout "
+        "(defaults: 30 s and 3 s); and a shorter timeout redelivers messages still being processed. Followed through "
+        "the event source mappings.",
+    fix="visibility_timeout_seconds >= 6 x the function timeout (AWS's recommendation).",
+    unknown_doc="A timeout unknown at preview is not judged.",
+    refs=("cdk-nag LambdaEventSourceSQSVisibilityTimeout", "AWS Lambda SQS docs"))
 
 POLICIES: list[AnyPolicy] = [
     S3_BUCKET_ACCESS_LOGGING,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._core import ADVISORY, MANDATORY, UNKNOWN, AnyPolicy, Ctx, Doc, SciflowResourcePolicy
+from ._core import ADVISORY, MANDATORY, UNKNOWN, AnyPolicy, Ctx, Rules
 
 AREA = "stepfunctions"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
@@ -151,35 +151,27 @@ def _retry_catch(ctx: Ctx, args: ResourceValidationArgs) -> None:
 _REPORTED = ("The definition embeds function ARNs, so it is unknown at preview when they are new: the engine "
              "reports 'can't run policy ... during preview' and the policy runs during `pulumi up`.")
 
-SFN_STATEMACHINE_DEFINITION_VALID = SciflowResourcePolicy(
-    name="sfn-statemachine-definition-valid",
-    description="State machine definitions must be structurally valid Amazon States Language.",
-    resource_types=(STATE_MACHINE,), check=_valid, enforcement_level=MANDATORY, severity=Severity.HIGH,
-    area=AREA,
-    doc=Doc(why="An invalid definition fails the deploy (CreateStateMachine validates it), after the functions "
-                "were already created. Checks StartAt, Type, Next/End, transition targets, Task Resource, "
-                "Choice rules, Retry/Catch ErrorEquals, recursively in Map and Parallel.",
-            fix="Build the definition with the typed ASL builder; never hand-write JSON.",
-            unknown=_REPORTED, references=("sciflow",)))
+_rules = Rules(area=AREA, level=MANDATORY, unknown="report", unknown_doc=_REPORTED)
 
-SFN_STATEMACHINE_DEFINITION_SIZE = SciflowResourcePolicy(
-    name="sfn-statemachine-definition-size",
-    description="State machine definitions must be at most 1 MiB (1,048,576 bytes).",
-    resource_types=(STATE_MACHINE,), check=_size, enforcement_level=MANDATORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="Step Functions rejects larger definitions.",
-            fix="Keep data out of the definition (S3, ItemReader).", unknown=_REPORTED,
-            references=("sciflow", "Step Functions quotas")))
+SFN_STATEMACHINE_DEFINITION_VALID = _rules.resource(
+    "sfn-statemachine-definition-valid", "State machine definitions must be structurally valid Amazon States "
+    "Language.", (STATE_MACHINE,), _valid, Severity.HIGH,
+    why="An invalid definition fails the deploy (CreateStateMachine validates it), after the functions were already "
+        "created. Checks StartAt, Type, Next/End, transition targets, Task Resource, Choice rules, Retry/Catch "
+        "ErrorEquals, recursively in Map and Parallel.",
+    fix="Build the definition with the typed ASL builder; never hand-write JSON.", refs=("sciflow",))
 
-SFN_STATEMACHINE_TASK_RETRY_CATCH = SciflowResourcePolicy(
-    name="sfn-statemachine-task-retry-catch",
-    description="Every Task state must Retry and Catch (Catch may come from an enclosing Map or Parallel).",
-    resource_types=(STATE_MACHINE,), check=_retry_catch, enforcement_level=ADVISORY, severity=Severity.MEDIUM,
-    area=AREA,
-    doc=Doc(why="An uncaught Task error fails the whole execution and the input's outcome is never recorded.",
-            fix="Retry with backoff on transient errors; Catch States.ALL into a state that records the "
-                "failure and sends the input to the DLQ.",
-            unknown=_REPORTED, references=("sciflow",)))
+SFN_STATEMACHINE_DEFINITION_SIZE = _rules.resource(
+    "sfn-statemachine-definition-size", "State machine definitions must be at most 1 MiB (1,048,576 bytes).",
+    (STATE_MACHINE,), _size, Severity.MEDIUM, why="Step Functions rejects larger definitions.",
+    fix="Keep data out of the definition (S3, ItemReader).", refs=("sciflow", "Step Functions quotas"))
+
+SFN_STATEMACHINE_TASK_RETRY_CATCH = _rules.resource(
+    "sfn-statemachine-task-retry-catch", "Every Task state must Retry and Catch (Catch may come from an enclosing Map "
+    "or Parallel).", (STATE_MACHINE,), _retry_catch, Severity.MEDIUM, level=ADVISORY,
+    why="An uncaught Task error fails the whole execution and the input's outcome is never recorded.",
+    fix="Retry with backoff on transient errors; Catch States.ALL into a state that records the failure and sends "
+        "the input to the DLQ.", refs=("sciflow",))
 
 POLICIES: list[AnyPolicy] = [
     SFN_STATEMACHINE_DEFINITION_VALID,

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from policy.policies._iamdoc import (
+    _fits,
+    _segment_wide,
     account_roots,
     expand_action,
+    only_account_roots,
     parse_statements,
     restricting_condition,
 )
@@ -222,3 +225,58 @@ def test_dynamodb_cmk_config_allows_the_aws_managed_key() -> None:
 
 def test_policy_documents_as_json_strings_round_trip() -> None:
     assert json.loads(policy_doc(allow("s3:GetObject")))["Statement"][0]["Action"] == "s3:GetObject"
+
+
+# --------------------------------------------------------------------------- found by the 2026-12-01 runs
+@pytest.mark.parametrize(("value", "template", "fits"), [
+    ("eu-west-1", "${Region}", True), ("", "${Region}", False),  # a region-scoped ARN needs a region
+    ("", "", True), ("*", "", True), ("eu-west-1", "", False),  # a global service's empty field
+    ("aws", "aws", True), ("a*", "aws", True), ("b*", "aws", False), ("aws-cn", "aws", False),
+])
+def test_arn_field_fits_the_template(value: str, template: str, fits: bool) -> None:
+    assert _fits(value, template) is fits
+
+
+@pytest.mark.parametrize(("segment", "wide"), [
+    ("*", True), ("?ata", True), ("*-data", True), ("data*", False), ("data", False), ("", False),
+])
+def test_segment_wideness(segment: str, wide: bool) -> None:
+    assert _segment_wide(segment) is wide
+
+
+def test_like_operator_patterns_that_start_with_a_wildcard_restrict_nothing() -> None:
+    """StringLike on a non-ARN key (account, organization) with a leading wildcard matches anyone's value."""
+    assert restricting_condition({"StringLike": {"aws:SourceAccount": "*9012"}}) is False
+    assert restricting_condition({"StringEquals": {"aws:SourceAccount": "*9012"}}) is True  # compared literally
+    public = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+              "Condition": {"StringLike": {"aws:PrincipalOrgID": "?-*"}}}
+    assert len(run_resource("s3-bucketpolicy-no-public", BUCKET, {"policy": policy_doc(public)})) == 1
+
+
+def test_only_account_roots_needs_a_principal_mapping() -> None:
+    bare = parse_statements({"Statement": {"Effect": "Allow", "Principal": f"arn:aws:iam::{ACCT}:root",
+                                           "Action": "kms:*"}})[0]
+    assert only_account_roots(bare) is False
+    mapped = parse_statements({"Statement": {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+                                             "Action": "kms:*"}})[0]
+    assert only_account_roots(mapped) is True
+
+
+def test_invalid_json_documents_are_reported_not_crashed_on() -> None:
+    found = run_resource("iam-policy-no-admin-access", ROLE,
+                         {"inlinePolicies": [{"name": "broken", "policy": "{not json"}]})
+    assert [v.message.split("\n", 1)[1] for v in found] == [
+        "inlinePolicies[0] (broken) is not valid JSON: Expecting property name enclosed in double quotes at line 1 "
+        "column 2."]
+    found = run_resource("iam-role-trust-restricted", ROLE, {"assumeRolePolicy": "[1, 2"})
+    assert len(found) == 1 and "assumeRolePolicy is not valid JSON" in found[0].message, messages(found)
+    found = run_resource("iam-policy-no-admin-access", ROLE_POLICY, {"policy": "{"})
+    assert len(found) == 1 and found[0].message.split("\n", 1)[1].startswith("policy is not valid JSON"), \
+        messages(found)
+
+
+def test_trust_not_principal_message() -> None:
+    inverted = {"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"}
+    found = _trust(inverted)
+    assert [v.message.split("\n", 1)[1] for v in found] == [
+        "assumeRolePolicy statement #0 uses NotPrincipal with Allow: every other principal may assume the role."]
