@@ -296,14 +296,16 @@ class StackCtx(Ctx):
                     v = self.prop(cand, mp)
                     if isinstance(v, str) and cand not in by_value.get(v, ()):
                         by_value.setdefault(v, []).append(cand)
-            idx = _Index({c.urn: c for c in candidates}, by_value, candidates)
+            idx = _Index({c.urn: c for c in candidates}, by_value, candidates,
+                         {c.urn: i for i, c in enumerate(candidates)})
             self._indexes[key] = idx
         return idx
 
     def linked(self, res: PolicyResource, key: str, candidates: list[PolicyResource],
                *match_props: str) -> list[PolicyResource]:
-        """Candidates ``res.<key>`` points at: by property dependency, else by equal known values
-        (``res.<key>`` equal to a candidate's ``match_props`` output, e.g. a bucket's ``id``)."""
+        """Candidates ``res.<key>`` points at: by property dependency (in the stack's order), else by equal known
+        values (``res.<key>`` equal to a candidate's ``match_props`` output, e.g. a bucket's ``id``, in the
+        order of ``res.<key>``'s values)."""
         idx = self.index(candidates, *match_props)
         found: list[PolicyResource] = []
         for dep in res.property_dependencies.get(key) or []:
@@ -311,7 +313,8 @@ class StackCtx(Ctx):
             if cand is not None and cand not in found:
                 found.append(cand)
         if found or not match_props:
-            return found
+            # the engine gathers dependencies in a set: report them in the stack's order, the same on every run
+            return sorted(found, key=lambda c: idx.position[c.urn])
         for value in self.items(self.prop(res, key)):
             if isinstance(value, str):
                 for cand in idx.by_value.get(value, ()):
@@ -325,6 +328,7 @@ class _Index:
     by_urn: dict[str, PolicyResource]
     by_value: dict[str, list[PolicyResource]]
     candidates: list[PolicyResource]
+    position: dict[str, int]
 
 
 # --------------------------------------------------------------------------- JSON documents

@@ -186,30 +186,34 @@ class _Sizer:
 
     def attached(self, fn: PolicyResource, external: Mapping[str, Any]) -> tuple[list[PolicyResource],
                                                                               dict[str, int], list[str]]:
-        """Layers in the stack, external layers with configured sizes, and unresolvable layer references."""
+        """Layers in the stack in the function's attach order, external layers with configured sizes, and
+        unresolvable layer references.
+
+        A layer whose ARN is unknown at preview is found through the function's property dependency only; such
+        layers take the places of the unknown entries of ``layers``, in the stack's order (the only order known
+        before the ARNs are)."""
         ctx = self.ctx
         refs = ctx.items(ctx.prop(fn, "layers"))
-        by_dep = ctx.linked(fn, "layers", self.layers)
-        in_stack = list(by_dep)
+        named = {self.layer_by_arn[r].urn for r in refs if r is not UNKNOWN and r in self.layer_by_arn}
+        pending = iter([r for r in ctx.linked(fn, "layers", self.layers) if r.urn not in named])
+        in_stack: list[PolicyResource] = []
         known_ext: dict[str, int] = {}
         missing: list[str] = []
+        unlinked = 0
         for ref in refs:
-            if ref is UNKNOWN:
-                continue
-            layer = self.layer_by_arn.get(ref)
+            layer = next(pending, None) if ref is UNKNOWN else self.layer_by_arn.get(ref)
             if layer is not None:
                 if layer not in in_stack:
                     in_stack.append(layer)
+            elif ref is UNKNOWN:
+                unlinked += 1
             elif ref in external:
                 known_ext[ref] = int(external[ref])
             else:
                 missing.append(ref)
-        matched_known = {self.layer_by_arn[r].urn for r in refs if r is not UNKNOWN and r in self.layer_by_arn}
-        unknown_refs = sum(1 for r in refs if r is UNKNOWN)
-        dep_only = [r for r in by_dep if r.urn not in matched_known]
-        if unknown_refs > len(dep_only):
-            missing.append(f"{unknown_refs - len(dep_only)} layer ARN(s) unknown at preview and not linked to a "
-                           "layer in the stack")
+        in_stack.extend(r for r in pending if r not in in_stack)
+        if unlinked:
+            missing.append(f"{unlinked} layer ARN(s) unknown at preview and not linked to a layer in the stack")
         return in_stack, known_ext, missing
 
 

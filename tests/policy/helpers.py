@@ -21,6 +21,7 @@ from pulumi_policy.proxy import (
 
 from policy.check import Analyzer, Violation
 from policy.policies import BY_NAME
+from policy.policies._core import AnyPolicy
 
 __all__ = [
     "UNKNOWN_ARCHIVE_VALUE", "UNKNOWN_ARRAY_VALUE", "UNKNOWN_BOOLEAN_VALUE", "UNKNOWN_NUMBER_VALUE",
@@ -41,10 +42,13 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     return out
 
 
-def run_resource(policy: str, type_: str, props: Mapping[str, Any], *, config: Mapping[str, Any] | None = None,
-                 name: str = "res", provider: Mapping[str, Any] | None = None) -> list[Violation]:
-    """Violations of one policy (by name) for one resource, via ``_PolicyAnalyzerServicer.Analyze``."""
-    analyzer = Analyzer([BY_NAME[policy]], config={policy: config} if config else None)
+def run_resource(policy: str | AnyPolicy, type_: str, props: Mapping[str, Any], *,
+                 config: Mapping[str, Any] | None = None, name: str = "res",
+                 provider: Mapping[str, Any] | None = None) -> list[Violation]:
+    """Violations of one policy (by name, or a policy object) for one resource, via
+    ``_PolicyAnalyzerServicer.Analyze``."""
+    obj = BY_NAME[policy] if isinstance(policy, str) else policy
+    analyzer = Analyzer([obj], config={obj.name: config} if config else None)
     kwargs: dict[str, Any] = {"type": type_, "properties": _struct(props), "urn": urn(type_, name), "name": name}
     if provider is not None:
         kwargs["provider"] = proto.AnalyzerProviderResource(

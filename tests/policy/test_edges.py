@@ -7,7 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from pulumi_policy import Severity
 
+from policy.policies._core import ADVISORY, MANDATORY, Doc, Rules, SciflowResourcePolicy, schema
 from policy.policies._iamdoc import (
     _fits,
     _segment_wide,
@@ -280,3 +282,70 @@ def test_trust_not_principal_message() -> None:
     found = _trust(inverted)
     assert [v.message.split("\n", 1)[1] for v in found] == [
         "assumeRolePolicy statement #0 uses NotPrincipal with Allow: every other principal may assume the role."]
+
+
+# --------------------------------------------------------------------------- the declarations themselves
+class _Args:
+    """What a policy's validate reads from the analyzer's arguments."""
+
+    def __init__(self, resource_type: str, props: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        self.resource_type, self.props, self._config = resource_type, props, config
+        self.resources: list[Any] = []
+
+    def get_config(self) -> dict[str, Any] | None:
+        return self._config
+
+
+def _args(resource_type: str, props: dict[str, Any], config: dict[str, Any] | None = None) -> Any:
+    return _Args(resource_type, props, config)
+
+
+def test_rules_declare_every_fact_of_a_policy() -> None:
+    """Built at test time (the pack's own declarations run at import, where mutation testing cannot reach)."""
+    seen: list[tuple[str, Any]] = []
+    messages_: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages_.append(message)
+
+    def probe(ctx: Any, args: Any = None) -> None:
+        seen.append(("config", dict(ctx.config)))
+        ctx.report("probe")
+
+    rules = Rules(area="probe-area", level=MANDATORY, unknown="report", unknown_doc="u")
+    limit = schema(limit={"type": "integer", "default": 7}, free={"type": "string"})
+    res = rules.resource("probe-res", "d.", (BUCKET,), probe, Severity.LOW, why="w", fix="f", refs=("r1",),
+                         config_schema=limit)
+    assert (res.name, res.description, res.enforcement_level, res.severity) == ("probe-res", "d.", MANDATORY,
+                                                                                Severity.LOW)
+    assert res.declared_types == (BUCKET,) and res.resource_types == {BUCKET, "aws:s3/bucketV2:BucketV2"}
+    assert res.doc == Doc(why="w", fix="f", unknown="u", references=("r1",)) and res.unknown == "report"
+    assert (res.area, res.tags, res.remediation_steps, res.defaults) == ("probe-area", ["probe-area"], "f",
+                                                                         {"limit": 7})
+    assert res.config_schema is limit and res.check is probe
+    res.validate(_args("aws:s3/bucketV2:BucketV2", {}, {"limit": 9}), report)
+    res.validate(_args(BUCKET, {}), report)
+    res.validate(_args("aws:sqs/queue:Queue", {}), report)  # not its type
+    assert messages_ == ["probe", "probe"] and seen == [("config", {"limit": 9}), ("config", {"limit": 7})]
+    stack = rules.stack("probe-stack", "s.", (BUCKET, "aws:sqs/queue:Queue"), probe, Severity.HIGH, why="w2",
+                        fix="f2", level=ADVISORY, area="other", unknown="ignore", unknown_doc="v")
+    assert (stack.enforcement_level, stack.area, stack.tags, stack.unknown, stack.doc.unknown, stack.defaults) == (
+        ADVISORY, "other", ["other"], "ignore", "v", {})
+    assert stack.declared_types == (BUCKET, "aws:sqs/queue:Queue") and stack.doc.references == ()
+    stack.validate(_args("", {}, {"x": 1}), report)
+    assert messages_[-1] == "probe" and seen[-1] == ("config", {"x": 1})
+    bare = SciflowResourcePolicy(name="bare", description="b.", resource_types=(), check=probe,
+                                 enforcement_level=ADVISORY, severity=Severity.LOW, doc=Doc("w", "f", "u"))
+    assert bare.tags is None and bare.area == "" and bare.unknown == "report" and bare.applies_to("any:type:T")
+
+
+def test_unknown_values_are_raised_only_in_report_mode() -> None:
+    def reads(ctx: Any, args: Any = None) -> None:
+        ctx.get("policy")
+
+    unknown_props = {"policy": UNKNOWN_STRING_VALUE}
+    for mode, raised in (("report", True), ("ignore", False)):
+        rules = Rules(area="a", level=MANDATORY, unknown=mode)  # type: ignore[arg-type]
+        policy = rules.resource("p", "d.", (BUCKET,), reads, Severity.LOW, why="w", fix="f")
+        found = run_resource(policy, BUCKET, unknown_props)
+        assert bool(found) is raised and all("can't run policy" in v.message for v in found)
