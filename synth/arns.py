@@ -7,7 +7,7 @@
 well-formed, scoped ARN for the rest (never a wildcard).
 
 A deprecated or older alias of a type (``aws:s3/bucketV2:BucketV2`` for ``aws:s3/bucket:Bucket``, from the
-SDK's own ``pulumi.Alias`` declarations, :func:`policy.policies._sdk.canonical`) gets the answer of its current
+SDK's own ``pulumi.Alias`` declarations, :func:`synth.schema.canonical`) gets the answer of its current
 type, by rule: the tables below name current types only.
 """
 
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 
-from policy.policies._sdk import canonical
-from synth.schema import split_token
+from synth.schema import canonical, split_token
 
 #: type token -> format; ``{r}`` region, ``{a}`` account, ``{n}`` physical name
 FORMATS: dict[str, str] = {

@@ -43,10 +43,9 @@ from typing import Any
 from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from policy.policies._sdk import canonical
 from synth.arns import EXTRA_OUTPUTS, ID_OUTPUT, arn_for
 from synth.policy_document import policy_document
-from synth.schema import lower_first, output_names, result_names, split_token
+from synth.schema import canonical, lower_first, output_names, result_names, split_token
 
 ACCOUNT_ID = "123456789012"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import inspect
+import re
 import sys
+from pathlib import Path
 from typing import Any
+
+#: how a generated SDK class names its type token, and the older tokens it answers to
+TYPE_TOKEN = re.compile(r'@pulumi\.type_token\("([^"]+)"\)')
+ALIAS = re.compile(r'pulumi\.Alias\(type_="([^"]+)"\)')
 
 
 def split_token(token: str) -> tuple[str, str, str]:
@@ -60,6 +67,38 @@ def result_names(token: str) -> frozenset[str] | None:
     mod = sys.modules.get(getattr(fn, "__module__", "") or "")
     result = getattr(mod, name[:1].upper() + name[1:] + "Result", None) if mod else None
     return _getter_names(result) if inspect.isclass(result) else None
+
+
+def sdk_modules(package: str = "aws") -> list[tuple[str, str]]:
+    """``(type token, source)`` of every resource module of the installed provider SDK, read as text (nothing
+    is imported); empty when the SDK is not installed."""
+    spec = importlib.util.find_spec(f"pulumi_{package.replace('-', '_')}")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    out = []
+    for path in sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        match = TYPE_TOKEN.search(text)
+        if match is not None and "__props__" in text:
+            out.append((match.group(1), text))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def sdk_aliases(package: str = "aws") -> dict[str, str]:
+    """Alias token -> current token, from the SDK's own ``pulumi.Alias`` declarations
+    (``aws:s3/bucketV2:BucketV2`` -> ``aws:s3/bucket:Bucket``)."""
+    aliases: dict[str, str] = {}
+    for token, text in sdk_modules(package):
+        for alias in ALIAS.findall(text):
+            if alias != token:
+                aliases.setdefault(alias, token)
+    return aliases
+
+
+def canonical(token: str) -> str:
+    """The current type token for a deprecated or older alias (the token itself otherwise)."""
+    return sdk_aliases(split_token(token)[0]).get(token, token)
 
 
 def _getter_names(cls: type) -> frozenset[str]:

@@ -17,41 +17,26 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).with_name("aws_types.json")
-_TOKEN = re.compile(r'@pulumi\.type_token\("(aws:[^"]+)"\)')
-_ALIAS = re.compile(r'pulumi\.Alias\(type_="(aws:[^"]+)"\)')
 _TAGS = '__props__.__dict__["tags"] = tags'
 
 
 def generate() -> dict[str, Any]:
-    """Scan the installed pulumi_aws package (source files only; nothing is imported)."""
-    import importlib.util
+    """Scan the installed pulumi_aws package (source files only; nothing is imported) with the engine's reader
+    (:mod:`synth.schema`, imported here only: the pack itself never needs it)."""
+    from synth.schema import sdk_aliases, sdk_modules
 
-    spec = importlib.util.find_spec("pulumi_aws")
-    if spec is None or not spec.submodule_search_locations:
+    modules = sdk_modules("aws")
+    if not modules:
         raise RuntimeError("pulumi_aws is not installed")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    aliases: dict[str, str] = {}
-    taggable: set[str] = set()
-    tokens: set[str] = set()
-    for path in sorted(root.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        match = _TOKEN.search(text)
-        if match is None or "__props__" not in text:
-            continue
-        token = match.group(1)
-        tokens.add(token)
-        if _TAGS in text:
-            taggable.add(token)
-        for alias in _ALIAS.findall(text):
-            if alias != token:
-                aliases.setdefault(alias, token)
+    tokens = {token for token, _ in modules}
+    taggable = {token for token, text in modules if _TAGS in text}
+    aliases = dict(sdk_aliases("aws"))
     taggable |= {a for a, t in aliases.items() if t in taggable and a in tokens}
     version = _version()
     return {"pulumi_aws": version, "aliases": dict(sorted(aliases.items())), "taggable": sorted(taggable)}

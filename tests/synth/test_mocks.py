@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi_aws  # noqa: F401  (the SDK classes the rules read)
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from policy.policies._sdk import _data, canonical
 from synth.arns import EXTRA_OUTPUTS, ID_OUTPUT, arn_for
 from synth.mocks import AwsMocks, MockContext, generic_answer, name_key
 from synth.policy_document import policy_document
+from synth.schema import canonical, sdk_aliases
 
 M = MockContext(stack="dev", region="eu-west-1")
 
@@ -56,7 +57,7 @@ def test_unlisted_types_get_a_scoped_arn_in_the_common_format() -> None:
     assert "*" not in arn_for("aws:iam/instanceProfile:InstanceProfile", "p", region="r", account="1")
 
 
-@pytest.mark.parametrize("alias", sorted(_data()["aliases"]))
+@pytest.mark.parametrize("alias", sorted(sdk_aliases("aws")))
 def test_an_alias_type_gets_its_current_types_arn(alias: str) -> None:
     """Every deprecated/older alias the SDK declares (BucketV2, BucketAclV2 ...) is answered by its current type's
     rule: its ARN has the current type's format, its ID and identifiers follow the current type (no per-alias
@@ -70,6 +71,13 @@ def test_an_alias_type_gets_its_current_types_arn(alias: str) -> None:
                                      region=M.region, account=M.account)
     for key in EXTRA_OUTPUTS.get(current, {}):
         assert key in out
+
+
+def test_the_alias_table_is_the_packs() -> None:
+    """The engine reads the SDK's aliases itself; the pack's generated table (aws_types.json) agrees."""
+    assert sdk_aliases("aws") == json.loads((Path(__file__).resolve().parents[2] / "policy" / "policies" /
+                                             "aws_types.json").read_text())["aliases"]
+    assert canonical("aws:s3/bucketV2:BucketV2") == "aws:s3/bucket:Bucket" == canonical("aws:s3/bucket:Bucket")
 
 
 def test_bucketv2_arn_is_s3s() -> None:
