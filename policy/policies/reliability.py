@@ -68,29 +68,30 @@ def _arn_targets(ctx: StackCtx, res: PolicyResource, key_path: tuple[str | int, 
 
 def _function_dlq(ctx: StackCtx) -> None:
     functions = ctx.of_type(FUNCTION)
-    async_invoked: dict[str, list[str]] = {f.urn: [] for f in functions}
+    # function -> its asynchronous invokers, each named once (a dict keeps their order)
+    async_invoked: dict[str, dict[str, None]] = {f.urn: {} for f in functions}
     for perm in ctx.of_type(PERMISSION):
         principal = ctx.prop(perm, "principal")
         if invoker_kind(principal) != "async":
             continue
         for key in ("function", "functionName"):  # pulumi-aws 7 names it ``function``
             for fn in _arn_targets(ctx, perm, (key,), key, functions):
-                async_invoked[fn.urn].append(f"permission for {principal}")
+                async_invoked[fn.urn][f"permission for {principal}"] = None
     for note in ctx.of_type(BUCKET_NOTIFICATION):
         for i, _ in enumerate(ctx.items(ctx.prop(note, "lambdaFunctions"))):
             for fn in _arn_targets(ctx, note, ("lambdaFunctions", i, "lambdaFunctionArn"), "lambdaFunctions",
                                    functions):
-                async_invoked[fn.urn].append(f"S3 notification {note.name}")
+                async_invoked[fn.urn][f"S3 notification {note.name}"] = None
     for sub in ctx.of_type(SUBSCRIPTION):
         if ctx.prop(sub, "protocol") == "lambda":
             for fn in _arn_targets(ctx, sub, ("endpoint",), "endpoint", functions):
-                async_invoked[fn.urn].append(f"SNS subscription {sub.name}")
+                async_invoked[fn.urn][f"SNS subscription {sub.name}"] = None
     for sched in ctx.of_type(SCHEDULE):
         for fn in _arn_targets(ctx, sched, ("target", "arn"), "target", functions):
-            async_invoked[fn.urn].append(f"schedule {sched.name}")
+            async_invoked[fn.urn][f"schedule {sched.name}"] = None
     for target in ctx.of_type(EVENT_TARGET):
         for fn in _arn_targets(ctx, target, ("arn",), "arn", functions):
-            async_invoked[fn.urn].append(f"event target {target.name}")
+            async_invoked[fn.urn][f"event target {target.name}"] = None
     on_failure: set[str] = set()
     for cfg in ctx.of_type(INVOKE_CONFIG):
         if ctx.prop(cfg, "destinationConfig", "onFailure", "destination") is None:
@@ -109,7 +110,7 @@ def _function_dlq(ctx: StackCtx) -> None:
                    "dead_letter_config).", fn.urn)
 
 
-def _redrive_target(ctx: Ctx, raw: Any) -> str | None:
+def _redrive_target(raw: Any) -> str | None:
     if raw is None or raw is UNKNOWN:
         return None
     try:
@@ -127,7 +128,7 @@ def _queue_dlq(ctx: StackCtx) -> None:
     is_dlq: set[str] = set()
 
     def mark_target(raw: Any, deps: list[PolicyResource]) -> None:
-        target = _redrive_target(ctx, raw)
+        target = _redrive_target(raw)
         if target:
             is_dlq.update(q.urn for q in by_arn.by_value.get(target, ()))
         is_dlq.update(d.urn for d in deps if d.urn in by_arn.by_urn)

@@ -349,3 +349,23 @@ def test_unknown_values_are_raised_only_in_report_mode() -> None:
         policy = rules.resource("p", "d.", (BUCKET,), reads, Severity.LOW, why="w", fix="f")
         found = run_resource(policy, BUCKET, unknown_props)
         assert bool(found) is raised and all("can't run policy" in v.message for v in found)
+
+
+@pytest.mark.parametrize(("type_", "kind"), [
+    ("aws:s3/bucketV2:BucketV2", "Bucket"), ("aws:sqs/queuePolicy:QueuePolicy", "Queue"),
+    ("aws:kms/key:Key", "Key"),
+])
+def test_all_actions_message_names_the_resource_kind_and_principal(type_: str, kind: str) -> None:
+    roots = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "*", "Resource": "*"}
+    service = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:*",
+               "Resource": "*"}
+    inverted = {"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "NotAction": "s3:Get*",
+                "Resource": "*"}
+    nobody = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    found = run_resource("aws-resourcepolicy-no-all-actions", type_, {"policy": policy_doc(roots, service, inverted,
+                                                                                          nobody)})
+    tail = "Name the actions the principal needs (e.g. sqs:SendMessage, s3:GetObject)."
+    assert [v.message.split("\n", 1)[1] for v in found] == [
+        f"{kind} policy statement #1 allows every action (sqs:*) to events.amazonaws.com. {tail}",
+        f"{kind} policy statement #2 allows every action (NotAction) to NotPrincipal. {tail}",
+        f"{kind} policy statement #3 allows every action (kms:*) to no principal. {tail}"]

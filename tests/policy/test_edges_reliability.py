@@ -1,0 +1,225 @@
+"""Edge cases of the stack policies that follow links between resources (DLQs, redrive, failure destinations,
+S3 side resources, event source mappings) that change a verdict, found by mutation testing: every way one
+resource can point at another is exercised by its literal value and, separately, by property dependency alone
+(the value unknown at preview)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_stack
+
+ACCT = "123456789012"
+QUEUE = "aws:sqs/queue:Queue"
+FUNCTION = "aws:lambda/function:Function"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+REDRIVE = "aws:sqs/redrivePolicy:RedrivePolicy"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+DLQ_ARN = f"arn:aws:sqs:eu-west-1:{ACCT}:dlq"
+FN_ARN = f"arn:aws:lambda:eu-west-1:{ACCT}:function:job"
+
+
+def _nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return dict(out)
+
+
+# --------------------------------------------------------------------------- sqs-queue-dlq
+_DLQ_USERS = [  # (type, path of the DLQ ARN, the property its dependency is recorded under)
+    (INVOKE_CONFIG, ("destinationConfig", "onFailure", "destination"), "destinationConfig"),
+    (FUNCTION, ("deadLetterConfig", "targetArn"), "deadLetterConfig"),
+    (SCHEDULE, ("target", "deadLetterConfig", "arn"), "target"),
+    (EVENT_TARGET, ("deadLetterConfig", "arn"), "deadLetterConfig"),
+    (MAPPING, ("destinationConfig", "onFailure", "destinationArn"), "destinationConfig"),
+]
+
+
+@pytest.mark.parametrize("by_dependency", [False, True], ids=["by-value", "by-dependency"])
+@pytest.mark.parametrize(("type_", "path", "dep_key"), _DLQ_USERS, ids=[t.split(":")[-1] for t, _, _ in _DLQ_USERS])
+def test_a_queue_used_as_a_dead_letter_target_is_terminal(type_: str, path: tuple[str, ...], dep_key: str,
+                                                          by_dependency: bool) -> None:
+    dlq = Res(QUEUE, "dlq", {"arn": DLQ_ARN, "url": "https://sqs/dlq"})
+    other = Res(QUEUE, "other", {"arn": DLQ_ARN + "-other", "url": "https://sqs/other"})
+    user = Res(type_, "user", _nest(path, UNKNOWN_STRING_VALUE if by_dependency else DLQ_ARN),
+               deps={dep_key: ["dlq"]} if by_dependency else {})
+    found = run_stack("sqs-queue-dlq", [other, dlq, user])
+    assert [v.urn for v in found] == [other.urn], messages(found)
+
+
+@pytest.mark.parametrize("by_dependency", [False, True], ids=["by-value", "by-dependency"])
+def test_redrive_inline_and_as_its_own_resource(by_dependency: bool) -> None:
+    policy = json.dumps({"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 3})
+    dlq = Res(QUEUE, "dlq", {"id": "https://sqs/dlq", "arn": DLQ_ARN, "url": "https://sqs/dlq"})
+    inline = Res(QUEUE, "inline", {"arn": DLQ_ARN + "-i", "url": "https://sqs/inline",
+                                   "redrivePolicy": UNKNOWN_STRING_VALUE if by_dependency else policy},
+                 deps={"redrivePolicy": ["dlq"]} if by_dependency else {})
+    assert run_stack("sqs-queue-dlq", [dlq, inline]) == []
+    work = Res(QUEUE, "work", {"id": "https://sqs/work", "arn": DLQ_ARN + "-w", "url": "https://sqs/work"})
+    side = Res(REDRIVE, "redrive", {"queueUrl": UNKNOWN_STRING_VALUE if by_dependency else "https://sqs/work",
+                                    "redrivePolicy": UNKNOWN_STRING_VALUE if by_dependency else policy},
+               deps={"queueUrl": ["work"], "redrivePolicy": ["dlq"]} if by_dependency else {})
+    assert run_stack("sqs-queue-dlq", [dlq, work, side]) == []
+    lone = Res(QUEUE, "lone", {"arn": DLQ_ARN + "-l", "url": "https://sqs/lone"})
+    found = run_stack("sqs-queue-dlq", [lone, dlq, work, side])
+    assert [v.urn for v in found] == [lone.urn], messages(found)
+    assert found[0].message.split("\n", 1)[1] == (
+        "The queue is neither a dead-letter queue nor has a redrive policy: messages that keep failing are retried "
+        "until they expire. Set redrive_policy with deadLetterTargetArn and maxReceiveCount.")
+
+
+def test_a_redrive_to_a_queue_outside_the_stack() -> None:
+    work = Res(QUEUE, "work", {"arn": DLQ_ARN + "-w", "redrivePolicy": json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:999999999999:elsewhere"})})
+    broken = Res(QUEUE, "broken", {"arn": DLQ_ARN + "-b", "redrivePolicy": "{not json"})
+    assert run_stack("sqs-queue-dlq", [work, broken]) == []  # both have a redrive policy; neither is a DLQ here
+
+
+# --------------------------------------------------------------------------- lambda-function-dlq
+_INVOKERS = [  # (type, props with the function's ARN at path, dependency key, how the message names it)
+    (PERMISSION, {"principal": "s3.amazonaws.com"}, ("function",), "function", "permission for s3.amazonaws.com"),
+    (PERMISSION, {"principal": "events.amazonaws.com"}, ("functionName",), "functionName",
+     "permission for events.amazonaws.com"),
+    (NOTIFICATION, {"lambdaFunctions": [{"lambdaFunctionArn": FN_ARN + "-other"}, {}]},
+     ("lambdaFunctions", 1, "lambdaFunctionArn"), "lambdaFunctions", "S3 notification user"),
+    (SUBSCRIPTION, {"protocol": "lambda"}, ("endpoint",), "endpoint", "SNS subscription user"),
+    (SCHEDULE, {}, ("target", "arn"), "target", "schedule user"),
+    (EVENT_TARGET, {}, ("arn",), "arn", "event target user"),
+]
+
+
+def _with(props: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    out = json.loads(json.dumps(props))
+    node = out
+    for key in path[:-1]:
+        node = node.setdefault(key, {}) if isinstance(key, str) else node[key]
+    node[path[-1]] = value
+    return dict(out)
+
+
+@pytest.mark.parametrize("by_dependency", [False, True], ids=["by-value", "by-dependency"])
+@pytest.mark.parametrize(("type_", "props", "path", "dep_key", "named"), _INVOKERS,
+                         ids=[f"{t.split(':')[-1]}-{p[0]}" for t, _, p, _, _ in _INVOKERS])
+def test_every_asynchronous_invoker_needs_a_failure_destination(type_: str, props: dict[str, Any],
+                                                                path: tuple[Any, ...], dep_key: str, named: str,
+                                                                by_dependency: bool) -> None:
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    idle = Res(FUNCTION, "idle", {"name": "idle", "arn": FN_ARN + "-idle"})
+    user = Res(type_, "user", _with(props, path, UNKNOWN_STRING_VALUE if by_dependency else FN_ARN),
+               deps={dep_key: ["job"]} if by_dependency else {})
+    found = run_stack("lambda-function-dlq", [idle, job, user])
+    assert [v.urn for v in found] == [job.urn], messages(found)
+    assert found[0].message.split("\n", 1)[1] == (
+        f"The function is invoked asynchronously ({named}) but has neither a dead-letter queue nor an on-failure "
+        "destination: failed events are dropped after the retries. Add a FunctionEventInvokeConfig with "
+        "destination_config.on_failure (or dead_letter_config).")
+    with_dlq = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "deadLetterConfig": {"targetArn": DLQ_ARN}})
+    assert run_stack("lambda-function-dlq", [with_dlq, user]) == []
+
+
+@pytest.mark.parametrize("by_dependency", [False, True], ids=["by-value", "by-dependency"])
+def test_an_on_failure_destination_covers_the_function(by_dependency: bool) -> None:
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    sched = Res(SCHEDULE, "nightly", {"target": {"arn": FN_ARN}})
+    perm = Res(PERMISSION, "p", {"principal": "sns.amazonaws.com", "function": "job"})
+    ref = UNKNOWN_STRING_VALUE if by_dependency else "job"
+    deps = {"functionName": ["job"]} if by_dependency else {}
+    covered = Res(INVOKE_CONFIG, "cfg", {"functionName": ref, "destinationConfig": {"onFailure": {
+        "destination": DLQ_ARN}}}, deps=deps)
+    assert run_stack("lambda-function-dlq", [job, sched, perm, covered]) == []
+    success_only = Res(INVOKE_CONFIG, "cfg", {"functionName": ref, "destinationConfig": {"onSuccess": {
+        "destination": DLQ_ARN}}}, deps=deps)
+    found = run_stack("lambda-function-dlq", [job, sched, perm, success_only])
+    assert len(found) == 1 and "(permission for sns.amazonaws.com, schedule nightly)" in found[0].message, \
+        messages(found)
+
+
+def test_synchronous_and_other_subscriptions_do_not_count() -> None:
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    api = Res(PERMISSION, "api", {"principal": "apigateway.amazonaws.com", "function": FN_ARN})
+    account = Res(PERMISSION, "acct", {"principal": ACCT, "function": FN_ARN})
+    sqs_sub = Res(SUBSCRIPTION, "sub", {"protocol": "sqs", "endpoint": FN_ARN})
+    assert run_stack("lambda-function-dlq", [job, api, account, sqs_sub]) == []
+
+
+# --------------------------------------------------------------------------- S3 side resources and inline blocks
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+
+
+def _bucket(name: str, type_: str = BUCKET, **props: Any) -> Res:
+    return Res(type_, name, {"id": f"{name}-id", "bucket": f"{name}-bkt", "arn": f"arn:aws:s3:::{name}-bkt", **props})
+
+
+@pytest.mark.parametrize("match", ["bucket", "id", "dependency"])
+def test_access_logging_side_resource_and_its_target(match: str) -> None:
+    data, logs, other = _bucket("data"), _bucket("logs"), _bucket("other")
+    target = {"bucket": "logs-bkt", "id": "logs-id", "dependency": UNKNOWN_STRING_VALUE}[match]
+    cfg = Res(LOGGING, "data-logging", {"bucket": "data-id", "targetBucket": target, "targetPrefix": "data/"},
+              deps={"targetBucket": ["logs"]} if match == "dependency" else {})
+    found = run_stack("s3-bucket-access-logging", [data, logs, other, cfg])
+    assert [v.urn for v in found] == [other.urn], messages(found)
+    assert found[0].message.split("\n", 1)[1] == (
+        "The bucket has no server access logging: reads and deletes of the data leave no record outside CloudTrail "
+        "data events. Add aws.s3.BucketLogging with a target log bucket.")
+
+
+@pytest.mark.parametrize(("type_", "key", "block"), [
+    (BUCKET, "logging", {"targetBucket": "logs-bkt", "targetPrefix": "data/"}),
+    (BUCKET_V2, "loggings", [{"targetBucket": "logs-bkt", "targetPrefix": "data/"}]),
+])
+def test_access_logging_inline_blocks(type_: str, key: str, block: Any) -> None:
+    data, logs, other = _bucket("data", type_, **{key: block}), _bucket("logs"), _bucket("other", type_)
+    found = run_stack("s3-bucket-access-logging", [data, logs, other])
+    assert [v.urn for v in found] == [other.urn], messages(found)
+
+
+@pytest.mark.parametrize(("type_", "props", "flagged"), [
+    (BUCKET, {"versioning": {"enabled": True}}, False),
+    (BUCKET, {"versioning": {"enabled": False}}, True),
+    (BUCKET_V2, {"versionings": [{"enabled": True}]}, False),
+    (BUCKET_V2, {"versionings": [{"enabled": False}]}, True),
+    (BUCKET, {}, True),
+])
+def test_versioning_inline(type_: str, props: dict[str, Any], flagged: bool) -> None:
+    found = run_stack("s3-bucket-versioning", [_bucket("b", type_, **props)])
+    assert bool(found) is flagged, messages(found)
+    if flagged:
+        assert found[0].message.split("\n", 1)[1] == ("Bucket versioning is not enabled: an overwrite or delete "
+                                                      "loses the artifact. Add BucketVersioning with status "
+                                                      "'Enabled'.")
+
+
+@pytest.mark.parametrize(("status", "flagged"), [("Enabled", False), ("Suspended", True),
+                                                 (UNKNOWN_STRING_VALUE, False)])
+def test_versioning_side_resource(status: Any, flagged: bool) -> None:
+    b = _bucket("b")
+    side = Res("aws:s3/bucketVersioning:BucketVersioning", "v", {"bucket": "b-id",
+                                                                "versioningConfiguration": {"status": status}})
+    assert bool(run_stack("s3-bucket-versioning", [b, side])) is flagged
+
+
+# --------------------------------------------------------------------------- event source mappings
+@pytest.mark.parametrize(("function_name", "deps"), [
+    ("job", {}), (FN_ARN, {}), (FN_ARN + ":live", {}), (UNKNOWN_STRING_VALUE, {"functionName": ["job"]}),
+])
+def test_visibility_timeout_follows_the_mapping_to_its_function(function_name: Any, deps: dict[str, list[str]]
+                                                                ) -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": 60})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    other = Res(FUNCTION, "other", {"name": "other", "arn": FN_ARN + "-other", "timeout": 900})
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": function_name}, deps=deps)
+    found = run_stack("sqs-queue-visibility-timeout", [queue, other, job, mapping])
+    assert [v.urn for v in found] == [mapping.urn], messages(found)
+    assert found[0].message.split("\n", 1)[1].startswith(
+        "Queue jobs has a visibility timeout of 60 s, less than the 120 s timeout of function job that consumes it")
