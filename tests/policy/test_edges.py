@@ -369,3 +369,26 @@ def test_all_actions_message_names_the_resource_kind_and_principal(type_: str, k
         f"{kind} policy statement #1 allows every action (sqs:*) to events.amazonaws.com. {tail}",
         f"{kind} policy statement #2 allows every action (NotAction) to NotPrincipal. {tail}",
         f"{kind} policy statement #3 allows every action (kms:*) to no principal. {tail}"]
+
+
+def test_code_signing_does_not_apply_to_images() -> None:
+    assert run_resource("lambda-function-code-signing", FUNCTION, function(packageType="Image")) == []
+    assert len(run_resource("lambda-function-code-signing", FUNCTION, function(packageType="Zip",
+                                                                               codeSigningConfigArn=None))) == 1
+
+
+@pytest.mark.parametrize(("props", "message"), [
+    ({"sqsManagedSseEnabled": True}, "Queue uses SQS-managed SSE; requireKms asks for kms_master_key_id."),
+    ({"kmsMasterKeyId": KEY_ARN}, None),
+    ({}, "Queue is not encrypted with a KMS key. Set kms_master_key_id."),
+])
+def test_queue_encryption_when_kms_is_required(props: dict[str, Any], message: str | None) -> None:
+    found = run_resource("sqs-queue-encryption", "aws:sqs/queue:Queue", props, config={"requireKms": True})
+    assert [v.message.split("\n", 1)[1] for v in found] == ([message] if message else [])
+
+
+def test_invalid_resource_policy_json_is_reported() -> None:
+    found = run_resource("s3-bucketpolicy-no-public", "aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b",
+                                                                                          "policy": "{"})
+    assert len(found) == 1 and found[0].message.split("\n", 1)[1].startswith("policy is not valid JSON"), \
+        messages(found)

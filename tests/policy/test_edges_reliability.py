@@ -223,3 +223,38 @@ def test_visibility_timeout_follows_the_mapping_to_its_function(function_name: A
     assert [v.urn for v in found] == [mapping.urn], messages(found)
     assert found[0].message.split("\n", 1)[1].startswith(
         "Queue jobs has a visibility timeout of 60 s, less than the 120 s timeout of function job that consumes it")
+
+
+# --------------------------------------------------------------------------- secrets, signing, queues, schedules
+SECRET = "aws:secretsmanager/secret:Secret"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+
+
+@pytest.mark.parametrize("secret_id", ["s-id", "arn:aws:secretsmanager:eu-west-1:1:secret:s-AbCdEf", "s-name",
+                                       "dependency"])
+def test_secret_rotation_linked_by_id_arn_name_or_dependency(secret_id: str) -> None:
+    secret = Res(SECRET, "s", {"id": "s-id", "arn": "arn:aws:secretsmanager:eu-west-1:1:secret:s-AbCdEf",
+                               "name": "s-name"})
+    other = Res(SECRET, "o", {"id": "o-id", "arn": "arn:o", "name": "o-name"})
+    rotation = Res(ROTATION, "r", {"secretId": UNKNOWN_STRING_VALUE if secret_id == "dependency" else secret_id},
+                   deps={"secretId": ["s"]} if secret_id == "dependency" else {})
+    found = run_stack("secretsmanager-secret-rotation", [other, secret, rotation])
+    assert [v.urn for v in found] == [other.urn], messages(found)
+
+
+def test_invoker_kinds() -> None:
+    from policy.policies.reliability import invoker_kind
+
+    assert invoker_kind("alexa-appkit.amazon.com") == "sync" and invoker_kind("iot.amazonaws.com") == "async"
+    assert invoker_kind(None) is None and invoker_kind("example.com") is None
+    assert invoker_kind("newservice.amazonaws.com") is None
+
+
+def test_schedule_with_an_empty_dead_letter_config() -> None:
+    from tests.policy.helpers import run_resource
+    from tests.policy.props import schedule
+
+    props = schedule()
+    props["target"]["deadLetterConfig"] = {}
+    found = run_resource("scheduler-schedule-retry-dlq", SCHEDULE, props)
+    assert len(found) == 1 and "target.dead_letter_config.arn" in found[0].message, messages(found)
