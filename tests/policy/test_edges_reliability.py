@@ -10,19 +10,21 @@ from typing import Any
 
 import pytest
 
+from policy.policies.reliability import BUCKET_NOTIFICATION as NOTIFICATION
+from policy.policies.reliability import (
+    EVENT_TARGET,
+    FUNCTION,
+    INVOKE_CONFIG,
+    MAPPING,
+    PERMISSION,
+    QUEUE,
+    REDRIVE,
+    SCHEDULE,
+    SUBSCRIPTION,
+)
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_stack
 
 ACCT = "123456789012"
-QUEUE = "aws:sqs/queue:Queue"
-FUNCTION = "aws:lambda/function:Function"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-PERMISSION = "aws:lambda/permission:Permission"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-REDRIVE = "aws:sqs/redrivePolicy:RedrivePolicy"
-MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
-NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 DLQ_ARN = f"arn:aws:sqs:eu-west-1:{ACCT}:dlq"
 FN_ARN = f"arn:aws:lambda:eu-west-1:{ACCT}:function:job"
 
