@@ -113,6 +113,8 @@ class EmbeddedAws:
     _bridge: Any = field(default=None, repr=False)
     _modules: dict[tuple[str, str], dict[str, ModuleType]] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict, repr=False)
+    # in-process mode: the default boto3 session of each function's code, per role credentials (sandbox.runtime)
+    _sessions: dict[tuple[str, str], boto3.session.Session] = field(default_factory=dict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:

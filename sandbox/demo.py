@@ -234,6 +234,20 @@ def replaced_dir(final: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _error_paths(deployment: Any, cfg: Any, today: date | None, console: Console) -> list[Any]:
+    from sandbox.scenarios import run_error_paths
+
+    console.rule("[bold]4b. Error paths: replays, dead letters, deleted and large inputs")
+
+    def show(outcome: Any) -> None:
+        mark = "" if outcome.ok else f" [bold red](expected {outcome.expected})[/]"
+        console.print(f"  {outcome.scenario} {outcome.component}: [bold]{outcome.actual}[/]{mark}")
+
+    return run_error_paths(
+        deployment, cfg, report=show,
+        today=lambda comp: today or datetime.now(ZoneInfo(comp.args.timezone)).date())
+
+
 # --------------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------------
@@ -246,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "out"), help="where artifacts and summary.json go")
     parser.add_argument("--today", type=date.fromisoformat, default=None,
                         help="the 'today' of the computations (default: today in each computation's time zone)")
+    parser.add_argument("--error-paths", action="store_true",
+                        help="then run the error-path scenarios (sandbox.scenarios: replays, DLQs, deleted and "
+                             "large inputs); python -m sandbox access turns this on")
     args = parser.parse_args(argv)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     started = time.perf_counter()
@@ -304,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                 copy_bucket(deployment, deployment.output(f"{pipe.name}_{kind}_bucket_name"), out,
                             skip=f"{pipe.name}/staging/")
 
+        error_paths = _error_paths(deployment, cfg, args.today, console) if args.error_paths else []
+
         summary = {
             "computations": [r.to_json() for r in computations],
             "pipelines": [r.to_json() for r in pipelines],
@@ -317,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         denials = [r.message for r in aws.enforcer.denied()] if aws.enforcer else []
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        if aws.enforcer is not None:
-            (out / "access.json").write_text(json.dumps(aws.enforcer.report(), indent=2) + "\n")
+        access = deployment.access_report()
+        if access is not None:
+            access["scenarios"] = [outcome.to_json() for outcome in error_paths]
+            (out / "access.json").write_text(json.dumps(access, indent=2) + "\n")
 
     console.rule("[bold]5. Summary")
     table = Table(show_lines=False)
@@ -338,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                  if p.status != p.expected]
     problems += [f"{mandatory} mandatory policy violations"] if mandatory else []
     problems += [f"AccessDenied: {message}" for message in denials]
+    problems += [f"error path {o.scenario} of {o.component}: {o.actual}, expected {o.expected}"
+                 for o in error_paths if not o.ok]
     for problem in problems:
         console.print(f"[bold red]unexpected:[/] {problem}")
     return 1 if problems else 0

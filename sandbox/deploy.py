@@ -33,6 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sandbox.archives import ArchiveError
+from sandbox.authz.reasons import principal_kind
 from sandbox.aws import EmbeddedAws
 from sandbox.services import SUPPORTED_TYPES, Deployer, DeployError, handler
 from sandbox.services.cloudwatch import ALARM as T_ALARM
@@ -170,6 +171,21 @@ class Deployment:
 
     def client(self, service: str) -> Any:
         return self.aws.client(service, region=self.region)
+
+    def role_kinds(self) -> dict[str, str]:
+        """Physical role name -> its principal kind (``EtlPipeline/output`` ...), for the access report's reasons
+        (:func:`sandbox.authz.reasons.principal_kind`); roles outside a component are left out."""
+        kinds: dict[str, str] = {}
+        for role in self.of_type(T_ROLE):
+            parent = role.resource.parent
+            component = self.graph.get(parent) if parent else None
+            if component is not None and not component.custom and component.type != "pulumi:pulumi:Stack":
+                kinds[role.physical_name] = principal_kind(component.type, component.name, role.name)
+        return kinds
+
+    def access_report(self) -> dict[str, Any] | None:
+        """The embedded AWS's access report with this deployment's principal kinds (``None`` when IAM is off)."""
+        return self.aws.enforcer.report(self.role_kinds()) if self.aws.enforcer is not None else None
 
     def summary(self) -> str:
         lines = [f"deployed {len(self.resources)} resources into the embedded AWS ({self.region})"]

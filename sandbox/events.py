@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from sandbox import aws as aws_mod
 from sandbox.aws import EmbeddedAws, Invocation
 from sandbox.routing import (
@@ -72,6 +74,7 @@ class InvocationResult:
     execution_id: str | None = None
     invocations: list[Invocation] = field(default_factory=list)
     execution_arn: str | None = None
+    dead_letter_error: str | None = None  # Scheduler could not call the target: the error it dead-lettered
 
     @property
     def invocation(self) -> Invocation | None:
@@ -120,7 +123,10 @@ def invoke_schedule(deployment: Deployment, schedule_name: str, scheduled_time: 
 
     A Lambda target is invoked asynchronously (``InvocationType=Event``, as Scheduler does), so the
     function's retry attempts and on-failure destination apply; the result lists every attempt. A Step
-    Functions target gets ``StartExecution`` with a name derived from the execution id.
+    Functions target gets ``StartExecution`` with a name derived from the execution id. When the call to the
+    target fails (the function is gone, the role may not invoke it ...) and the schedule has a dead-letter
+    queue, Scheduler's message goes there as the schedule's role (``dead_letter_error`` names the error;
+    Scheduler's retries of throttling and 5xx errors are not modelled); without one the error is raised.
     """
     aws = deployment.aws
     deployed = deployment.schedule(schedule_name)
@@ -141,16 +147,32 @@ def invoke_schedule(deployment: Deployment, schedule_name: str, scheduled_time: 
         return aws.role_client(boto_service, str(target["RoleArn"]), trusted="scheduler.amazonaws.com",
                                source_arn=schedule_arn, region=deployment.region)
 
-    if service == "lambda":
-        result.invocations = _invoke_async(aws, target["Arn"], payload, as_scheduler("lambda"))
-    elif service == "states":
-        name = execution_name(deployed.physical_name, execution_id)
-        result.execution_arn = _start(target["Arn"], payload, name, as_scheduler("stepfunctions"))
-    elif service == "sqs":
-        as_scheduler("sqs").send_message(QueueUrl=_queue_url(aws, target["Arn"]), MessageBody=payload)
-    else:
-        raise NotImplementedError(f"sandbox: schedule target {target['Arn']} is not supported "
-                                  "(Lambda, Step Functions and SQS are)")
+    try:
+        if service == "lambda":
+            result.invocations = _invoke_async(aws, target["Arn"], payload, as_scheduler("lambda"))
+        elif service == "states":
+            name = execution_name(deployed.physical_name, execution_id)
+            result.execution_arn = _start(target["Arn"], payload, name, as_scheduler("stepfunctions"))
+        elif service == "sqs":
+            as_scheduler("sqs").send_message(QueueUrl=_queue_url(aws, target["Arn"]), MessageBody=payload)
+        else:
+            raise NotImplementedError(f"sandbox: schedule target {target['Arn']} is not supported "
+                                      "(Lambda, Step Functions and SQS are)")
+    except ClientError as exc:
+        dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if not dead_letter:
+            raise
+        # Scheduler could not call the target (not found, access denied ...): it sends the target's input to
+        # the schedule's dead-letter queue, as the schedule's role, with the error in message attributes
+        error = exc.response.get("Error", {})
+        result.dead_letter_error = str(error.get("Code") or "Unknown")
+        attributes = {"ERROR_CODE": result.dead_letter_error, "ERROR_MESSAGE": str(error.get("Message") or ""),
+                      "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "0",
+                      "TARGET_ARN": str(target["Arn"]), "SCHEDULE_ARN": str(schedule_arn),
+                      "GROUP_ARN": f"{str(schedule_arn).split(':schedule/')[0]}:schedule-group/{group}"}
+        as_scheduler("sqs").send_message(
+            QueueUrl=_queue_url(aws, str(dead_letter)), MessageBody=payload,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
     return result
 
 

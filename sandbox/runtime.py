@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import boto3.session
 
 from sandbox import s3_auth
 from sandbox.core import PYTHON_TAG, EmbeddedAws, Invocation, SandboxError
@@ -382,10 +383,11 @@ def _runtime(aws: EmbeddedAws, fn: Any, ctx: LambdaContext, code_dir: Path, laye
         root.setLevel(logging.WARNING)
     for key_, value in env.items():
         os.environ[key_] = value
-    # boto3's default session caches the credentials it first read: each call starts with a fresh one, so
-    # handler code signs with this function's role, not the one of the function that ran first
+    # boto3's default session caches the credentials it first read: each function gets its own (kept warm
+    # across calls, as a Lambda execution environment keeps its SDK), so handler code signs with this
+    # function's role, not the one of the function that ran first
     saved_session = boto3.DEFAULT_SESSION
-    boto3.DEFAULT_SESSION = None
+    boto3.DEFAULT_SESSION = _function_session(aws, fn, env)
     try:
         with s3_auth.acting_as(fn.role):
             yield
@@ -404,6 +406,17 @@ def _runtime(aws: EmbeddedAws, fn: Any, ctx: LambdaContext, code_dir: Path, laye
         for name in aws._modules[key]:
             del sys.modules[name]
         sys.modules.update(outside)
+
+
+def _function_session(aws: EmbeddedAws, fn: Any, env: Mapping[str, str]) -> boto3.session.Session:
+    """The boto3 session a function's code gets as its default: one per function and role credentials, built
+    once (a session loads the SDK's data files: per call that cost seconds under load and ate into short
+    timeouts); the environment of the call is already set when it is first built."""
+    key = (str(fn.function_arn), env.get("AWS_ACCESS_KEY_ID", ""))
+    found = aws._sessions.get(key)
+    if found is None:
+        found = aws._sessions[key] = boto3.session.Session()
+    return found
 
 
 def _write_logs(fn: Any, log_group: str, log_stream: str, lines: list[str]) -> None:

@@ -14,11 +14,16 @@ its identity policies and the key policy), with ``kms:ViaService`` and the encry
   ``kms:Decrypt``; the context is ``aws:s3:arn`` = the object ARN (the bucket ARN with an S3 Bucket Key);
 * SQS ``SendMessage`` to a KMS-encrypted queue: ``kms:GenerateDataKey`` and ``kms:Decrypt``;
   ``ReceiveMessage``: ``kms:Decrypt`` (context ``aws:sqs:arn``);
-* SNS ``Publish`` to a KMS-encrypted topic: ``kms:GenerateDataKey`` and ``kms:Decrypt``.
+* SNS ``Publish`` to a KMS-encrypted topic: ``kms:GenerateDataKey`` and ``kms:Decrypt``;
+* DynamoDB item reads and writes (``GetItem``, ``PutItem``, ``UpdateItem``, ``Query`` ...) on a table encrypted
+  with a KMS key: ``kms:Decrypt`` of the table key (context ``aws:dynamodb:tableName`` and
+  ``aws:dynamodb:subscriberId``). AWS caches the decrypted table key for a few minutes per connection, so it
+  asks less often; the permission is needed all the same (AWS's ``aws/dynamodb`` key policy admits every
+  principal of the account *via DynamoDB* for this reason).
 
-DynamoDB and CloudWatch Logs use the key through grants or their own service principal, not the caller's
-permissions, so they add nothing here. What the service stores (which key encrypts a bucket, an object, a
-queue) comes from a :class:`ResourceFacts` the embedded AWS implements.
+CloudWatch Logs uses a key with its own service principal, not the caller's permissions, so it adds nothing.
+What the service stores (which key encrypts a bucket, an object, a queue, a table) comes from a
+:class:`ResourceFacts` the embedded AWS implements.
 
 Example
 -------
@@ -54,6 +59,9 @@ class ResourceFacts(Protocol):
 
     def topic_kms_key(self, topic_arn: str) -> str | None: ...
 
+    def table_kms_key(self, table: str, region: str) -> str | None:
+        """The KMS key a DynamoDB table is encrypted with (None for the AWS owned key)."""
+
 
 class NoFacts:
     """Facts for requests judged without an embedded AWS: nothing is KMS-encrypted."""
@@ -71,6 +79,9 @@ class NoFacts:
         return None
 
     def topic_kms_key(self, topic_arn: str) -> str | None:
+        return None
+
+    def table_kms_key(self, table: str, region: str) -> str | None:
         return None
 
 
@@ -202,4 +213,30 @@ def _implicit_kms(call: ApiCall, principal: Principal, facts: ResourceFacts,
             return []
         return [_kms(principal, a, key_arn, base, f"sns.{call.region}.amazonaws.com", {"aws:sns:topicArn": topic})
                 for a in ("kms:GenerateDataKey", "kms:Decrypt")]
+    if call.service == "dynamodb" and call.operation in _DYNAMODB_ITEM_OPERATIONS:
+        tables = _dynamodb_tables(params)
+        out = []
+        for table in tables:
+            key_id = facts.table_kms_key(table, call.region)
+            key_arn = facts.kms_key_arn(key_id, call.region) if key_id else None
+            if key_arn:
+                out.append(_kms(principal, "kms:Decrypt", key_arn, base, f"dynamodb.{call.region}.amazonaws.com",
+                                {"aws:dynamodb:tableName": table, "aws:dynamodb:subscriberId": call.account}))
+        return out
     return []
+
+
+_DYNAMODB_ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                             "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+
+
+def _dynamodb_tables(params: Mapping[str, Any]) -> list[str]:
+    """The table names one DynamoDB item call touches (batch and transaction calls name several)."""
+    if params.get("TableName"):
+        return [str(params["TableName"]).rsplit("/", 1)[-1]]
+    names: set[str] = set(map(str, (params.get("RequestItems") or {}).keys()))
+    for item in params.get("TransactItems") or []:
+        for operation in item.values():
+            if isinstance(operation, Mapping) and operation.get("TableName"):
+                names.add(str(operation["TableName"]))
+    return sorted(name.rsplit("/", 1)[-1] for name in names)

@@ -30,6 +30,7 @@ from sandbox.authz import catalog
 from sandbox.authz.calls import ApiCall, authorizations
 from sandbox.authz.errors import denial_message, error_response
 from sandbox.authz.policy import AuthRequest, Decision, PolicyDocument, Principal, StatementRef, evaluate
+from sandbox.authz.reasons import RoleFacts
 
 PARTITION = "aws"
 
@@ -174,13 +175,34 @@ class Enforcer:
         return {role.name: (role.arn, self.identity_policies(Principal(role.arn, role_arn=role.arn)))
                 for role in backend.roles.values()}
 
-    def report(self) -> dict[str, Any]:
-        """The access report (:func:`sandbox.authz.report.access_report`) of everything recorded so far."""
+    def role_facts(self, kinds: Mapping[str, str] | None = None) -> dict[str, RoleFacts]:
+        """Per role name: its kind (from ``kinds``, role name -> :func:`~sandbox.authz.reasons.principal_kind`),
+        the services its trust policy admits, and the state machines that run as it."""
+        from moto.iam.models import iam_backends
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        machines: dict[str, list[str]] = {}
+        with contextlib.suppress(Exception):
+            for machine in stepfunctions_parser_backends[self.account_id][self.region].state_machines:
+                machines.setdefault(str(machine.roleArn), []).append(str(machine.arn))
+        facts: dict[str, RoleFacts] = {}
+        for role in iam_backends[self.account_id][PARTITION].roles.values():
+            trust = PolicyDocument.parse(f"trust-policy:{role.name}", role.assume_role_policy_document)
+            trusted = sorted({service for statement in trust.statements() if statement.get("Effect") == "Allow"
+                              for service in _listed((statement.get("Principal") or {}).get("Service")
+                                                     if isinstance(statement.get("Principal"), Mapping) else None)})
+            facts[role.name] = RoleFacts((kinds or {}).get(role.name, ""), tuple(trusted),
+                                         tuple(sorted(machines.get(role.arn, []))))
+        return facts
+
+    def report(self, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The access report (:func:`sandbox.authz.report.access_report`) of everything recorded so far;
+        ``kinds`` maps role names to their principal kinds (see :meth:`role_facts`)."""
         from sandbox.authz.report import access_report
 
         with self._lock:
             records = list(self.records)
-        return access_report(records, self.roles(), enforced=self.enforce)
+        return access_report(records, self.roles(), enforced=self.enforce, facts=self.role_facts(kinds))
 
     def resource_policy(self, resource: str) -> tuple[PolicyDocument | None, bool]:
         """(the resource's policy, whether it is required as KMS key policies are)."""
@@ -359,6 +381,16 @@ class MotoFacts:
                 return getattr(queue, "kms_master_key_id", None) or None
         return None
 
+    def table_kms_key(self, table: str, region: str) -> str | None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        with contextlib.suppress(Exception):
+            found = dynamodb_backends[self.account_id][region].tables.get(table)
+            sse = (getattr(found, "sse_specification", None) or {}) if found is not None else {}
+            if sse.get("Enabled") in (True, "true", "True") and sse.get("SSEType", "KMS") == "KMS":
+                return str(sse.get("KMSMasterKeyId") or "") or None
+        return None
+
     def topic_kms_key(self, topic_arn: str) -> str | None:
         from moto.sns.models import sns_backends
 
@@ -497,6 +529,12 @@ def _patch_sfn_clients() -> list[tuple[Any, Any]]:
             patched.append((module, original))
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
     return patched
+
+
+def _listed(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
 
 def policy_json(document: Mapping[str, Any]) -> str:

@@ -4,12 +4,15 @@ which granted statements no scenario exercised (each with the reason it stays).
 :func:`access_report` builds the JSON shape ``python -m sandbox access --json`` prints::
 
     {"enforced": true, "calls": N, "denied": [{"principal", "action", "resource", "message"}],
-     "principals": [{"name", "arn", "granted": [{"sid", "policy", "actions", "resources"}],
-                     "used": [{"action", "resource", "sid"}], "unused": [{"sid", "reason"}]}]}
+     "principals": [{"name", "arn", "kind", "granted": [{"sid", "policy", "actions", "resources"}],
+                     "used": [{"action", "resource", "sid"}], "denied": [...],
+                     "unused": [{"sid", "reason", "basis"}], "stale_reasons": [sid, ...]}]}
 
-A statement counts as used when it allowed at least one recorded request. Statements that no local scenario
-can exercise say why in :data:`UNUSED_REASONS` (keyed by ``Sid``); one without a reason there is reported
-with ``reason: null`` — a grant to remove, or a scenario to add.
+A statement counts as used when it allowed at least one recorded request. An unused one is explained by
+:func:`sandbox.authz.reasons.unused_reason` (a general rule about what the embedded AWS does not emulate, or
+the registry keyed by principal kind and ``Sid``), shown as ``{"sid", "reason", "basis"}``; one without a
+reason is reported with ``reason: null`` — a grant to remove, or a scenario to add. A registry entry whose
+grant *was* used is listed under ``stale_reasons`` (the entry can go).
 """
 
 from __future__ import annotations
@@ -20,36 +23,7 @@ from typing import Any
 
 from sandbox.authz.enforce import CallRecord
 from sandbox.authz.policy import PolicyDocument
-
-# Sid -> why a granted statement is not exercised by the local scenarios (and stays)
-UNUSED_REASONS: dict[str, str] = {
-    "WriteOwnLogs": "the Lambda service writes the function's logs with this role on AWS; the embedded AWS "
-                    "writes them itself",
-    "XRayTracing": "traces are sent by the Lambda/Step Functions service with active tracing; X-Ray is not "
-                   "emulated",
-    "DeliverLogs": "Step Functions delivers execution logs to CloudWatch Logs on AWS; not emulated",
-    "ReadBackArtifacts": "read only when a re-run finds an artifact already written (write-once artifacts "
-                         "are compared by content); the e2e re-run tests exercise it",
-    "ListArtifacts": "used only to tell a missing object from a refused read (S3 answers 403 for a missing key "
-                     "without s3:ListBucket): a missing input or manifest; tests/e2e/test_real_s3_semantics.py "
-                     "exercises it",
-    "ListRawInput": "used only when the input object was deleted after its event (ingest then rejects it as "
-                    "SOURCE_MISSING); tests/e2e/test_real_s3_semantics.py exercises it",
-    "SendToDeadLetterQueue": "used only when an asynchronous invocation fails after its retries "
-                             "(the failure scenarios exercise it)",
-    "EncryptDeadLetters": "used with SendToDeadLetterQueue (KMS data key of the encrypted queue)",
-    "SendFailuresToDlq": "used only when an ETL run fails (the broken-file scenario exercises it)",
-    "StartMapRunChildren": "a DISTRIBUTED Map starts child executions on AWS; moto runs them in-process",
-    "ManageMapRunChildren": "a DISTRIBUTED Map manages child executions on AWS; moto runs them in-process",
-    "DistributedMapWriteResults": "the DISTRIBUTED Map's ResultWriter: used only for inputs past the distributed "
-                                  "threshold (the e2e 650-row test exercises it)",
-    "DistributedMapReadItems": "the DISTRIBUTED Map's ItemReader: used only for inputs past the distributed "
-                               "threshold (the e2e 650-row test exercises it)",
-    "ReadWriteStaging": "partition staging: the ingest step writes partitions only for inputs over partitionRows "
-                        "(the e2e large-file tests exercise it)",
-    "WriteQuarantine": "the output step merges partition rejects only for partitioned inputs with rejects "
-                       "(the e2e large-file tests exercise it)",
-}
+from sandbox.authz.reasons import REASONS, RoleFacts, unused_reason
 
 
 def _listed(value: Any) -> list[str]:
@@ -60,19 +34,24 @@ def _listed(value: Any) -> list[str]:
 
 def granted_statements(policies: Iterable[PolicyDocument]) -> list[dict[str, Any]]:
     """Every Allow statement of a principal's identity policies."""
-    out: list[dict[str, Any]] = []
+    return [grant for grant, _ in _allow_statements(policies)]
+
+
+def _allow_statements(policies: Iterable[PolicyDocument]) -> list[tuple[dict[str, Any], Mapping[str, Any]]]:
+    out: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     for policy in policies:
         for index, statement in enumerate(policy.statements()):
             if statement.get("Effect") != "Allow":
                 continue
-            out.append({"sid": statement.get("Sid") or str(index), "policy": policy.name,
-                        "actions": _listed(statement.get("Action") or statement.get("NotAction")),
-                        "resources": _listed(statement.get("Resource") or statement.get("NotResource"))})
+            out.append(({"sid": statement.get("Sid") or str(index), "policy": policy.name,
+                         "actions": _listed(statement.get("Action") or statement.get("NotAction")),
+                         "resources": _listed(statement.get("Resource") or statement.get("NotResource"))},
+                        statement))
     return out
 
 
 def principal_report(name: str, arn: str, policies: Sequence[PolicyDocument],
-                     records: Sequence[CallRecord]) -> dict[str, Any]:
+                     records: Sequence[CallRecord], facts: RoleFacts | None = None) -> dict[str, Any]:
     """One principal's entry (see the module docstring)."""
     mine = [r for r in records if r.principal == arn and r.service != "sts"]
     used_refs = {(ref.policy, ref.sid or str(ref.index)) for r in mine if r.allowed for ref in r.statements}
@@ -81,38 +60,61 @@ def principal_report(name: str, arn: str, policies: Sequence[PolicyDocument],
         if record.allowed:
             refs = [ref for ref in record.statements if ref.policy.startswith(arn.rsplit("/", 1)[-1] + ":")]
             used.setdefault((record.action, record.resource), (refs[0].sid or str(refs[0].index)) if refs else "")
-    granted = granted_statements(policies)
-    unused = [{"sid": g["sid"], "reason": UNUSED_REASONS.get(g["sid"])} for g in granted
-              if (g["policy"], g["sid"]) not in used_refs]
+    facts = facts or RoleFacts()
+    statements = _allow_statements(policies)
+    unused = []
+    for grant, statement in statements:
+        if (grant["policy"], grant["sid"]) not in used_refs:
+            basis, reason = unused_reason(statement, facts)
+            unused.append({"sid": grant["sid"], "reason": reason, "basis": basis})
+    stale = sorted({g["sid"] for g, _ in statements
+                    if (g["policy"], g["sid"]) in used_refs and (facts.kind, g["sid"]) in REASONS})
     return {
-        "name": name, "arn": arn, "granted": granted,
+        "name": name, "arn": arn, "kind": facts.kind, "granted": [g for g, _ in statements],
         "used": [{"action": a, "resource": r, "sid": sid} for (a, r), sid in sorted(used.items())],
         "denied": [{"action": r.action, "resource": r.resource, "message": r.message} for r in mine if not r.allowed],
         "unused": unused,
+        "stale_reasons": stale,
     }
 
 
 def access_report(records: Sequence[CallRecord], principals: Mapping[str, tuple[str, Sequence[PolicyDocument]]],
-                  *, enforced: bool) -> dict[str, Any]:
-    """The whole report; ``principals`` maps role name -> (role ARN, its identity policies)."""
+                  *, enforced: bool, facts: Mapping[str, RoleFacts] | None = None) -> dict[str, Any]:
+    """The whole report; ``principals`` maps role name -> (role ARN, its identity policies), ``facts`` role
+    name -> what the general rules need (:class:`~sandbox.authz.reasons.RoleFacts`)."""
     denied = [{"principal": r.principal, "action": r.action, "resource": r.resource, "message": r.message}
               for r in records if not r.allowed]
     return {
         "enforced": enforced,
         "calls": sum(1 for r in records if r.service != "sts"),
         "denied": denied,
-        "principals": [principal_report(name, arn, policies, records)
+        "principals": [principal_report(name, arn, policies, records, (facts or {}).get(name))
                        for name, (arn, policies) in sorted(principals.items())],
     }
+
+
+def problems(report: Mapping[str, Any]) -> list[str]:
+    """What makes ``python -m sandbox access`` exit 1: denials, unused grants without a reason, scenarios that
+    did not end as expected (empty when least privilege is proven)."""
+    found = [f"denied: {d['message']}" for d in report["denied"]]
+    found += [f"{p['name']}: {u['sid']} is granted but no scenario used it and it has no reason"
+              for p in report["principals"] for u in p["unused"] if not u["reason"]]
+    found += [f"scenario {o['scenario']} of {o['component']}: {o['actual']}, expected {o['expected']}"
+              for o in report.get("scenarios", []) if not o["ok"]]
+    return found
 
 
 def render_text(report: Mapping[str, Any]) -> str:
     """The report for a terminal: one block per principal."""
     lines = [f"IAM enforced: {report['enforced']}   calls authorized: {report['calls']}   "
              f"denied: {len(report['denied'])}"]
+    for outcome in report.get("scenarios", []):
+        verdict = "ok" if outcome["ok"] else f"UNEXPECTED (expected {outcome['expected']})"
+        lines.append(f"scenario {outcome['scenario']} {outcome['component']}: {outcome['actual']}  {verdict}")
     for principal in report["principals"]:
         lines.append("")
-        lines.append(f"{principal['name']}  ({principal['arn']})")
+        kind = f"  [{principal['kind']}]" if principal.get("kind") else ""
+        lines.append(f"{principal['name']}  ({principal['arn']}){kind}")
         for grant in principal["granted"]:
             lines.append(f"  granted {grant['sid']}: {', '.join(grant['actions'])} on {', '.join(grant['resources'])}")
         for use in principal["used"]:
@@ -122,6 +124,8 @@ def render_text(report: Mapping[str, Any]) -> str:
         for unused in principal["unused"]:
             reason = unused["reason"] or "NO REASON: remove the grant or add a scenario that uses it"
             lines.append(f"  unused  {unused['sid']}: {reason}")
+        for sid in principal.get("stale_reasons", []):
+            lines.append(f"  note    {sid}: used, so its entry in sandbox.authz.reasons.REASONS can go")
     return "\n".join(lines)
 
 

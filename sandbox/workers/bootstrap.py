@@ -8,10 +8,11 @@ venv can shadow a layer's package or stand in for a missing one.
 Protocol (one invocation at a time, like a Lambda execution environment):
 
 * the parent writes one JSON line per message on stdin: first ``{"init": {...}}`` (paths, handler, base
-  environment, memory), then ``{"invoke": {...}}`` per invocation (event, request id, deadline, per-call
-  environment such as the role's credentials);
-* the worker answers on the file descriptor named by its first argument with one JSON line per invocation:
-  ``{"payload", "error": bool, "init_ms", "duration_ms"}``;
+  environment with the role's credentials, memory), then ``{"invoke": {...}}`` per invocation (event,
+  request id, deadline, per-call environment such as the role's credentials);
+* the init phase imports the handler's module right after ``init`` (Lambda's init phase, outside the
+  invocation's timeout) and answers ``{"ready": true, "init_ms"}`` on the file descriptor named by the first
+  argument; then one JSON line per invocation: ``{"payload", "error": bool, "init_ms", "duration_ms"}``;
 * everything the handler prints, and the root logger, go to stdout/stderr, which the parent records as the
   invocation's log lines; after each invocation the worker writes the end marker the parent waits for.
 
@@ -123,9 +124,14 @@ def main() -> int:
                   else logging.WARNING)
     paths = {init["task_root"]: "/var/task", **{p: "/opt/python" for p in init["sys_path"][1:]}}
     started = time.monotonic()
-    loaded: Any = None
-    load_error: tuple[str, str] | None = None
-    init_ms: float | None = None
+    try:  # the init phase: import the handler's module before the first invocation, as Lambda does
+        loaded, load_error = _load(init["handler"])
+    except MemoryError:
+        sys.stdout.flush()
+        os._exit(OOM_EXIT)
+    init_ms: float | None = (time.monotonic() - started) * 1000
+    sys.stdout.flush()
+    control.write(json.dumps({"ready": True, "init_ms": init_ms}) + "\n")
     for line in sys.stdin:
         message = json.loads(line)["invoke"]
         request_id = message["context"]["aws_request_id"]
@@ -136,9 +142,6 @@ def main() -> int:
         call_started = time.monotonic()
         error = False
         try:
-            if loaded is None and load_error is None:
-                loaded, load_error = _load(init["handler"])
-                init_ms = (time.monotonic() - started) * 1000
             if load_error is not None:
                 cause = loaded if isinstance(loaded, BaseException) else RuntimeError(load_error[1])
                 payload: Any = _error(cause, request_id, error_type=load_error[0], message=load_error[1],

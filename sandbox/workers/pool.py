@@ -7,6 +7,8 @@ serves one invocation at a time and stays warm for the next, like a Lambda execu
 
 Limits, enforced from the parent while an invocation runs:
 
+* **init** — a new worker imports the handler's module first (Lambda's init phase, up to :data:`INIT_TIMEOUT_S`,
+  not counted in the invocation's timeout; past it the rest of the import counts, as on Lambda);
 * **timeout** — at the deadline the worker is killed (SIGKILL, its whole process group) and the invocation
   ends as ``Sandbox.Timedout``, ``Task timed out after N.00 seconds``; side effects after that never happen;
 * **memory** — the worker's resident memory (``VmRSS``, what Lambda's cgroup counts) is sampled every
@@ -52,6 +54,7 @@ SAMPLE_S = 0.01
 ADDRESS_SPACE_HEADROOM_MB = 8192
 ACCOUNT_CONCURRENCY = 1000
 LOG_DRAIN_S = 5.0
+INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
 
 
 class Throttled(RuntimeError):
@@ -114,8 +117,10 @@ def _rss_mb(pid: int) -> int:
 class _Worker:
     """One worker process and its pipes."""
 
-    def __init__(self, config: FunctionConfig, python: str) -> None:
+    def __init__(self, config: FunctionConfig, python: str, env: Mapping[str, str] | None = None) -> None:
         self.config = config
+        self.ready = False
+        self.init_ms: float | None = None
         read_fd, write_fd = os.pipe()
         limit = (config.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * 1024 * 1024
 
@@ -135,7 +140,7 @@ class _Worker:
         self.reader = threading.Thread(target=self._read_output, daemon=True, name="lambda-worker-output")
         self.reader.start()
         self.used = False
-        init = {"sys_path": config.sys_path(), "env": dict(config.env), "handler": config.handler,
+        init = {"sys_path": config.sys_path(), "env": {**config.env, **(env or {})}, "handler": config.handler,
                 "task_root": str(config.code_dir), "log_format": config.log_format, "log_level": config.log_level}
         self._send({"init": init})
 
@@ -176,11 +181,36 @@ class _Worker:
                 return lines
             lines.append(line)
 
+    def _await_init(self) -> str | None:
+        """Wait for the init phase (the handler module's import) to finish, at most :data:`INIT_TIMEOUT_S` as
+        Lambda allows; ``None`` when ready (or still importing at the limit: Lambda then goes on and the rest
+        of the import counts against the invocation), else why the worker cannot serve ("memory"/"exited")."""
+        give_up = time.monotonic() + INIT_TIMEOUT_S
+        while not self.ready and time.monotonic() < give_up:
+            ready, _, _ = select.select([self.control], [], [], SAMPLE_S)
+            if ready:
+                line = self.control.readline()
+                if not line:
+                    return "exited"
+                self.init_ms = json.loads(line).get("init_ms")
+                self.ready = True
+            elif _rss_mb(self.process.pid) > self.config.memory_mb:
+                return "memory"
+            elif self.process.poll() is not None:
+                return "exited"
+        return None
+
     def invoke(self, event: Any, context: Mapping[str, Any], env: Mapping[str, str]) -> WorkerResult:
         config = self.config
         request_id = str(context["aws_request_id"])
         cold = not self.used
         self.used = True
+        if cold:
+            failed = self._await_init()
+            if failed is not None:
+                self.kill()
+                return self._exited(request_id, time.monotonic(), _rss_mb(self.process.pid), cold,
+                                    killed_for="memory" if failed == "memory" else None)
         started = time.monotonic()
         deadline = started + config.timeout_s
         message = {"event": event, "context": dict(context), "env": dict(env),
@@ -197,10 +227,13 @@ class _Worker:
                 if not line:
                     return self._exited(request_id, started, peak, cold, killed_for=None)
                 answer = json.loads(line)
+                if answer.get("ready"):  # an init phase that outlasted INIT_TIMEOUT_S ended meanwhile
+                    self.init_ms, self.ready = answer.get("init_ms"), True
+                    continue
                 peak = max(peak, _rss_mb(self.process.pid))
                 lines = self._collect(request_id, until_marker=True)
                 return WorkerResult(answer["payload"], "Unhandled" if answer["error"] else None, lines,
-                                    answer["duration_ms"], peak, answer.get("init_ms"), cold)
+                                    answer["duration_ms"], peak, self.init_ms if cold else None, cold)
             peak = max(peak, _rss_mb(self.process.pid))
             if peak > config.memory_mb:
                 self.kill()
@@ -289,7 +322,7 @@ class WorkerPool:
         worker = self._acquire(config, wait, wait_s)
         try:
             if worker is None:
-                worker = _Worker(config, self.python)
+                worker = _Worker(config, self.python, env)
                 with self._lock:
                     self.started += 1
             return worker.invoke(event, context, env or {})

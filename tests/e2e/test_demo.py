@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-layers")]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path_factory.mktemp("demo") / "out"
-    proc = subprocess.run([sys.executable, "-m", "sandbox", "demo", "--out", str(out), "--today", "2026-03-02"],
-                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "demo", "--out", str(out), "--today", "2026-03-02",
+                           "--error-paths"], cwd=REPO, capture_output=True, text=True, timeout=1800)
     return proc, out
 
 
@@ -55,3 +55,16 @@ def test_artifacts_are_copied(demo: tuple[subprocess.CompletedProcess[str], Path
                                                       "stats.json"]
     assert (day / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list((out / "sensor-etl" / "published").rglob("report.xlsx"))
+
+
+def test_least_privilege_is_proven_on_the_dev_stack(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """What ``python -m sandbox access --stack dev`` checks (it runs the same demo with ``--error-paths``): every
+    error-path scenario ends as designed, nothing is denied, and every unused grant has a reason."""
+    from sandbox.authz.report import problems
+
+    _, out = demo
+    report = json.loads((out / "access.json").read_text())
+    assert report["enforced"] is True and report["calls"] > 0
+    assert {o["scenario"] for o in report["scenarios"]} >= {"replay", "dead-letter", "deleted-input",
+                                                            "large-input", "redrive-without-staging", "target-gone"}
+    assert problems(report) == []
