@@ -1,8 +1,8 @@
-"""De-duplication across partitions in bounded memory: sorted key indexes merged one hash window at a time.
+"""De-duplication across partitions in bounded memory: key indexes merged one hash window at a time.
 
 The transform step writes, per partition, a *key index*: for every kept row its key hash, its row hash (all
-schema columns) and its row number, sorted by key hash, behind a header of bucket offsets (the top
-:data:`BUCKET_BITS` bits of the key hash). The output step then reads the same hash range of every partition's
+schema columns) and its row number, grouped by bucket (the top :data:`BUCKET_BITS` bits of the key hash)
+behind a header of bucket offsets. The output step then reads the same hash range of every partition's
 index with ranged GETs (:func:`plan_windows` keeps each window under a row budget), and
 :func:`window_duplicates` applies the whole-file rule of :func:`handlers.etl.schema.resolve_duplicates` to it:
 a row identical to an earlier row is dropped, a row whose key repeats an earlier kept row with different
@@ -43,25 +43,28 @@ def _hash(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 
 def key_index(frame: pd.DataFrame, *, key: Sequence[str], columns: Sequence[str]) -> bytes:
-    """The partition's key index: ``BUCKETS + 1`` little-endian uint64 offsets, then the sorted entries.
+    """The partition's key index: ``BUCKETS + 1`` little-endian uint64 offsets, then the entries grouped by
+    bucket (the top :data:`BUCKET_BITS` bits of the key hash), in row order within a bucket.
 
-    ``key`` is the uniqueness key (all ``columns`` when the dataset has none); ``frame`` has :data:`ROW`.
+    ``key`` is the uniqueness key (all ``columns`` when the dataset has none); ``frame`` has :data:`ROW`. The
+    grouping is a counting sort (linear time): readers only need a bucket's entries together, not sorted.
     """
     key = list(key or columns)
     others = [c for c in columns if c not in key]
-    entries = np.empty(len(frame), dtype=ENTRY)
-    entries["key"] = _hash(frame, key)
+    keys = _hash(frame, key)
     # the row hash extends the key hash with the other columns (hashing the key columns once)
-    entries["row_hash"] = entries["key"] * _MIX + _hash(frame, others) if others else entries["key"]
+    row_hash = keys * _MIX + _hash(frame, others) if others else keys
     rows = frame[ROW].to_numpy(dtype="int64")
-    entries["row"] = rows
-    ascending = len(rows) < 2 or bool((rows[1:] > rows[:-1]).all())
-    entries = entries[np.argsort(entries["key"], kind="stable") if ascending else
-                      np.lexsort((entries["row"], entries["key"]))]
-    bounds = np.arange(BUCKETS + 1, dtype="uint64") << np.uint64(64 - BUCKET_BITS) if BUCKET_BITS < 64 else None
-    assert bounds is not None
-    offsets = np.searchsorted(entries["key"], bounds[:-1], side="left").astype("<u8")
-    offsets = np.append(offsets, np.uint64(len(entries))).astype("<u8")
+    bucket = (keys >> np.uint64(64 - BUCKET_BITS)).astype(np.uint16)
+    order = np.argsort(bucket, kind="stable") if len(rows) else np.empty(0, dtype="intp")  # radix sort
+    if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+        order = np.lexsort((rows, bucket))
+    entries = np.empty(len(frame), dtype=ENTRY)
+    entries["key"] = keys[order]
+    entries["row_hash"] = row_hash[order]
+    entries["row"] = rows[order]
+    offsets = np.zeros(BUCKETS + 1, dtype="<u8")
+    np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=offsets[1:])
     return offsets.tobytes() + entries.tobytes()
 
 
@@ -127,9 +130,8 @@ def window_duplicates(entries: np.ndarray) -> Duplicates:
     empty = np.empty(0, dtype="int64")
     if len(entries) < 2:
         return Duplicates(empty, empty, empty)
-    # most keys are unique: find the entries whose key repeats (a stable sort merges the partitions' sorted
-    # runs) and apply the rule to those only
-    keys = np.sort(entries["key"], kind="stable")
+    # most keys are unique: find the entries whose key repeats and apply the rule to those only
+    keys = np.sort(entries["key"])
     repeated = np.unique(keys[1:][keys[1:] == keys[:-1]])
     if not len(repeated):
         return Duplicates(empty, empty, empty)

@@ -275,4 +275,4 @@ def _parse_csv(data: bytes, source: str, first_row: int) -> pd.DataFrame:
         where = f"row {first_row + int(match.group(1)) - 2} has {match.group(2)} fields" if match else str(exc)
         raise FileRejected("MALFORMED_CSV", f"{source}: {where}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.fillna("")
+    return frame  # with na_filter=False every cell is text: a short row's missing fields are "" already

@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from handlers.etl.contract import Counts, OutputInput, OutputOutput, PartitionResult, Run
-from handlers.etl.csvout import quote, render
+from handlers.etl.csvout import header_line, render
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.dedupe import ENTRY, HEADER_BYTES, Duplicates, entry_range, plan_windows, window_duplicates
 from handlers.etl.errors import IncompleteRun
+from handlers.etl.heap import single_arena, trim
 from handlers.etl.ledger import COMPLETED, COMPLETED_WITH_REJECTS, RunLedger, utc_now
 from handlers.etl.report import workbook_bytes
 from handlers.etl.schema import REASON, ROW
@@ -72,6 +73,7 @@ def load_results(s3: Any, settings: EtlSettings, run: Run) -> list[PartitionResu
 
 def cross_duplicates(s3: Any, bucket: str, results: Sequence[PartitionResult], window_rows: int) -> Duplicates:
     """Duplicates across (and within) partitions from their key indexes, one hash window at a time."""
+    single_arena()  # the readers share one arena, trimmed after each window (:mod:`handlers.etl.heap`)
     with ThreadPoolExecutor(_READERS) as pool:
         headers = list(pool.map(lambda r: read_range(s3, bucket, r["keys_key"], 0, HEADER_BYTES), results))
         offsets = np.stack([np.frombuffer(h, dtype="<u8").astype("int64") for h in headers]) if headers else \
@@ -85,6 +87,8 @@ def cross_duplicates(s3: Any, bucket: str, results: Sequence[PartitionResult], w
             slices = [s for s in pool.map(fetch, range(len(results))) if s]
             if sum(len(s) for s in slices) > ENTRY.itemsize:
                 found.append(window_duplicates(np.concatenate([np.frombuffer(s, dtype=ENTRY) for s in slices])))
+            del slices
+            trim()  # the readers' arenas keep the window's buffers otherwise (:mod:`handlers.etl.heap`)
     return Duplicates.concat(found)
 
 
@@ -104,9 +108,10 @@ class _Partitions:
         self.published = 0
 
     def chunks(self) -> Iterator[bytes]:
-        yield (",".join(quote(c) for c in self.dataset.output_columns) + "\n").encode()
+        yield header_line(self.dataset.output_columns)
         bucket = self.settings.processed_bucket
         for n, result in enumerate(self.results):
+            trim()  # the previous partition's bytes are gone: give them back (:mod:`handlers.etl.heap`)
             drop = self.found.dropped[self.drop_at == n]
             hit = self.conflict_at == n
             if not len(drop) and not hit.any():

@@ -132,6 +132,11 @@ class Schema:
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        """Names of the ``float`` and ``int`` columns."""
+        return tuple(c.name for c in self.columns if c.dtype in ("float", "int"))
+
     def check_columns(self, present: Sequence[str], source: str) -> None:
         """Raise ``FileRejected(MISSING_COLUMNS | UNEXPECTED_COLUMNS)`` when the file's columns don't fit.
 
@@ -179,16 +184,32 @@ def _picked(values: pd.Series, mask: np.ndarray) -> list[str]:
     return values.iloc[np.flatnonzero(mask)].tolist()
 
 
+def _factorize(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(codes, uniques, missing)``: each distinct text once; a missing cell (``""`` or NA) is ``missing``.
+
+    ``codes`` index ``uniques`` with NA as ``len(uniques)``, so a per-distinct array with one extra trailing
+    entry (the NA answer) is taken by ``codes`` directly.
+    """
+    codes, uniques = pd.factorize(raw)
+    uniq = np.asarray(uniques, dtype=object)
+    codes = np.where(codes < 0, len(uniq), codes) if len(codes) and codes.min() < 0 else codes
+    missing = np.append(uniq == "", True)[codes]
+    return codes, uniq, missing
+
+
 def _check_column(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
-    """Type one column, recording every violation; returns the typed column (invalid cells are NA)."""
-    missing = raw.to_numpy(dtype=object, copy=False) == ""
+    """Type one column, recording every violation; returns the typed column (invalid cells are NA).
+
+    Every check runs once per *distinct* text and is taken back to the rows by the factorize codes.
+    """
+    codes, uniq, missing = _factorize(raw)
     if col.required and missing.any():
         reasons.add(missing, [f"{col.name}: is required"] * int(missing.sum()))
     present = ~missing
     if col.dtype in ("float", "int"):
-        codes, uniques = pd.factorize(raw)
-        parsed = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object)), errors="coerce").astype("float64")
-        values = parsed.to_numpy()[codes] if len(uniques) else np.full(len(raw), np.nan)
+        parsed = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").to_numpy(dtype="float64",
+                                                                                       na_value=np.nan)
+        values = np.append(parsed, np.nan)[codes]
         number = pd.Series(values, index=raw.index, name=raw.name)
         bad = present & ~np.isfinite(values)
         if col.dtype == "int":
@@ -204,20 +225,19 @@ def _check_column(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
             reasons.add(out, [f"{col.name}: {v} is {word} {bound:g}" for v in _picked(raw, out)])
         return number
     if col.dtype == "datetime":
-        return _check_timestamps(col, raw, present, reasons)
-    codes, uniques = pd.factorize(raw)
-    uniq = np.asarray(uniques, dtype=object)
+        return _check_timestamps(col, raw, codes, uniq, present, reasons)
     if col.pattern is not None:
         rx = re.compile(col.pattern, re.ASCII)
         fits = np.fromiter((rx.fullmatch(u) is not None for u in uniq), dtype=bool, count=len(uniq))
-        bad = present & ~fits[codes]
+        bad = present & ~np.append(fits, True)[codes]
         reasons.add(bad, [f"{col.name}: {v!r} does not match {col.pattern}" for v in _picked(raw, bad)])
     if col.allowed:
         fits = np.isin(uniq, np.asarray(col.allowed, dtype=object))
-        bad = present & ~fits[codes]
+        bad = present & ~np.append(fits, True)[codes]
         reasons.add(bad, [f"{col.name}: {v!r} is not one of {', '.join(col.allowed)}" for v in _picked(raw, bad)])
     if len(uniq) * 2 <= len(raw):  # low cardinality (ids, units): keep the codes, later steps reuse them
-        return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object)),
+        cat_codes = np.where(codes == len(uniq), -1, codes)
+        return pd.Series(pd.Categorical.from_codes(cat_codes, categories=pd.Index(uniq, dtype=object)),
                          index=raw.index, name=raw.name)
     return raw
 
@@ -226,50 +246,59 @@ _OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)\s*$", re.ASCII)
 NO_UTC_OFFSET = "NO_UTC_OFFSET"
 NONEXISTENT_LOCAL_TIME = "NONEXISTENT_LOCAL_TIME"
 AMBIGUOUS_LOCAL_TIME = "AMBIGUOUS_LOCAL_TIME"
+_PROBLEMS = ("", NO_UTC_OFFSET, NONEXISTENT_LOCAL_TIME, AMBIGUOUS_LOCAL_TIME)
+_NAT = np.iinfo("int64").min
 
 
-def _check_timestamps(col: Column, raw: pd.Series, present: np.ndarray, reasons: _Reasons) -> pd.Series:
-    """Parse a datetime column once per distinct text; apply the column's rule for offset-less values."""
-    codes, uniques = pd.factorize(raw)
-    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    problem = np.full(len(text), "", dtype=object)
+def _epoch_ns(stamps: pd.Series) -> np.ndarray:
+    """UTC epoch nanoseconds of a tz-aware series (NaT as int64 min)."""
+    return np.asarray(stamps.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8, dtype="int64")
+
+
+def _check_timestamps(col: Column, raw: pd.Series, codes: np.ndarray, uniq: np.ndarray, present: np.ndarray,
+                      reasons: _Reasons) -> pd.Series:
+    """Parse a datetime column once per distinct text; apply the column's rule for offset-less values.
+
+    Values stay int64 epoch nanoseconds until the end: a datetime64 take never goes through Timestamp objects.
+    """
+    text = pd.Series(uniq, dtype=object)
+    ns = np.full(len(text) + 1, _NAT, dtype="int64")  # the last slot answers missing cells
+    problem = np.zeros(len(text) + 1, dtype="int8")  # index into _PROBLEMS
     if len(text):
         iso = col.datetime_format == "ISO8601"
         has_offset = text.str.contains(_OFFSET).to_numpy(dtype=bool) if iso else np.ones(len(text), dtype=bool)
         with_offset = pd.to_datetime(text[has_offset], format=col.datetime_format, utc=True, errors="coerce")
-        stamps[has_offset] = with_offset.dt.as_unit("ns")
+        ns[:-1][has_offset] = _epoch_ns(with_offset)
         naive = text[~has_offset]
         local = pd.to_datetime(naive, format=col.datetime_format, errors="coerce", utc=False) if len(naive) \
             else None
+        where_naive = np.flatnonzero(~has_offset)
         if local is not None and col.without_offset == "reject":
-            problem[np.flatnonzero(~has_offset)[local.notna().to_numpy()]] = NO_UTC_OFFSET
+            problem[where_naive[local.notna().to_numpy()]] = 1
         elif local is not None:
             if isinstance(local.dtype, pd.DatetimeTZDtype):  # an offset the pattern did not see
-                zoned = local.dt.tz_convert("UTC")
+                zoned = local
             else:
                 zoned = local.dt.tz_localize(col.without_offset, ambiguous="NaT", nonexistent="NaT")
                 lost = local.notna() & zoned.isna()
                 if lost.any():
                     earlier = local[lost].dt.tz_localize(col.without_offset, ambiguous=True, nonexistent="NaT")
-                    problem[np.flatnonzero(~has_offset)[lost.to_numpy()]] = np.where(
-                        earlier.isna().to_numpy(), NONEXISTENT_LOCAL_TIME, AMBIGUOUS_LOCAL_TIME)
-                zoned = zoned.dt.tz_convert("UTC")
-            stamps[~has_offset] = zoned.dt.as_unit("ns")
-    typed = stamps.to_numpy()[codes] if len(text) else np.full(len(raw), np.datetime64("NaT"), "datetime64[ns]")
-    result = pd.Series(pd.DatetimeIndex(typed).tz_localize("UTC") if typed.dtype.kind == "M" else typed,
-                       index=raw.index, name=raw.name)
-    coded = present & (problem[codes] != "") if len(text) else np.zeros(len(raw), dtype=bool)
-    bad = present & result.isna().to_numpy() & ~coded
+                    problem[where_naive[lost.to_numpy()]] = np.where(earlier.isna().to_numpy(), 2, 3)
+            ns[where_naive] = _epoch_ns(zoned)
+    row_problem = problem[codes]
+    coded = present & (row_problem != 0)
+    typed = ns[codes]
+    bad = present & (typed == _NAT) & ~coded
     reasons.add(bad, [f"{col.name}: {v!r} is not a timestamp ({col.datetime_format})" for v in _picked(raw, bad)])
     if coded.any():
         hint = {NO_UTC_OFFSET: f"has no UTC offset [{NO_UTC_OFFSET}]",
                 NONEXISTENT_LOCAL_TIME: f"does not exist in {col.without_offset} [{NONEXISTENT_LOCAL_TIME}]",
                 AMBIGUOUS_LOCAL_TIME: f"is ambiguous in {col.without_offset} [{AMBIGUOUS_LOCAL_TIME}]"}
-        reasons.add(coded, [f"{col.name}: {v!r} {hint[p]}" for v, p in zip(
-            _picked(raw, coded), problem[codes][coded], strict=True)])
-        result[coded] = pd.NaT
-    return result
+        reasons.add(coded, [f"{col.name}: {v!r} {hint[_PROBLEMS[p]]}" for v, p in zip(
+            _picked(raw, coded), row_problem[coded].tolist(), strict=True)])
+        typed[coded] = _NAT
+    return pd.Series(pd.DatetimeIndex(typed.view("datetime64[ns]")).tz_localize("UTC"), index=raw.index,
+                     name=raw.name)
 
 
 def find_conflicts(frame: pd.DataFrame, key: Sequence[str], columns: Sequence[str]) -> pd.Series:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.etl.contract import ValidateInput, ValidateOutput
+from handlers.etl.csvout import render
 from handlers.etl.datasets import Dataset, load_dataset
 from handlers.etl.formats import CSV, parse_partition
 from handlers.etl.schema import validate
@@ -64,7 +65,7 @@ def validate_partition(event: ValidateInput, *, settings: EtlSettings, s3: Any =
     rejects_key = None
     if len(result.rejects):
         rejects_key = put(s3, settings.quarantine_bucket, settings.rejects_key(rid, part_name(index, "csv")),
-                          result.rejects.to_csv(index=False, lineterminator="\n").encode("utf-8"), "text/csv")
+                          render(result.rejects, header=True, numbers=dataset.schema.numeric), "text/csv")
     get_logger().info("validated", extra={"run_id": rid, "partition": index, "rows": len(raw),
                                           "rejected": len(result.rejects)})
     return {"run": run, "partition": part, "rows": len(raw), "valid": len(result.valid),

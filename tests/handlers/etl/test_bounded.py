@@ -13,7 +13,16 @@ import pytest
 from handlers.etl.aggregates import Aggregates
 from handlers.etl.csvout import format_floats, format_timestamps, render
 from handlers.etl.datasets import load_dataset
-from handlers.etl.dedupe import BUCKETS, Duplicates, entry_range, key_index, plan_windows, read_index, window_duplicates
+from handlers.etl.dedupe import (
+    BUCKET_BITS,
+    BUCKETS,
+    Duplicates,
+    entry_range,
+    key_index,
+    plan_windows,
+    read_index,
+    window_duplicates,
+)
 from handlers.etl.schema import REASON, ROW, Column, Schema, resolve_duplicates
 
 SCHEMA = Schema("d", (Column("k"), Column("t", "datetime"), Column("v", "float")), unique=("k", "t"))
@@ -70,7 +79,11 @@ def test_equal_keys_land_in_the_same_bucket_whatever_the_partition() -> None:
     one = random_frame(50, 1)
     offsets, entries = read_index(key_index(one, key=SCHEMA.unique, columns=SCHEMA.names))
     assert offsets[0] == 0 and offsets[-1] == len(entries) == 50 and len(offsets) == BUCKETS + 1
-    assert (np.diff(entries["key"].astype("float64")) >= 0).all()
+    buckets = entries["key"] >> np.uint64(64 - BUCKET_BITS)
+    assert (np.diff(buckets.astype("int64")) >= 0).all()  # grouped by bucket ...
+    for b in np.unique(buckets):  # ... each bucket where its offsets say, in row order
+        assert (buckets[offsets[b]:offsets[b + 1]] == b).all()
+        assert (np.diff(entries["row"][offsets[b]:offsets[b + 1]]) > 0).all()
     start, end = entry_range(2, 5)
     assert end - start == 3 * 24
 
