@@ -11,8 +11,8 @@ published). Then:
 2. ``rows.csv`` is streamed to S3 as a multipart upload, partition after partition, from the parts the
    transform step rendered (a partition that lost rows in step 1 is transformed again from its validated rows
    and re-rendered);
-3. the partial aggregates are merged exactly into ``aggregates.csv`` and the ``report.xlsx``; then
-   ``summary.json`` and, last, ``manifest.json`` (all write-once).
+3. the partial aggregates are merged exactly into ``aggregates.csv``, the ``report.xlsx`` and the dataset's own
+   report files (``Dataset.reports``); then ``summary.json`` and, last, ``manifest.json`` (all write-once).
 
 Status ``COMPLETED``, or ``COMPLETED_WITH_REJECTS`` when any row was quarantined. Every row of the file is
 counted once: ``rows == published + rejected + duplicates``.
@@ -40,7 +40,7 @@ from handlers.etl.dedupe import ENTRY, HEADER_BYTES, Duplicates, entry_range, pl
 from handlers.etl.errors import IncompleteRun
 from handlers.etl.heap import single_arena, trim
 from handlers.etl.ledger import COMPLETED, COMPLETED_WITH_REJECTS, RunLedger, utc_now
-from handlers.etl.report import workbook_bytes
+from handlers.etl.report import extra_outputs, workbook_bytes
 from handlers.etl.schema import REASON, ROW
 from handlers.etl.settings import EtlSettings, part_name, published_prefix
 from handlers.etl.staging import put, read_object, read_range, read_staged, s3_client
@@ -175,11 +175,13 @@ def publish(event: OutputInput, *, settings: EtlSettings, s3: Any = None, ledger
     groups = int(aggregates[dataset.group_column].nunique()) if len(aggregates) else 0
     summary = {"dataset": dataset.name, "run_id": rid, "status": status, "source": source, "counts": counts,
                "partitions": len(results), "rejects": walk.rejects_keys, "groups": groups}
-    report = workbook_bytes({"dataset": dataset.name, "source": f"s3://{run['bucket']}/{run['key']}",
-                             "status": status, **counts, "partitions": len(results)},
-                            aggregates, group_column=dataset.group_column)
+    headline = {"dataset": dataset.name, "source": f"s3://{run['bucket']}/{run['key']}", "status": status, **counts,
+                "partitions": len(results)}
+    report = workbook_bytes(headline, aggregates, group_column=dataset.group_column)
+    extra = extra_outputs(dataset.reports, aggregates, headline)  # the dataset's own report files
     refs, manifest_key = store.write_set(
-        folder, {"aggregates.csv": render(aggregates, header=True), "summary.json": summary, "report.xlsx": report},
+        folder, {**extra, "aggregates.csv": render(aggregates, header=True), "summary.json": summary,
+                 "report.xlsx": report},
         metadata={"run-id": rid}, written=[rows_ref],
         manifest_extra={"run_id": rid, "status": status, "counts": counts, "source": source})
     output_keys = [ref.key for ref in refs] + [manifest_key]

@@ -15,11 +15,15 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from handlers.etl.aggregates import Aggregates
 from handlers.etl.schema import Schema
+
+if TYPE_CHECKING:
+    from handlers.etl.report import ReportHook
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class Dataset:
         column whose values get one sheet each in the report workbook.
     output_columns:
         column order of the published rows.
+    reports:
+        extra report files (:data:`handlers.etl.report.ReportHook`): each gets the finished aggregates and the
+        run summary and returns ``{file name: bytes}``; the output step writes them write-once beside
+        ``report.xlsx`` and lists them in the manifest (build them with :mod:`handlers.etl.report`).
     """
 
     name: str
@@ -49,6 +57,7 @@ class Dataset:
     aggregate: Aggregates
     group_column: str
     output_columns: tuple[str, ...]
+    reports: tuple[ReportHook, ...] = ()
 
 
 def load_dataset(name: str) -> Dataset:
