@@ -117,9 +117,9 @@ def authorizations(call: ApiCall, principal: Principal, facts: ResourceFacts | N
     base = global_context(call)
     requests: list[AuthRequest] = []
     for action in catalog.privileges_for(prefix, call.operation, call.params):
-        resource = _resource(call, prefix, action)
         context = {**base, **catalog.request_condition_keys(call.service, call.operation, action, call.params)}
-        requests.append(AuthRequest(principal, action, resource, context))
+        for resource in ssm_parameter_arns(call, action) if prefix == "ssm" else [_resource(call, prefix, action)]:
+            requests.append(AuthRequest(principal, action, resource, context))
     requests.extend(_copy_source(call, principal, base))
     requests.extend(_implicit_kms(call, principal, facts, base))
     return requests
@@ -133,6 +133,35 @@ def _resource(call: ApiCall, prefix: str, action: str) -> str:
     if prefix == "lambda" and qualifier and arn.count(":") == 6:
         arn = f"{arn}:{qualifier}"
     return arn
+
+
+SSM_PUBLIC_NAMESPACES = ("/aws/service/",)
+"""Parameters AWS publishes to every account: their ARN has no account (``arn:aws:ssm:<region>::parameter/...``)."""
+
+
+def ssm_parameter_arns(call: ApiCall, action: str) -> list[str]:
+    """Parameter Store: one resource per parameter the request names (``Name``, each of ``Names``, or the
+    ``Path`` a listing reads, which AWS authorizes for everything below it); other SSM operations use the
+    authorization data's template.
+
+    >>> ssm_parameter_arns(ApiCall("ssm", "GetParameters", {"Names": ["/app/db:3", "/aws/service/x"]}, "r", "1"),
+    ...                    "ssm:GetParameters")
+    ['arn:aws:ssm:r:1:parameter/app/db', 'arn:aws:ssm:r::parameter/aws/service/x']
+    """
+    params = call.params
+    names = params.get("Names") if isinstance(params.get("Names"), list) else \
+        [params[k] for k in ("Name", "Path") if isinstance(params.get(k), str)][:1]
+    if not names:
+        return [_resource(call, "ssm", action)]
+    arns = []
+    for name in names:
+        if name.startswith("arn:"):
+            arns.append(":".join(name.split(":")[:6]))  # without a version or label selector
+            continue
+        plain = name.split(":", 1)[0]  # a version or label selector (/app/db:3) is not part of the name
+        account = "" if plain.startswith(SSM_PUBLIC_NAMESPACES) else call.account
+        arns.append(f"arn:{catalog.PARTITION}:ssm:{call.region}:{account}:parameter/{plain.lstrip('/')}")
+    return arns
 
 
 def _copy_source(call: ApiCall, principal: Principal, base: Mapping[str, str]) -> list[AuthRequest]:

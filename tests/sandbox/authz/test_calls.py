@@ -146,3 +146,14 @@ def test_error_response_parses_as_botocore_client_error(service: str, operation:
     assert status_code == status
     assert parsed["Error"]["Code"] == code
     assert parsed["Error"]["Message"] == "User: x is not authorized"
+
+
+def test_ssm_parameters_are_authorized_per_name_and_public_ones_have_no_account() -> None:
+    assert pairs("ssm", "GetParametersByPath", {"Path": "/aws/service/global-infrastructure/regions",
+                                                   "Recursive": False}) == [
+        ("ssm:GetParametersByPath", f"arn:aws:ssm:{R}::parameter/aws/service/global-infrastructure/regions")]
+    assert pairs("ssm", "GetParameters", {"Names": ["/app/a", "/app/b:2"]}) == [
+        ("ssm:GetParameters", f"arn:aws:ssm:{R}:{A}:parameter/app/a"),
+        ("ssm:GetParameters", f"arn:aws:ssm:{R}:{A}:parameter/app/b")]
+    assert pairs("ssm", "GetParameter", {"Name": f"arn:aws:ssm:{R}:{A}:parameter/app/a:label"}) == [
+        ("ssm:GetParameter", f"arn:aws:ssm:{R}:{A}:parameter/app/a")]
