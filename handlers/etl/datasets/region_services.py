@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -185,3 +186,35 @@ DATASET = Dataset(
     output_columns=("region", "region_name", "service", "service_name"),
     reports=(report_files,),
 )
+
+
+SAMPLE_OUTCOMES = {
+    "regions-sample.jsonl": "COMPLETED",
+    "regions-with-rejects.jsonl": "COMPLETED_WITH_REJECTS",
+}
+"""Expected ledger status per sample file (what ``make demo`` drops into the inbox besides the fetcher's file)."""
+
+
+def sample_files(seed: int = 0) -> dict[str, bytes]:
+    """Two small inventories in the fetcher's format: a clean one, and one with a bad region code, a blank
+    service name and a pair repeated with another name (quarantined) besides an exact repeat (dropped).
+
+    Example
+    -------
+    >>> json.loads(sample_files()["regions-sample.jsonl"].splitlines()[0])["region"]
+    'ap-south-1'
+    """
+    rng = np.random.default_rng(seed)
+    regions = {"ap-south-1": "Asia Pacific (Mumbai)", "eu-west-1": "Europe (Ireland)", "us-east-1": "US East "
+               "(N. Virginia)", "us-gov-west-1": "AWS GovCloud (US-West)"}
+    services = {"ec2": "Amazon EC2", "lambda": "AWS Lambda", "s3": "Amazon S3", "sagemaker": "Amazon SageMaker",
+                "states": "AWS Step Functions"}
+    records = [{"region": r, "region_name": rn, "service": s, "service_name": sn}
+               for r, rn in regions.items() for s, sn in services.items() if s in ("ec2", "s3") or rng.random() < 0.7]
+
+    def lines(items: list[dict[str, str]]) -> bytes:
+        return "".join(json.dumps(item) + "\n" for item in items).encode()
+
+    bad = [{**records[0], "region": "Mumbai"}, {**records[1], "service_name": " "}, records[2],
+           {**records[3], "region_name": "elsewhere"}]
+    return {"regions-sample.jsonl": lines(records), "regions-with-rejects.jsonl": lines([*records, *bad])}

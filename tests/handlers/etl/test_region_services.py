@@ -217,3 +217,14 @@ def test_two_hooks_may_not_write_the_same_file() -> None:
 
     with pytest.raises(ValueError, match=r"'a\.csv' is produced twice"):
         extra_outputs([lambda agg, s: {"a.csv": b""}, lambda agg, s: {"a.csv": b""}], pd.DataFrame(), {})
+
+
+def test_sample_files_have_their_expected_outcomes() -> None:
+    from handlers.etl.datasets.region_services import SAMPLE_OUTCOMES, sample_files
+
+    files = sample_files()
+    assert sorted(files) == sorted(SAMPLE_OUTCOMES)
+    clean, dirty = checked(files["regions-sample.jsonl"]), checked(files["regions-with-rejects.jsonl"])
+    assert clean.rejects.empty and resolve_duplicates(clean.valid, DATASET.schema)[1].empty
+    _kept, conflicts, dropped = resolve_duplicates(dirty.valid, DATASET.schema)
+    assert (len(dirty.rejects), len(conflicts), dropped) == (2, 1, 1)
