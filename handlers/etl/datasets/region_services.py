@@ -191,13 +191,15 @@ DATASET = Dataset(
 SAMPLE_OUTCOMES = {
     "regions-sample.jsonl": "COMPLETED",
     "regions-with-rejects.jsonl": "COMPLETED_WITH_REJECTS",
+    "regions-broken.jsonl": "FAILED",
 }
 """Expected ledger status per sample file (what ``make demo`` drops into the inbox besides the fetcher's file)."""
 
 
 def sample_files(seed: int = 0) -> dict[str, bytes]:
-    """Two small inventories in the fetcher's format: a clean one, and one with a bad region code, a blank
-    service name and a pair repeated with another name (quarantined) besides an exact repeat (dropped).
+    """Three small inventories in the fetcher's format: a clean one; one with a bad region code, a blank service
+    name and a pair repeated with another name (quarantined) besides an exact repeat (dropped); and a broken one
+    (no ``service`` field: the run fails and goes to the DLQ).
 
     Example
     -------
@@ -217,4 +219,6 @@ def sample_files(seed: int = 0) -> dict[str, bytes]:
 
     bad = [{**records[0], "region": "Mumbai"}, {**records[1], "service_name": " "}, records[2],
            {**records[3], "region_name": "elsewhere"}]
-    return {"regions-sample.jsonl": lines(records), "regions-with-rejects.jsonl": lines([*records, *bad])}
+    broken = [{k: v for k, v in record.items() if k != "service"} for record in records]
+    return {"regions-sample.jsonl": lines(records), "regions-with-rejects.jsonl": lines([*records, *bad]),
+            "regions-broken.jsonl": lines(broken)}

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from handlers.etl import output
 from handlers.etl.datasets import load_dataset
 from handlers.etl.datasets.region_services import coverage, report_files
+from handlers.etl.errors import FileRejected
 from handlers.etl.formats import JSON_LINES, parse_partition
 from handlers.etl.schema import REASON, resolve_duplicates, validate
 from tests.handlers.etl.test_steps import PROCESSED, Env, do_ingest, env_fixture, run_partitions  # noqa: F401
@@ -228,3 +229,5 @@ def test_sample_files_have_their_expected_outcomes() -> None:
     assert clean.rejects.empty and resolve_duplicates(clean.valid, DATASET.schema)[1].empty
     _kept, conflicts, dropped = resolve_duplicates(dirty.valid, DATASET.schema)
     assert (len(dirty.rejects), len(conflicts), dropped) == (2, 1, 1)
+    with pytest.raises(FileRejected, match=r"MISSING_COLUMNS: region_services: missing column\(s\) 'service'"):
+        checked(files["regions-broken.jsonl"])
