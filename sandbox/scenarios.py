@@ -146,21 +146,29 @@ def pipeline_deleted_input(deployment: Any, pipe: Any) -> Outcome:
 
 
 def large_input(samples: dict[str, bytes], outcomes: dict[str, str], unique: Sequence[str], rows: int) -> bytes:
-    """A gzip CSV: ``rows`` rows cycled from the clean sample (so more than one partition, and exact duplicates),
-    then the sample rows with rejects, then a row with the key of the first row and the other values of the
-    second: a conflicting duplicate across partitions."""
+    """A gzip input in the samples' format (CSV or JSON Lines): ``rows`` rows cycled from the clean sample (so more
+    than one partition, and exact duplicates), then the sample rows with rejects, then a row with the key of the
+    first row and the other values of the second: a conflicting duplicate across partitions."""
     by_outcome = {outcome: name for name, outcome in sorted(outcomes.items(), reverse=True)}
-    clean = list(csv.reader(io.StringIO(samples[by_outcome["COMPLETED"]].decode())))
-    rejects = list(csv.reader(io.StringIO(samples[by_outcome["COMPLETED_WITH_REJECTS"]].decode())))
-    header, body = clean[0], clean[1:]
+    clean_text = samples[by_outcome["COMPLETED"]].decode()
+    rejects_text = samples[by_outcome["COMPLETED_WITH_REJECTS"]].decode()
+    if clean_text.lstrip().startswith("{"):  # JSON Lines: one object a row
+        body = [json.loads(line) for line in clean_text.splitlines() if line.strip()]
+        rejected = [json.loads(line) for line in rejects_text.splitlines() if line.strip()]
+        conflict = {k: body[0][k] if k in unique else body[1].get(k) for k in body[0]}
+        records = [*(body[index % len(body)] for index in range(rows)), *rejected, conflict]
+        return gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode(), mtime=0)
+    clean = list(csv.reader(io.StringIO(clean_text)))
+    rejects = list(csv.reader(io.StringIO(rejects_text)))
+    header, rows_in = clean[0], clean[1:]
     keys = {header.index(column) for column in unique}
-    conflict = [body[0][i] if i in keys else body[1][i] for i in range(len(header))]
+    conflict_row = [rows_in[0][i] if i in keys else rows_in[1][i] for i in range(len(header))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(body[index % len(body)] for index in range(rows))
+    writer.writerows(rows_in[index % len(rows_in)] for index in range(rows))
     writer.writerows(rejects[1:])
-    writer.writerow(conflict)
+    writer.writerow(conflict_row)
     return gzip.compress(out.getvalue().encode(), mtime=0)
 
 
