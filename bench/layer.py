@@ -12,11 +12,11 @@
 * ``pip_target_deterministic_zip`` — the same tree in a deterministic zip (every entry dated 1980): every
   timestamp pyc is stale, so each cold start compiles.
 
-Fields: ``unzipped_bytes``, ``zipped_bytes``, ``cold_import_s`` (median of ``--runs`` fresh ``-I -S -B``
-interpreters with only the layer on ``sys.path``, all variants alternating), ``cold_import_nopyc_s`` (our tree
-without pyc), ``import_ratio``, ``naive_unzipped_bytes`` (the pip tree), ``unzipped_ratio``, ``build_s``,
-``rebuild_s``, ``rebuild_identical``, ``fresh_rebuild_identical``, ``glibc_max``, ``packages``, ``baselines``,
-``targets``.
+Fields: ``unzipped_bytes``, ``zipped_bytes``, ``cold_import_s`` / ``cold_import_cpu_s`` (wall / CPU seconds of
+the import, median of ``--runs`` fresh ``-I -S -B`` interpreters with only the layer on ``sys.path``, all variants
+alternating), ``cold_import_nopyc_s`` (our tree without pyc), ``import_ratio``, ``naive_unzipped_bytes`` (the pip
+tree), ``unzipped_ratio``, ``build_s``, ``rebuild_s``, ``rebuild_identical``, ``fresh_rebuild_identical``,
+``glibc_max``, ``packages``, ``baselines`` (each with ``cold_import_s`` and ``cold_import_cpu_s``), ``targets``.
 
 ``python -m bench.layer --profile full --json``: numpy + pandas + scipy + scikit-learn + matplotlib + seaborn +
 Powertools for one python3.11 x86_64 function: the scientific layer (default options), a second layer with the
@@ -125,26 +125,29 @@ def stale_pyc(site: Path) -> int:
     return stale
 
 
-def cold_import_s(sites: list[Path], code: str) -> float:
-    """Seconds for ``code`` in a fresh interpreter with only ``sites`` on ``sys.path`` (nothing written)."""
-    script = (f"import sys, time; sys.path[:0] = {[str(s) for s in sites]!r}; t = time.perf_counter(); {code}; "
-              "print(time.perf_counter() - t)")
+def cold_import_s(sites: list[Path], code: str) -> tuple[float, float]:
+    """Wall and CPU seconds of ``code`` in a fresh interpreter with only ``sites`` on ``sys.path`` (nothing
+    written)."""
+    script = (f"import sys, time; sys.path[:0] = {[str(s) for s in sites]!r}; t = time.perf_counter(); "
+              f"c = time.process_time(); {code}; print(time.perf_counter() - t, time.process_time() - c)")
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "HOME": tempfile.gettempdir(),
            "MPLBACKEND": "Agg"}
     out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", script], capture_output=True, text=True, env=env,
                          check=True).stdout
-    return float(out.strip().splitlines()[-1])
+    wall, cpu = out.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
-def medians(variants: dict[str, list[Path]], code: str, runs: int) -> dict[str, float]:
-    """Median cold import per variant, the variants alternating run by run (one warm-up each)."""
-    times: dict[str, list[float]] = {name: [] for name in variants}
+def medians(variants: dict[str, list[Path]], code: str, runs: int) -> dict[str, tuple[float, float]]:
+    """Median cold import (wall, CPU) per variant, the variants alternating run by run (one warm-up each)."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for sites in variants.values():
         cold_import_s(sites, code)
     for _ in range(runs):
         for name, sites in variants.items():
             times[name].append(cold_import_s(sites, code))
-    return {name: round(statistics.median(ts), 4) for name, ts in times.items()}
+    return {name: (round(statistics.median(t[0] for t in ts), 4), round(statistics.median(t[1] for t in ts), 4))
+            for name, ts in times.items()}
 
 
 def baselines(tmp: Path, requirements: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], dict[str, list[Path]]]:
@@ -199,14 +202,15 @@ def run_default(runs: int, cache_dir: Path | None, fresh: bool, with_baselines: 
         log(f"cold imports: {runs} runs per variant, alternating")
         times = medians({"ours": [build.site_dir], "nopyc": [nopyc], **base_sites}, IMPORTS["default"], runs)
     for name in base:
-        base[name]["cold_import_s"] = times[name]
+        base[name]["cold_import_s"], base[name]["cold_import_cpu_s"] = times[name]
     naive = base.get("pip_target_zip", {}).get("unzipped_bytes")
     result: dict[str, Any] = {
         "profile": "default", "runtime": RUNTIME, "naive_unzipped_bytes": naive,
         "unzipped_bytes": build.unzipped_bytes, "zipped_bytes": build.zipped_bytes,
         "unzipped_ratio": round(build.unzipped_bytes / naive, 4) if naive else None,
-        "cold_import_s": times["ours"], "cold_import_nopyc_s": times["nopyc"],
-        "import_ratio": round(times["ours"] / times["nopyc"], 4), "build_s": round(build_s, 2),
+        "cold_import_s": times["ours"][0], "cold_import_cpu_s": times["ours"][1],
+        "cold_import_nopyc_s": times["nopyc"][0], "cold_import_nopyc_cpu_s": times["nopyc"][1],
+        "import_ratio": round(times["ours"][0] / times["nopyc"][0], 4), "build_s": round(build_s, 2),
         "build_cached": build.cached, "rebuild_s": round(rebuild_s, 3),
         "rebuild_identical": again.sha256 == build.sha256,
         "fresh_rebuild_identical": fresh_identical, "glibc_max": build.glibc_max, "packages": build.packages,
@@ -218,7 +222,8 @@ def run_default(runs: int, cache_dir: Path | None, fresh: bool, with_baselines: 
         "rebuild_s": rebuild_s <= REBUILD_S_MAX and result["rebuild_identical"],
         "glibc_max": parse_glibc(build.glibc_max) <= parse_glibc(GLIBC_MAX),
         "not_grown": build.unzipped_bytes <= DEFAULT_LAYER_BYTES,
-        "import_vs_pip_target_zip": not base or times["ours"] <= base["pip_target_zip"]["cold_import_s"],
+        "import_vs_pip_target_zip": not base or times["ours"][0] <= base["pip_target_zip"]["cold_import_s"],
+        "import_cpu_vs_pip_target_zip": not base or times["ours"][1] <= base["pip_target_zip"]["cold_import_cpu_s"],
     }
     return result
 
@@ -267,7 +272,7 @@ def run_full(runs: int, cache_dir: Path | None, with_baselines: bool) -> dict[st
         times = medians({"ours": trimmed.layer_dirs, "untrimmed": [scientific.site_dir, rest.site_dir],
                          **base_sites}, IMPORTS["full"], runs)
     for name in base:
-        base[name]["cold_import_s"] = times[name]
+        base[name]["cold_import_s"], base[name]["cold_import_cpu_s"] = times[name]
     untrimmed = scientific.unzipped_bytes + rest.unzipped_bytes + code.unzipped_bytes
     result: dict[str, Any] = {
         "profile": "full", "runtime": RUNTIME, "architecture": ARCH,
@@ -277,7 +282,8 @@ def run_full(runs: int, cache_dir: Path | None, with_baselines: bool) -> dict[st
         "workload_error": workload_error,
         "unzipped_bytes": sum(layer.unzipped_bytes for layer in trimmed.layers),
         "zipped_bytes": sum(layer.zipped_bytes for layer in trimmed.layers),
-        "cold_import_s": times["ours"], "cold_import_untrimmed_s": times["untrimmed"],
+        "cold_import_s": times["ours"][0], "cold_import_cpu_s": times["ours"][1],
+        "cold_import_untrimmed_s": times["untrimmed"][0], "cold_import_untrimmed_cpu_s": times["untrimmed"][1],
         "build_s": round(build_s, 2), "trim_cached": trimmed.cached,
         "layers": [{"name": layer.name, "unzipped_bytes": layer.unzipped_bytes, "zipped_bytes": layer.zipped_bytes,
                     "before_trim_bytes": layer.source_unzipped_bytes, "removed": layer.removed, "stubs": layer.stubs,

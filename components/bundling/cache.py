@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 """Bump when a change to the engine changes the bytes of a layer: it invalidates every cached build."""
 
 

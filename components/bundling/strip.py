@@ -29,6 +29,10 @@ TEST_ONLY_MODULES = (
     "numpy/_core/_simd.", "numpy/_core/_umath_tests.", "numpy/_core/_rational_tests.",
     "numpy/_core/_struct_ufunc_tests.", "numpy/_core/_operand_flag_tests.",
 )
+DOC_STEMS = frozenset({"README", "CHANGES", "CHANGELOG", "HISTORY", "NEWS", "API_CHANGES"})
+DOC_SUFFIXES = ("", ".rst", ".md", ".txt")
+"""Prose for developers shipped inside packages (``numpy/ma/README.rst``); never read by a running program.
+License texts are never dropped."""
 RUNTIME_IMPORTED_TESTS = frozenset({
     # numpy 2.2.x imports numpy._core.tests._natype from numpy.testing at run time
     "numpy/_core/tests/_natype.py",
@@ -64,6 +68,8 @@ def drop_reason(rel: str, *, keep: frozenset[str] = frozenset()) -> str | None:
         return "build-only"
     if path.suffix in SOURCE_SUFFIXES:
         return "sources"
+    if path.stem.upper() in DOC_STEMS and path.suffix.lower() in DOC_SUFFIXES:
+        return "docs"
     return None
 
 

@@ -1,7 +1,8 @@
 """pyc and the smoke test of one layer: record what the smoke test imports, compile it, verify the result.
 
-Order: (1) a smoke run on the sources records the modules it imports; (2) those are compiled to unchecked-hash
-pyc, without docstrings where allowed; (3) the smoke test runs again on the compiled layer. When (3) fails in a
+Order: (1) a smoke run on the sources records the modules it imports and the docstrings read through
+``pydoc.getdoc``; (2) those modules are compiled to unchecked-hash pyc, without docstrings where allowed (the
+docstrings read stay); (3) the smoke test runs again on the compiled layer. When (3) fails in a
 package whose docstrings were stripped, that package is recompiled with its docstrings and (3) runs again: a
 note names the package and the option that skips the retry (``keep_docstrings``). (4) With ``sourceless`` the
 sources are replaced by their pyc and the smoke test runs a last time.
@@ -47,7 +48,7 @@ def compile_and_verify(spec: LayerSpec, site: Path, python: tuple[int, int], int
     version = f"{python[0]}.{python[1]}"
     pyc: dict[str, Any] = {"mode": spec.pyc, "interpreter": interpreter_version, "interpreter_source":
                            interpreter_source, "compiled": 0, "errors": [], "docstrings_stripped": 0,
-                           "docstrings_kept_for": [], "sourceless": None}
+                           "docstrings_read_at_import": 0, "docstrings_kept_for": [], "sourceless": None}
     out = Verified(pyc, None)
     if interpreter is None:
         if spec.pyc != "none":
@@ -61,14 +62,18 @@ def compile_and_verify(spec: LayerSpec, site: Path, python: tuple[int, int], int
         return out
     can_run = host_architecture() == spec.architecture
 
-    def smoke() -> SmokeResult:
+    def smoke(record_doc_reads: bool = False) -> SmokeResult:
         return run_smoke(interpreter, site, provided_by=spec.provided_by, extra_imports=spec.smoke_imports,
-                         packages=shipped, workload_files=spec.workloads)
+                         packages=shipped, workload_files=spec.workloads, record_doc_reads=record_doc_reads)
 
     imported: list[str] | None = None
+    docs_read: dict[str, set[str]] = {}
     if spec.pyc != "none" and can_run and (spec.pyc == "imported" or spec.strip_docstrings):
         say("recording the modules the smoke test imports")
-        imported = smoke().layer_modules
+        recorded = smoke(record_doc_reads=True)
+        imported = recorded.layer_modules
+        for rel, qualname in recorded.doc_reads:
+            docs_read.setdefault(rel, set()).add(qualname)
     no_docs: set[str] = set()
     if spec.pyc == "imported" and imported is None:
         pyc["mode"] = "all"
@@ -81,7 +86,9 @@ def compile_and_verify(spec: LayerSpec, site: Path, python: tuple[int, int], int
             no_docs = {rel for rel in imported if docstring_safe(rel) and top_package(rel) not in keep}
         say(f"precompiling {len(targets)} modules (unchecked-hash pyc, {len(no_docs)} without docstrings)")
         pyc["compiled"], pyc["errors"] = compile_modules(interpreter, site, targets,
-                                                         strip_docstrings_of=frozenset(no_docs))
+                                                         strip_docstrings_of=frozenset(no_docs),
+                                                         docstrings_read=docs_read)
+        pyc["docstrings_read_at_import"] = sum(len(q) for rel, q in docs_read.items() if rel in no_docs)
     if pyc["errors"]:
         out.notes.append(f"{len(pyc['errors'])} modules not compiled, e.g. {pyc['errors'][0][:200]}")
     if not can_run:

@@ -95,6 +95,7 @@ def test_pyc_all_keeps_docstrings_when_asked(index: Path, tmp_path: Path) -> Non
     data = (build.site_dir / "tinycalc" / "__pycache__" / "__init__.cpython-311.pyc").read_bytes()
     assert b"Multiply two numbers" in data
     assert build.report["pyc"] == {"mode": "all", "compiled": 3, "errors": [], "docstrings_stripped": 0,
+                                   "docstrings_read_at_import": 0,
                                    "interpreter": sys.version.split()[0], "interpreter_source": "this interpreter",
                                    "docstrings_kept_for": [], "sourceless": None}
 
@@ -272,6 +273,19 @@ def test_a_package_that_needs_its_docstrings_falls_back_and_the_note_names_the_o
     assert "keep_docstrings" in note and "--keep-docstrings docneedy" in note and "ValueError" in note
     data = (build.site_dir / "docneedy" / "__pycache__" / "_params.cpython-311.pyc").read_bytes()
     assert b"hue: the grouping variable" in data
+
+
+def test_docstrings_read_through_pydoc_at_import_stay_and_the_rest_are_emptied(index: Path, tmp_path: Path) -> None:
+    build = build_layer(offline_spec(index, "docread==1.0"), cache_dir=tmp_path)
+    data = (build.site_dir / "docread" / "__pycache__" / "__init__.cpython-311.pyc").read_bytes()
+    assert b"A distribution: its docs are assembled." in data and b"Cumulative distribution function." in data
+    assert b"Probability density" not in data, "a docstring nobody reads at import is still emptied"
+    assert build.report["pyc"]["docstrings_read_at_import"] == 2 and build.report["pyc"]["docstrings_stripped"] == 1
+    probe = ("import sys, inspect; sys.path.insert(0, sys.argv[1]); inspect.getcomments = None; import docread; "
+             "print(docread.DOCS == ['A distribution: its docs are assembled.', 'Cumulative distribution function.'])")
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", probe, str(build.site_dir)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True"], "pydoc.getdoc finds the docstrings and never falls back to parsing the source"
 
 
 def test_keep_docstrings_skips_the_failed_first_attempt(index: Path, tmp_path: Path) -> None:

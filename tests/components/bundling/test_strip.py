@@ -36,6 +36,9 @@ from components.bundling.strip import (
     ("numpy-2.2.6.dist-info/RECORD", "dist-info"),
     ("numpy-2.2.6.dist-info/WHEEL", "dist-info"),
     ("numpy-2.2.6.dist-info/INSTALLER", "dist-info"),
+    ("numpy/ma/README.rst", "docs"),
+    ("numpy/ma/API_CHANGES.txt", "docs"),
+    ("pkg/CHANGELOG.md", "docs"),
 ])
 def test_dropped(rel: str, reason: str) -> None:
     assert drop_reason(rel) == reason
@@ -53,6 +56,9 @@ def test_dropped(rel: str, reason: str) -> None:
     "numpy-2.2.6.dist-info/LICENSE.txt",
     "scipy-1.16.3.dist-info/licenses/LICENSE.txt",
     "pandas/tests.py",  # a module named tests is not a tests/ directory
+    "numpy/random/LICENSE.md",  # license texts stay
+    "pkg/readme.py",  # a module, not prose
+    "pkg/news/__init__.py",
 ])
 def test_kept(rel: str) -> None:
     assert drop_reason(rel) is None

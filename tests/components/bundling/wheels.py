@@ -74,6 +74,16 @@ def standard_index(dest: Path) -> Path:
         "docneedy/_params.py": 'def _template():\n    """hue: the grouping variable"""\n\n\n'
                                'PARAMS = dict([_template.__doc__.split(": ")])\n',
     })
+    # assembles its class docs through pydoc.getdoc at import, like scipy.stats: works with emptied docstrings,
+    # but pydoc then parses the module's source for comments on every call
+    make_wheel(dest, "docread", "1.0", {
+        "docread/__init__.py": "import pydoc\n\n\nclass Dist:\n"
+                               "    \"\"\"A distribution: its docs are assembled.\"\"\"\n\n"
+                               "    def cdf(self):\n        \"\"\"Cumulative distribution function.\"\"\"\n\n"
+                               "    def pdf(self):\n"
+                               "        \"\"\"Probability density, never read at import.\"\"\"\n\n\n"
+                               "DOCS = [pydoc.getdoc(Dist), pydoc.getdoc(Dist.cdf)]\n",
+    })
     make_sdist(dest, "sdistonly", "1.0")
     return dest
 
