@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from sandbox.services._base import (
     tags_map,
     to_int,
 )
+from sandbox.workers.interpreter import RuntimeUnavailable, runtime_version, worker_python
 from synth import MockContext
 from synth.graph import Resource
 
@@ -40,6 +42,20 @@ def check_hash(d: Deployer, res: Resource, inputs: Mapping[str, Any], data: byte
     if declared != actual:
         d.warnings.append(f"{res.urn}: sourceCodeHash {declared} does not match the archive "
                           f"({actual}); `pulumi up` would show a diff on every run")
+
+
+def check_runtime(d: Deployer, res: Resource, runtime: str) -> None:
+    """Fail the deploy of a function this machine cannot run on its own runtime (never the host's Python instead):
+    isolated workers need a local interpreter of that version; the in-process runtime is the host's Python."""
+    if d.aws.isolated:
+        try:
+            worker_python(runtime)
+        except RuntimeUnavailable as exc:
+            raise DeployError(f"{res.urn}: {exc}") from None
+    elif runtime_version(runtime) not in (None, sys.version_info[:2]):
+        raise DeployError(f"{res.urn}: runtime {runtime}: the in-process Lambda runtime is this "
+                          f"python{sys.version_info[0]}.{sys.version_info[1]}; run the embedded AWS with isolated "
+                          "workers (as `make demo` does) to use another runtime")
 
 
 @resource(LAYER)
@@ -103,6 +119,7 @@ class Function:
                             "S3ObjectVersion": inputs.get("s3ObjectVersion")})
         else:
             raise DeployError(f"{res.urn}: only zip functions (code or s3Bucket/s3Key) are supported")
+        check_runtime(d, res, str(inputs.get("runtime") or ""))
         logging_config = inputs.get("loggingConfig") or {}
         dead_letter = (inputs.get("deadLetterConfig") or {}).get("targetArn")
         config = compact({

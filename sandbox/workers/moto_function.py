@@ -5,13 +5,15 @@ function's zip and layers are extracted (cached by sha256), the runtime environm
 variables plus the runtime's (``AWS_LAMBDA_*``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` pointing at the embedded
 AWS's HTTP endpoint), and the credentials are a session of the function's execution role issued by the
 embedded AWS's :class:`~sandbox.authz.enforce.Enforcer` (the role's trust policy must let
-``lambda.amazonaws.com`` assume it), so every AWS call the handler makes is authorized against that role.
+``lambda.amazonaws.com`` assume it), so every AWS call the handler makes is authorized against that role. The
+worker runs on an interpreter of the function's runtime (:mod:`sandbox.workers.interpreter`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.workers.interpreter import RuntimeUnavailable, worker_python
 from sandbox.workers.pool import FunctionConfig, Throttled
 
 if TYPE_CHECKING:
@@ -47,11 +49,16 @@ def run_isolated(aws: EmbeddedAws, backend: Any, fn: Any, event: Any, qualifier:
     per_call = {key: env.pop(key) for key in _PER_CALL_ENV if key in env}
     per_call.update(role_env(aws, fn))
     reserved = getattr(fn, "reserved_concurrency", None)
+    try:
+        python = worker_python(str(fn.run_time))
+    except RuntimeUnavailable as exc:
+        raise SandboxError(f"sandbox: function {fn.function_name}: {exc}") from None
     config = FunctionConfig(
         function_arn=str(fn.function_arn), handler=str(fn.handler), code_dir=code_dir,
         layer_paths=tuple(runtime._layer_paths(backend, fn)), env=env, memory_mb=int(fn.memory_size),
         timeout_s=float(fn.timeout), reserved_concurrency=None if reserved in (None, "") else int(reserved),
-        log_format=logging_config.get("LogFormat", "Text"), log_level=logging_config.get("ApplicationLogLevel"))
+        log_format=logging_config.get("LogFormat", "Text"), log_level=logging_config.get("ApplicationLogLevel"),
+        python=python)
     context = {"function_name": ctx.function_name, "function_version": ctx.function_version,
                "invoked_function_arn": ctx.invoked_function_arn, "memory_limit_in_mb": ctx.memory_limit_in_mb,
                "aws_request_id": request_id, "log_group_name": log_group, "log_stream_name": ctx.log_stream_name}

@@ -75,11 +75,13 @@ class FunctionConfig:
     reserved_concurrency: int | None = None
     log_format: str = "Text"
     log_level: str | None = None
+    python: str | None = None  # the runtime's interpreter (sandbox.workers.interpreter); None: the pool's
 
     def key(self) -> str:
         """Workers are reused only for the same code, layers and configuration (an update starts new ones)."""
         data = json.dumps([self.function_arn, self.handler, str(self.code_dir), self.layer_paths,
-                           sorted(self.env.items()), self.memory_mb, self.timeout_s, self.log_format, self.log_level])
+                           sorted(self.env.items()), self.memory_mb, self.timeout_s, self.log_format, self.log_level,
+                           self.python])
         return hashlib.sha256(data.encode()).hexdigest()
 
     def sys_path(self) -> list[str]:
@@ -322,7 +324,7 @@ class WorkerPool:
         worker = self._acquire(config, wait, wait_s)
         try:
             if worker is None:
-                worker = _Worker(config, self.python, env)
+                worker = _Worker(config, config.python or self.python, env)
                 with self._lock:
                     self.started += 1
             return worker.invoke(event, context, env or {})
