@@ -48,7 +48,7 @@ def test_a_missing_interpreter_names_the_runtime_and_how_to_install_it(monkeypat
 
 
 def test_non_python_runtimes_are_refused() -> None:
-    with pytest.raises(RuntimeUnavailable, match="runtime nodejs20.x: the embedded AWS runs Python runtimes only"):
+    with pytest.raises(RuntimeUnavailable, match=r"runtime nodejs20\.x: the embedded AWS runs Python runtimes only"):
         worker_python("nodejs20.x")
 
 
@@ -68,7 +68,7 @@ def test_deploy_fails_without_the_runtimes_interpreter_instead_of_falling_back(
 def test_in_process_runtime_refuses_a_runtime_other_than_the_hosts() -> None:
     res = SimpleNamespace(urn="urn:fn")
     other = "python3.12" if HOST != "python3.12" else "python3.13"
-    with pytest.raises(DeployError, match=f"runtime {other}: the in-process Lambda runtime is this {HOST}"):
+    with pytest.raises(DeployError, match=rf"runtime {other}: the in-process Lambda runtime is this {HOST}"):
         check_runtime(_deployer(False), res, other)  # type: ignore[arg-type]
     check_runtime(_deployer(False), res, HOST)  # type: ignore[arg-type]
 
