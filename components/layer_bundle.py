@@ -25,6 +25,7 @@ import pulumi_aws as aws
 
 from components.bundling import LAMBDA_UNZIPPED_LIMIT, LayerBuild, LayerSpec, build_layer
 from components.bundling.spec import PYC_MODES
+from components.bundling.trim import trim_layer
 from components.cost import Estimate, estimate_layer
 from components.functions import architecture_knob, runtime_knob, tags_knob
 from components.naming import scoped_name
@@ -34,6 +35,19 @@ from handlers.runtime import validators as v
 
 DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
 """Zips larger than this are staged in S3 (Lambda's direct upload limit is 50 MB zipped)."""
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Where ``trim`` workload paths start (the directory of ``Pulumi.yaml``)."""
+
+
+def workload_file(value: Any, root: Path = PROJECT_ROOT) -> str:
+    """A Python file below the project root, given relative to it (``bench/workloads/full_stack.py``)."""
+    text = v.text(value)
+    path = Path(text)
+    if path.is_absolute() or ".." in path.parts or path.suffix != ".py":
+        raise v.Invalid(f"{v.show(value)} is not a relative path to a .py file inside the project")
+    if not (root / path).is_file():
+        raise v.Invalid(f"{v.show(value)}: no such file below {root}")
+    return text
 
 
 @dataclass
@@ -66,6 +80,13 @@ class LayerBundleArgs:
                     doc="`imported` (modules the smoke test imports), `all` or `none`")
     strip_docstrings: bool = knob(True, check=v.boolean,
                                   doc="compile those modules without docstrings (verified by the smoke test)")
+    trim: Sequence[str] = knob((), check=v.each(workload_file),
+                               doc="workload files (paths from the project root) the functions attaching this "
+                                   "layer run: what they never load is removed, and the workload runs again on the "
+                                   "trimmed layer in a fresh `-I` interpreter (removed modules raise an "
+                                   "`ImportError` naming the rule); needs a local interpreter of the runtime")
+    trim_keep: Sequence[str] = knob((), check=v.each(v.text),
+                                    doc="with `trim`: modules (`scipy.io`) or path prefixes never removed")
     staging_bucket: pulumi.Input[str] | None = knob(None, key=None,
                                                     doc="bucket for zips over the threshold (else its own)")
     staging_kms_key_arn: pulumi.Input[str] | None = knob(None, key=None, doc="key of that bucket")
@@ -84,6 +105,8 @@ class LayerBundleArgs:
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.trim_keep and not self.trim:
+            raise v.Invalid("needs `trim` (the workloads that decide what is removed)", ("trim_keep",))
 
     def spec(self) -> LayerSpec:
         """The engine's :class:`LayerSpec` for these args."""
@@ -151,8 +174,11 @@ class LayerBundle(pulumi.ComponentResource):
         super().__init__("sciflow:index:LayerBundle", name, None, opts)
         self._name = name
         progress = args.progress or (lambda msg: pulumi.log.info(f"layer {name}: {msg}", resource=self))
-        self.build = args.build or build_layer(replace(args.spec(), name=name), cache_dir=args.cache_dir,
-                                               progress=progress)
+        spec = replace(args.spec(), name=name)
+        self.build = args.build or build_layer(spec, cache_dir=args.cache_dir, progress=progress)
+        if args.trim and args.build is None:
+            self.build = trim_layer(self.build, spec, tuple(PROJECT_ROOT / w for w in args.trim),
+                                    keep=tuple(args.trim_keep), cache_dir=args.cache_dir, progress=progress)
         self.unzipped_bytes = self.build.unzipped_bytes
         self.zipped_bytes = self.build.zipped_bytes
         self.sha256 = self.build.sha256

@@ -1,5 +1,6 @@
-"""``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]``
-and ``python -m components.bundling lock --requirement numpy==2.2.6 --out numpy.lock`` (then ``build --lock``).
+"""``python -m components.bundling build --requirement numpy==2.2.6 --runtime python3.11 --arch x86_64 [--json]
+[--trim WORKLOAD]`` and ``python -m components.bundling lock --requirement numpy==2.2.6 --out numpy.lock`` (then
+``build --lock``).
 
 Exit codes: 0 built, 1 the build failed (message on stderr names the layer, the package and the reason; pip's
 output or the smoke test's traceback only with ``--verbose``), 2 usage error.
@@ -18,6 +19,7 @@ from components.bundling.lock import resolve_lock, write_lock
 from components.bundling.platforms import ARCHITECTURES, LAMBDA_UNZIPPED_LIMIT, RUNTIMES
 from components.bundling.report import format_contributors
 from components.bundling.spec import PYC_MODES, LayerSpec
+from components.bundling.trim import trim_layer
 
 MiB = 1024 * 1024
 
@@ -49,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="ship pyc in place of .py sources (smaller; tracebacks name files, without source lines)")
     build.add_argument("--workload", action="append", default=[], type=Path, metavar="FILE",
                        help="a Python file the smoke test runs after the built-in workloads (repeatable)")
+    build.add_argument("--trim", action="append", default=[], type=Path, metavar="WORKLOAD",
+                       help="after the build, drop what this workload (a Python file run as __main__, repeatable) "
+                            "never loads; verified: the workload runs again on the trimmed layer in a fresh -I "
+                            "interpreter and every removed module raises an ImportError naming the trim rule")
+    build.add_argument("--trim-keep", action="append", default=[], metavar="MODULE",
+                       help="with --trim: never remove this module or path prefix (repeatable)")
     build.add_argument("--name", default="", help="the layer's name, used in messages")
     build.add_argument("--verbose", "-v", action="store_true",
                        help="on failure also print pip's output or the smoke test's traceback")
@@ -86,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
                      find_links=tuple(args.find_links), no_index=args.no_index, lock_file=args.lock,
                      sdk_services=tuple(args.sdk_service))
     progress = None if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr))
+    if args.trim_keep and not args.trim:
+        print("error: --trim-keep needs --trim WORKLOAD", file=sys.stderr)
+        return 2
     try:
         build = build_layer(spec, cache_dir=args.cache_dir, progress=progress, refresh=args.refresh)
+        if args.trim:
+            build = trim_layer(build, spec, tuple(args.trim), keep=tuple(args.trim_keep), cache_dir=args.cache_dir,
+                               progress=progress)
     except LayerBuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.details and args.verbose:

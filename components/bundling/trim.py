@@ -32,7 +32,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -40,14 +40,14 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-from components.bundling.archive import file_sha256, iter_tree, write_deterministic_zip
+from components.bundling.archive import file_sha256, iter_tree, source_code_hash, write_deterministic_zip
 from components.bundling.cache import BuildDir, cache_key, default_cache_dir, locked
 from components.bundling.errors import LayerBuildError
 from components.bundling.interpreters import find_interpreter, search_summary
 from components.bundling.platforms import LAMBDA_UNZIPPED_LIMIT
 from components.bundling.pyc import DOCSTRING_DEPENDENT, make_sourceless
 from components.bundling.report import check_budget, format_contributors, size_report
-from components.bundling.spec import LayerBuild
+from components.bundling.spec import LayerBuild, LayerSpec
 from components.bundling.wheels import installed_owners
 
 TRIM_VERSION = "1"
@@ -142,6 +142,9 @@ class TrimSpec:
         The runtime's Python version; the workload runs on a local interpreter of that version.
     names
         Names of the layers (messages and the report); defaults to ``layer1``, ``layer2`` ...
+    provided_by
+        Unzipped layers the function also attaches that are not trimmed here (on ``sys.path`` after
+        ``layers`` while the workload and the stub check run).
     """
 
     layers: tuple[LayerBuild, ...]
@@ -153,6 +156,7 @@ class TrimSpec:
     budget_bytes: int = LAMBDA_UNZIPPED_LIMIT
     python: tuple[int, int] = (3, 11)
     names: tuple[str, ...] = ()
+    provided_by: tuple[Path, ...] = ()
 
     def layer_names(self) -> list[str]:
         return list(self.names) if self.names else [f"layer{i + 1}" for i in range(len(self.layers))]
@@ -207,7 +211,8 @@ def trim_layers(spec: TrimSpec, *, cache_dir: Path | None = None,
     key = cache_key({"trim": TRIM_VERSION, "layers": [b.sha256 for b in spec.layers],
                      "workloads": [file_sha256(Path(w)) for w in spec.workloads], "keep": sorted(spec.keep),
                      "guard": list(GUARD), "sourceless": spec.sourceless, "interpreter": found.version,
-                     "names": spec.layer_names()})
+                     "names": spec.layer_names(),
+                     **({"provided_by": [str(p) for p in spec.provided_by]} if spec.provided_by else {})})
     result = _load(root / key, cached=True)
     if result is None:
         with locked(root / ".locks" / f"{key}.lock"):
@@ -275,7 +280,8 @@ def _trim_into(work: Path, spec: TrimSpec, interpreter: str, say: Callable[[str]
         shutil.copytree(build.site_dir, site, symlinks=True)
         sites.append(site)
     say("tracing the workload (imports, opened files, mapped libraries)")
-    loaded = trace(interpreter, sites, spec.workloads, stage="before trimming")
+    provided = [Path(p) for p in spec.provided_by]
+    loaded = trace(interpreter, [*sites, *provided], spec.workloads, stage="before trimming")
     keep_prefixes = (*GUARD, *(_as_prefix(k) for k in spec.keep))
     layers_report = []
     all_stubs: list[tuple[str, str]] = []
@@ -291,8 +297,8 @@ def _trim_into(work: Path, spec: TrimSpec, interpreter: str, say: Callable[[str]
             layers_report[i]["sourceless"] = make_sourceless(
                 interpreter, spec.python, site, keep_source_of=DOCSTRING_DEPENDENT, skip=_stub_files(site))
     say("verifying: the workload on the trimmed layers, then every stub")
-    trace(interpreter, sites, spec.workloads, stage="after trimming")
-    check_stubs(interpreter, sites, all_stubs)
+    trace(interpreter, [*sites, *provided], spec.workloads, stage="after trimming")
+    check_stubs(interpreter, [*sites, *provided], all_stubs)
     per_package: dict[str, int] = {}
     per_kind: dict[str, int] = {}
     total = spec.code_bytes
@@ -535,6 +541,39 @@ def check_stubs(interpreter: str, sites: list[Path], stubs: list[tuple[str, str]
     if bad:
         raise LayerBuildError(f"{len(bad)} trimmed modules do not raise the trim ImportError, e.g. {bad[0]}",
                               reason="trim")
+
+
+def trim_layer(build: LayerBuild, spec: LayerSpec, workloads: tuple[Path, ...], *, keep: tuple[str, ...] = (),
+               cache_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> LayerBuild:
+    """One layer (built from ``spec``) trimmed against ``workloads``, with ``spec.provided_by`` on ``sys.path``
+    and ``spec.size_budget_bytes`` as its budget: what the CLI's ``--trim`` and ``LayerBundleArgs.trim`` publish."""
+    for workload in workloads:
+        if not Path(workload).is_file():
+            raise LayerBuildError(f"trim: workload {workload} is not a file", reason="bad-option")
+    name = spec.name or "layer"
+    try:
+        result = trim_layers(TrimSpec((build,), tuple(workloads), function=f"layer {name}", keep=keep,
+                                      sourceless=spec.sourceless, budget_bytes=spec.size_budget_bytes,
+                                      python=spec.platform().runtime.python, names=(name,),
+                                      provided_by=tuple(spec.provided_by)), cache_dir=cache_dir, progress=progress)
+    except LayerBuildError as exc:
+        raise exc.for_layer(spec.name) from None
+    return trimmed_build(build, result)
+
+
+def trimmed_build(build: LayerBuild, result: TrimResult, index: int = 0) -> LayerBuild:
+    """``build`` as trimmed in ``result`` (its ``index``-th layer): the zip, sizes and site to publish and attach;
+    the report keeps the build's record and adds ``trim`` (rules, stubs, workloads)."""
+    layer, entry = result.layers[index], result.report["layers"][index]
+    sizes = {"unzipped_bytes": layer.unzipped_bytes, "per_package": entry["per_package"]}
+    removed = sum(stats["bytes"] for stats in layer.removed.values())
+    note = (f"trimmed against {', '.join(Path(w).name for w in result.report['workloads'])}: "
+            f"{removed:,} bytes removed, {layer.stubs} ImportError stubs, verified by the workload")
+    return replace(build, zip_path=layer.zip_path, sha256=layer.sha256, source_code_hash=source_code_hash(layer.sha256),
+                   unzipped_bytes=layer.unzipped_bytes, zipped_bytes=layer.zipped_bytes, site_dir=layer.site_dir,
+                   report={**build.report, "sizes": sizes, "trim": {**entry, "workloads": result.report["workloads"],
+                                                                      "keep": result.report["keep"]}},
+                   notes=(*build.notes, note))
 
 
 def result_summary(result: TrimResult) -> dict[str, Any]:

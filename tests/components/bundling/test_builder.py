@@ -210,6 +210,28 @@ def test_cli_json_and_failure_exit_code(index: Path, tmp_path: Path, capsys: pyt
     assert "error: nosuchpkg: unknown package" in capsys.readouterr().err
 
 
+def test_cli_trim_publishes_the_verified_trimmed_layer(index: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    workload = tmp_path / "workload.py"
+    workload.write_text("import tinydep\nassert tinydep.ident(3) == 3\n")
+    args = ["build", "-r", "tinycalc==1.0", "--no-index", "--find-links", str(index), "--cache-dir",
+            str(tmp_path / "cache")]
+    assert main([*args, "--json"]) == 0
+    full = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main([*args, "--json", "--trim", str(workload)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["unzipped_bytes"] < full["unzipped_bytes"] and "/trimmed/" in out["site_dir"]
+    assert out["report"]["trim"]["removed"]["untraced-module"]["files"] == 4  # tinycalc/{__init__,_core}: .py + pyc
+    probe = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "import tinycalc", out["site_dir"]], capture_output=True, text=True, check=False)
+    assert "tinycalc was removed from this layer by sciflow's trim rule 'untraced-module'" in probe.stderr
+    workload.write_text("raise SystemExit('workload broke')\n")
+    assert main([*args, "--trim", str(workload)]) == 1
+    assert "error: workload failed before trimming: workload broke" in capsys.readouterr().err
+    assert main([*args, "--trim-keep", "tinycalc"]) == 2
+    assert "--trim-keep needs --trim WORKLOAD" in capsys.readouterr().err
+
+
 def test_distributions_of_a_provided_layer_are_left_out(index: Path, tmp_path: Path) -> None:
     base = build_layer(offline_spec(index, "tinydep==2.0"), cache_dir=tmp_path)
     top = build_layer(offline_spec(index, "tinycalc==1.0", provided_by=(base.site_dir,)), cache_dir=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from components.bundling import LayerBuild, LayerBuildError
-from components.bundling.trim import GUARD, TrimSpec, module_of, plan_removals, trim_layers
+from components.bundling import LayerBuild, LayerBuildError, LayerSpec
+from components.bundling.trim import GUARD, TrimSpec, module_of, plan_removals, trim_layer, trim_layers
 
 EXT = f".cpython-{sys.version_info[0]}{sys.version_info[1]}-x86_64-linux-gnu.so"
 
@@ -155,3 +156,24 @@ def test_module_of() -> None:
     assert module_of("numpy.libs/libgfortran.so.5") is None
     assert module_of("matplotlib/mpl-data/sample_data/x.py") is None
     assert module_of("pkg/__pycache__/mod.cpython-311.pyc") is None
+
+
+def test_trim_layer_with_a_provided_layer_publishes_the_trimmed_zip_and_sizes(layer: LayerBuild,
+                                                                             tmp_path: Path) -> None:
+    base = _layer(tmp_path / "base", {"basekit/__init__.py": "ONE = 1\n"})
+    workload = _workload(tmp_path, "import basekit, toolkit\nassert toolkit.core.double(basekit.ONE) == 2\n")
+    spec = LayerSpec(("toolkit==1.0",), name="tools", provided_by=(base.site_dir,))
+    trimmed = trim_layer(layer, spec, (workload,), keep=("toolkit.extra",), cache_dir=tmp_path / "cache")
+    assert trimmed.site_dir != layer.site_dir and (trimmed.site_dir / "toolkit" / "extra.py").is_file()
+    assert trimmed.unzipped_bytes == sum(f.stat().st_size for f in trimmed.site_dir.rglob("*") if f.is_file())
+    assert trimmed.report["sizes"]["unzipped_bytes"] == trimmed.unzipped_bytes
+    assert trimmed.sha256 == hashlib.sha256(trimmed.zip_path.read_bytes()).hexdigest()
+    assert trimmed.report["trim"]["keep"] == ["toolkit.extra"] and trimmed.report["trim"]["stubs"] == 1
+    assert trimmed.notes[-1].startswith("trimmed against workload.py: ") and "verified by the workload" in \
+        trimmed.notes[-1]
+    assert (base.site_dir / "basekit" / "__init__.py").is_file(), "a provided layer is on sys.path, never trimmed"
+
+
+def test_trim_layer_without_the_workload_file_says_so(layer: LayerBuild, tmp_path: Path) -> None:
+    with pytest.raises(LayerBuildError, match=r"trim: workload .*missing\.py is not a file"):
+        trim_layer(layer, LayerSpec(("toolkit==1.0",)), (tmp_path / "missing.py",), cache_dir=tmp_path / "cache")
