@@ -48,7 +48,7 @@ mutation: install
 	$(PY) -m bench.mutation
 
 demo: install
-	$(PY) -m sandbox demo --stack dev
+	$(PY) -m sandbox demo --stack dev $(if $(RUNTIME),--runtime $(RUNTIME),)
 
 # slow (builds and trims the whole scientific stack, then its pip baselines): the full-profile proof of issue 16
 layer-proof: install
@@ -75,7 +75,7 @@ test-etl-large: install
 
 # Re-resolve every stack layer for its Lambda target and rewrite locks/*.txt (hashes included); commit the result.
 lock: install
-	$(PY) -m components.layer_locks
+	$(PY) -m components.layer_locks --runtime python3.12 --runtime python3.13
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .sciflow out

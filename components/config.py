@@ -20,6 +20,7 @@ from typing import Any
 
 from components.connections import InputArgs, Location, build_order, resolve_inputs
 from components.etl_pipeline import EtlPipelineArgs
+from components.functions import runtime_knob
 from components.layer_bundle import LayerBundleArgs
 from components.scheduled_computation import ScheduledComputationArgs, artifact_prefix
 from components.schema import ConfigError, camel, from_config, knob, validate
@@ -83,6 +84,8 @@ class StackConfig:
                                        "and on every resource)")
     budget_usd_month: float = knob(100.0, check=v.number_at_least(0),
                                    doc="monthly budget for the advisory budget check")
+    runtime: str = runtime_knob(doc="the runtime of every layer, computation and pipeline that sets none "
+                                    "(`pulumi config set sciflow:runtime python3.12`; `make demo RUNTIME=python3.12`)")
     layers: tuple[LayerEntry, ...] = knob(
         (), doc="`name` + the LayerBundle keys; a layer with `exclude` is smoke-tested with the earlier layers "
                 "of its runtime/arch")
@@ -128,7 +131,7 @@ outside 0..59
         v.aws_region(region)
     except v.Invalid as err:
         raise ConfigError("aws:region", err.message) from None
-    cfg = from_config(StackConfig, raw, root=ROOT, region=region)
+    cfg = from_config(StackConfig, _with_default_runtime(raw), root=ROOT, region=region)
     for key in ("layers", "computations", "pipelines"):
         _unique(getattr(cfg, key), key)
     layers = {layer.name: layer.args for layer in cfg.layers}
@@ -139,6 +142,24 @@ outside 0..59
             _check_layers(entry, layers, f"{ROOT}{key}[{i}]")
     _check_inputs(cfg)
     return cfg
+
+
+def _with_default_runtime(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``raw`` with ``runtime`` filled in on every layer, computation and pipeline entry that has none."""
+    runtime = raw.get("runtime")
+    if runtime is None:
+        return raw
+    try:
+        v.runtime(runtime)
+    except v.Invalid as err:
+        raise ConfigError(f"{ROOT}runtime", err.message) from None
+    out = dict(raw)
+    for key in ("layers", "computations", "pipelines"):
+        entries = out.get(key)
+        if isinstance(entries, Sequence) and not isinstance(entries, str):
+            out[key] = [{"runtime": runtime, **entry} if isinstance(entry, Mapping) and entry.get("runtime") is None
+                        else entry for entry in entries]
+    return out
 
 
 def _check_inputs(cfg: StackConfig) -> None:

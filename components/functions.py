@@ -32,8 +32,9 @@ XRAY_STATEMENT = Statement(sid="XRayTracing", actions=("xray:PutTraceSegments", 
 # --------------------------------------------------------------------------- knobs every function-owning Args has
 # One declaration per knob (default, validator, doc line, config key); the Args of ScheduledComputation,
 # EtlPipeline and LayerBundle call these instead of repeating them.
-def runtime_knob(key: str | None = "") -> Any:
-    return knob("python3.11", check=v.runtime, key=key, doc=f"Lambda runtime ({', '.join(v.LAMBDA_RUNTIMES)})")
+def runtime_knob(key: str | None = "", doc: str = "") -> Any:
+    return knob("python3.11", check=v.runtime, key=key,
+                doc=doc or f"Lambda runtime ({', '.join(v.LAMBDA_RUNTIMES)}; default: `sciflow:runtime`)")
 
 
 def snap_start_knob(key: str | None = "") -> Any:

@@ -1,4 +1,6 @@
-"""``make lock`` (``python -m components.layer_locks [--stack NAME ...]``): regenerate the layer lock files.
+"""``make lock`` (``python -m components.layer_locks [--stack NAME ...] [--runtime python3.12 ...]``): regenerate
+the layer lock files. ``--runtime`` also locks each stack with ``sciflow:runtime`` set to that runtime (what
+``make demo RUNTIME=...`` builds from); ``make lock`` locks python3.12 and python3.13 besides the stacks' own.
 
 Runs the program once per stack (every ``Pulumi.<stack>.yaml`` beside it by default) under the offline engine
 with :func:`components.bundling.lock.updating` on: every ``LayerBundle`` that has a lock file resolves its
@@ -43,19 +45,25 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Regenerate the hashed lock file of every stack layer.")
     parser.add_argument("--stack", action="append", default=[], help="a stack to lock (default: every stack file)")
     parser.add_argument("--program", type=Path, default=REPO_ROOT / "__main__.py")
+    parser.add_argument("--runtime", action="append", default=[], metavar="RUNTIME",
+                        help="also lock the stacks with sciflow:runtime set to this runtime (repeatable; "
+                             "`make demo RUNTIME=...` builds from those locks)")
     args = parser.parse_args(argv)
     from synth import synth
 
     program = args.program.resolve()
     stacks = args.stack or stacks_beside(program)
+    variants: list[str | None] = [None, *args.runtime]
     with updating() as written:
         for stack in stacks:
-            print(f"stack {stack}: resolving and building its layers", file=sys.stderr)
-            try:
-                synth(program, stack=stack)
-            except Exception as exc:
-                print(f"error: stack {stack}: {exc}", file=sys.stderr)
-                return 2
+            for runtime in variants:
+                label = f"stack {stack}" + (f" on {runtime}" if runtime else "")
+                print(f"{label}: resolving and building its layers", file=sys.stderr)
+                try:
+                    synth(program, stack=stack, config={"sciflow:runtime": runtime} if runtime else None)
+                except Exception as exc:
+                    print(f"error: {label}: {exc}", file=sys.stderr)
+                    return 2
     for path, (_inputs, state) in sorted(written.items()):
         print(f"{_show(path)}: {state}")
     unused = sorted(set(LOCK_DIR.glob("*.txt")) - set(written)) if program.parent == REPO_ROOT else []

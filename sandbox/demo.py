@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from handlers.runtime.validators import LAMBDA_RUNTIMES
 from synth.graph import Graph
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,8 +96,8 @@ class _ProgressHandler(logging.Handler):
                              total=1 if done else None)
 
 
-def synthesize(stack: str, console: Console) -> Graph:
-    """Synthesize the stack; layer builds show as progress lines."""
+def synthesize(stack: str, console: Console, config: dict[str, str] | None = None) -> Graph:
+    """Synthesize the stack (``config`` laid over its file); layer builds show as progress lines."""
     from sandbox.services import synth_for_sandbox as synth
 
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
@@ -108,7 +109,7 @@ def synthesize(stack: str, console: Console) -> Graph:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         try:
-            return synth(REPO / "__main__.py", stack=stack)
+            return synth(REPO / "__main__.py", stack=stack, config=config)
         finally:
             root.removeHandler(handler)
             root.setLevel(previous)
@@ -257,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default dev)")
+    parser.add_argument("--runtime", default=None, choices=LAMBDA_RUNTIMES,
+                        help="run every layer and function on this runtime (sets sciflow:runtime over the stack "
+                             "file; needs a local interpreter of it and locks/*-RUNTIME-*.txt from make lock)")
     parser.add_argument("--out", default=str(REPO / "out"), help="where artifacts and summary.json go")
     parser.add_argument("--today", type=date.fromisoformat, default=None,
                         help="the 'today' of the computations (default: today in each computation's time zone)")
@@ -271,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     from synth import engine_config
 
     console.rule(f"[bold]1. Synthesize stack {args.stack} (layers build on first run)")
-    graph = synthesize(args.stack, console)
+    graph = synthesize(args.stack, console, {"sciflow:runtime": args.runtime} if args.runtime else None)
     from synth.preview import render_summary, render_tree
 
     console.print(render_tree(graph), markup=False)

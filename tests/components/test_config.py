@@ -81,6 +81,31 @@ def test_the_stack_files_parse(stack: str) -> None:
     assert (runtime.include_runtime_packages, list(runtime.sdk_services)) == (True, ["s3", "dynamodb"])
 
 
+def test_the_stack_runtime_is_the_default_of_every_layer_and_function() -> None:
+    cfg = parse(runtime="python3.12", layers=[layer(), layer(name="old", runtime="python3.11")],
+                computations=[computation(layers=["scientific"])], pipelines=[pipeline(layers=["scientific"])])
+    assert cfg.runtime == "python3.12"
+    assert [entry.args.runtime for entry in cfg.layers] == ["python3.12", "python3.11"], "an entry's own wins"
+    assert cfg.computations[0].args.runtime == cfg.pipelines[0].args.runtime == "python3.12"
+    assert parse(layers=[layer()]).layers[0].args.runtime == "python3.11"
+    assert "layer 'old' is built for python3.11/x86_64 but the function runs python3.12/x86_64" in error_of(
+        runtime="python3.12", layers=[layer(name="old", runtime="python3.11")],
+        computations=[computation(layers=["old"])])
+
+
+def test_a_bad_stack_runtime_names_its_key() -> None:
+    assert error_of(runtime="python2.7", layers=[layer()]).startswith("sciflow:runtime: 'python2.7' is not one of")
+
+
+def test_trim_keys_are_checked_at_config_time() -> None:
+    assert parse(layers=[layer(trim=["bench/workloads/full_stack.py"], trimKeep=["scipy.io"])]).layers[0].args.trim \
+        == ["bench/workloads/full_stack.py"]
+    assert error_of(layers=[layer(trim=["no/such.py"])]).startswith("sciflow:layers[0].trim[0]: 'no/such.py': no such")
+    assert "is not a relative path to a .py file inside the project" in error_of(layers=[layer(trim=["../x.py"])])
+    assert error_of(layers=[layer(trimKeep=["scipy.io"])]) == ("sciflow:layers[0].trimKeep: needs `trim` (the "
+                                                              "workloads that decide what is removed)")
+
+
 # --------------------------------------------------------------------------- errors name the full key path
 def test_bad_timezone_names_the_key_path_and_value() -> None:
     assert error_of(computations=[computation(timezone="Asia/Kolkatta")]) == (
