@@ -74,7 +74,7 @@ def test_the_stack_files_parse(stack: str) -> None:
     raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("sciflow:")}
     cfg = parse_stack_config(raw, region=config["aws:region"])
     assert [entry.name for entry in cfg.layers] == ["scientific", "plotting", "runtime"]
-    assert cfg.layer("plotting").args == LayerBundleArgs(requirements=["matplotlib==3.11.2",
+    assert cfg.layer("plotting").args == LayerBundleArgs(requirements=["matplotlib==3.11.2", "numpy==2.2.6",
                                                                        "python-dateutil==2.9.0.post0"],
                                                          exclude=["numpy", "python-dateutil"])
     runtime = cfg.layer("runtime").args
