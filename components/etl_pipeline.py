@@ -47,7 +47,16 @@ from components.functions import (
 )
 from components.iam import Statement, create_role, kms_use, list_prefix, s3_objects
 from components.schema import knob, validate
-from components.storage import create_kms_key, create_log_group, create_queue, create_secure_bucket, create_table
+from components.storage import (
+    AccessLogs,
+    access_logs_knob,
+    create_kms_key,
+    create_log_group,
+    create_queue,
+    create_secure_bucket,
+    create_table,
+    lifecycle_rule,
+)
 from handlers.etl import settings as etl_env
 from handlers.etl.contract import STEPS
 from handlers.etl.ledger import KEY as LEDGER_HASH_KEY
@@ -120,6 +129,7 @@ class EtlPipelineArgs:
     processed_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared processed bucket")
     quarantine_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared quarantine bucket")
     ledger_table: aws.dynamodb.Table | None = knob(None, key=None, doc="shared run ledger (key `object_id`)")
+    access_logs: AccessLogs | None = access_logs_knob()
     tags: Mapping[str, str] = tags_knob()
     expected_files_per_day: float = knob(24.0, check=v.number_at_least(0),
                                          doc="files per day the cost estimate assumes")
@@ -355,43 +365,28 @@ class EtlPipeline(pulumi.ComponentResource):
         return Watched(functions=[(f"{self._name} {step}", fn.name) for step, fn in self.functions.items()],
                        state_machines=[(self._name, self.state_machine.arn)], queues=[(self._name, self.dlq.name)])
 
-    def _bucket(self, name: str, shared: aws.s3.Bucket | None, *, eventbridge: bool = False
+    def _bucket(self, name: str, shared: aws.s3.Bucket | None, *, eventbridge: bool = False,
+                lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs] = ()
                 ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         if shared is not None:
             return shared.bucket, shared.arn
-        secure = create_secure_bucket(name, kms_key=self.kms_key, parent=self, tags=self.tags, eventbridge=eventbridge)
+        secure = create_secure_bucket(name, kms_key=self.kms_key, parent=self, tags=self.tags, eventbridge=eventbridge,
+                                      lifecycle_rules=lifecycle_rules, access_logs=self.args.access_logs)
         return secure.name, secure.arn
 
     def _create_storage(self, name: str) -> None:
         args = self.args
         self.raw_bucket_name, self.raw_bucket_arn = self._bucket(f"{name}-raw", args.raw_bucket, eventbridge=True)
-        self.processed_bucket_name, self.processed_bucket_arn = self._bucket(f"{name}-processed",
-                                                                             args.processed_bucket)
+        # intermediate partition files under the staging prefix expire (their bucket's one lifecycle configuration)
+        staging = lifecycle_rule("expire-staging", prefix=etl_env.staging_prefix(name),
+                                 expire_days=args.staging_retention_days, noncurrent_days=1, abort_upload_days=1)
+        self.processed_bucket_name, self.processed_bucket_arn = self._bucket(
+            f"{name}-processed", args.processed_bucket, lifecycle_rules=[staging])
         self.quarantine_bucket_name, self.quarantine_bucket_arn = self._bucket(f"{name}-quarantine",
                                                                                args.quarantine_bucket)
-        if args.processed_bucket is None:
-            self._expire_staging(name)
         table = args.ledger_table or create_table(f"{name}-runs", hash_key=LEDGER_HASH_KEY, kms_key=self.kms_key,
                                                   parent=self, tags=self.tags)
         self.table_name, self.table_arn = table.name, table.arn
-
-    def _expire_staging(self, name: str) -> None:
-        days = self.args.staging_retention_days
-        self.staging_lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-processed-lifecycle",
-            bucket=self.processed_bucket_name,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-staging",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=etl_env.staging_prefix(name)),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=1),
-                abort_incomplete_multipart_upload=(
-                    aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1)),
-            )],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
     def _create_rule(self, name: str) -> None:
         args = self.args

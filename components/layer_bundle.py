@@ -30,7 +30,7 @@ from components.cost import Estimate, estimate_layer
 from components.functions import architecture_knob, runtime_knob, tags_knob
 from components.naming import scoped_name
 from components.schema import knob, validate
-from components.storage import SecureBucket, create_kms_key, create_secure_bucket
+from components.storage import AccessLogs, SecureBucket, access_logs_knob, create_kms_key, create_secure_bucket
 from handlers.runtime import validators as v
 
 DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
@@ -90,6 +90,7 @@ class LayerBundleArgs:
     staging_bucket: pulumi.Input[str] | None = knob(None, key=None,
                                                     doc="bucket for zips over the threshold (else its own)")
     staging_kms_key_arn: pulumi.Input[str] | None = knob(None, key=None, doc="key of that bucket")
+    access_logs: AccessLogs | None = access_logs_knob()
     staging_threshold_bytes: int = knob(DIRECT_UPLOAD_LIMIT_BYTES, check=v.int_range(0, DIRECT_UPLOAD_LIMIT_BYTES),
                                         doc="stage zips larger than this in S3 (Lambda's direct upload limit)")
     layer_name: str | None = knob(None, key=None, doc="default `<project>-<stack>-<name>`")
@@ -221,7 +222,8 @@ class LayerBundle(pulumi.ComponentResource):
         if args.staging_bucket is None:
             key = create_kms_key(f"{name}-staging", description=f"sciflow layer {name}: staged layer zips",
                                  parent=self, tags=args.tags)
-            self.staging = create_secure_bucket(f"{name}-staging", kms_key=key, parent=self, tags=args.tags)
+            self.staging = create_secure_bucket(f"{name}-staging", kms_key=key, parent=self, tags=args.tags,
+                                                access_logs=args.access_logs)
             bucket, kms_key_arn = self.staging.bucket.id, key.arn
             # The upload waits for the bucket's versioning, encryption and policy, so the object is never
             # written into a half-configured bucket.

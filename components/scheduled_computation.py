@@ -52,7 +52,15 @@ from components.functions import (
 )
 from components.iam import Statement, create_role, list_prefix, s3_objects
 from components.schema import knob, validate
-from components.storage import create_kms_key, create_queue, create_secure_bucket, create_table, send_to_queue
+from components.storage import (
+    AccessLogs,
+    access_logs_knob,
+    create_kms_key,
+    create_queue,
+    create_secure_bucket,
+    create_table,
+    send_to_queue,
+)
 from handlers.runtime import env
 from handlers.runtime import validators as v
 from handlers.runtime.env import SCHEDULER_INPUT
@@ -118,6 +126,7 @@ class ScheduledComputationArgs:
     artifact_bucket: aws.s3.Bucket | None = knob(None, key=None, doc="shared bucket instead of its own")
     ledger_table: aws.dynamodb.Table | None = knob(None, key=None,
                                                    doc="shared ledger (keys `date`, `computation`)")
+    access_logs: AccessLogs | None = access_logs_knob()
     tags: Mapping[str, str] = tags_knob()
     expected_duration_s: float = knob(20.0, check=v.number_at_least(0),
                                       doc="seconds per run the cost estimate assumes")
@@ -274,7 +283,8 @@ class ScheduledComputation(pulumi.ComponentResource):
             self.bucket_name = self.args.artifact_bucket.bucket
             self.bucket_arn = self.args.artifact_bucket.arn
         else:
-            secure = create_secure_bucket(f"{name}-artifacts", kms_key=self.kms_key, parent=self, tags=self.tags)
+            secure = create_secure_bucket(f"{name}-artifacts", kms_key=self.kms_key, parent=self, tags=self.tags,
+                                          access_logs=self.args.access_logs)
             self.bucket_name, self.bucket_arn = secure.name, secure.arn
         table = self.args.ledger_table or create_table(
             f"{name}-ledger", hash_key=LEDGER_HASH_KEY, range_key=LEDGER_RANGE_KEY, kms_key=self.kms_key,

@@ -25,6 +25,7 @@ from components.layer_bundle import LayerBundle
 from components.layer_locks import lock_file_for
 from components.naming import scoped_name
 from components.scheduled_computation import ScheduledComputation
+from components.storage import AccessLogs, AccessLogsArgs
 
 
 @dataclass
@@ -103,15 +104,19 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
                             default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
     opts = pulumi.ResourceOptions(providers=[provider])
     built = Stack(provider=provider)
+    # every bucket of the stack logs its server access here (one log bucket per stack)
+    logs = AccessLogs(f"sciflow-{stack}-access-logs", AccessLogsArgs(tags=tags), opts=opts)
     for layer in cfg.layers:
         lock = layer.args.lock_file or lock_file_for(layer.name, layer.args.runtime, layer.args.architecture)
-        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags, lock_file=lock)
+        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags, lock_file=lock,
+                       access_logs=logs)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
     for pipe_entry in cfg.pipelines:
         check_function_size(pipe_entry.name, [str(n) for n in pipe_entry.args.layers], built.layers)
         layers = [built.layers[str(n)].arn for n in pipe_entry.args.layers]
-        pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags), opts=opts)
+        pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags, access_logs=logs),
+                           opts=opts)
         built.pipelines[pipe_entry.name] = pipe
         watched += pipe.watched()
     entries = {entry.name: entry for entry in cfg.computations}
@@ -119,8 +124,9 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
         comp_entry = entries[comp_name]
         check_function_size(comp_entry.name, [str(n) for n in comp_entry.args.layers], built.layers)
         layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
-        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags), opts=opts,
-                                    producers=lambda producer: built.output(producer))
+        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags,
+                                                             access_logs=logs),
+                                    opts=opts, producers=lambda producer: built.output(producer))
         built.computations[comp_entry.name] = comp
         watched += comp.watched()
     components: list[LayerBundle | ScheduledComputation | EtlPipeline] = [

@@ -6,8 +6,8 @@ key, private, and tagged. Components compose these; none re-implements them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -15,8 +15,23 @@ import pulumi_aws as aws
 
 from components.iam import Statement, policy_document
 from components.naming import kms_alias_name
+from components.schema import knob
 
 QUEUE_RETENTION_S = 14 * 24 * 3600
+#: A secure bucket's lifecycle: overwritten or deleted versions stay recoverable this long, then expire (a
+#: versioned bucket otherwise keeps, and bills, every version forever) ...
+NONCURRENT_VERSION_DAYS = 30
+#: ... and the parts of a multipart upload that never completed are removed after this many days.
+ABORT_UPLOAD_DAYS = 7
+#: How long the stack's S3 server access logs are kept.
+ACCESS_LOG_RETENTION_DAYS = 90
+#: The service principal that delivers S3 server access logs.
+LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"
+
+
+def access_logs_knob() -> Any:
+    """The Args field a component's own buckets log their server access into (``build_stack`` sets it)."""
+    return knob(None, key=None, doc="server access log bucket for its buckets (the stack's `AccessLogs`)")
 
 
 def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
@@ -82,6 +97,8 @@ class SecureBucket:
     ownership: aws.s3.BucketOwnershipControls
     policy: aws.s3.BucketPolicy
     notification: aws.s3.BucketNotification | None
+    lifecycle: aws.s3.BucketLifecycleConfiguration
+    access_logging: aws.s3.BucketLogging | None = None
 
     @property
     def arn(self) -> pulumi.Output[str]:
@@ -98,23 +115,37 @@ def tls_only_statement(resource_arns: Sequence[pulumi.Input[str]], service_actio
             "Resource": list(resource_arns), "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 
 
-def create_secure_bucket(name: str, *, kms_key: aws.kms.Key, parent: pulumi.Resource, tags: Mapping[str, str],
-                         eventbridge: bool = False, force_destroy: bool = False) -> SecureBucket:
-    """A bucket with SSE-KMS (bucket key on), versioning, public access blocked, ownership enforced, a
-    TLS-only policy and, when ``eventbridge``, S3 -> EventBridge notifications."""
+def lifecycle_rule(rule_id: str, *, prefix: str = "", expire_days: int | None = None,
+                   noncurrent_days: int = NONCURRENT_VERSION_DAYS,
+                   abort_upload_days: int = ABORT_UPLOAD_DAYS) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """One enabled lifecycle rule for the objects under ``prefix`` (all objects for ``""``): old versions and
+    incomplete uploads expire; current objects too when ``expire_days`` is given."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id, status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+        expiration=(aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days)
+                    if expire_days is not None else None),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=noncurrent_days),
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=abort_upload_days))
+
+
+def _bucket(name: str, *, parent: pulumi.Resource, tags: Mapping[str, str],
+            sse: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs,
+            statements: Callable[[pulumi.Output[str]], list[dict[str, Any]]],
+            lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs], access_logs: AccessLogs | None,
+            eventbridge: bool, force_destroy: bool) -> SecureBucket:
+    """The one private bucket recipe: ``sse`` default encryption, versioning, public access blocked, ownership
+    enforced, a TLS-only policy plus ``statements(bucket_arn)``, the lifecycle, server access logs into
+    ``access_logs`` (under ``<name>/``, once the log bucket's policy lets log delivery write) and, when
+    ``eventbridge``, S3 -> EventBridge notifications."""
     bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=force_destroy, tags=dict(tags), opts=_child(parent))
     versioning = aws.s3.BucketVersioning(
         f"{name}-versioning", bucket=bucket.id,
         versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
         opts=_child(parent))
-    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-encryption", bucket=bucket.id,
-        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=(
-                aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms", kms_master_key_id=kms_key.arn)),
-            bucket_key_enabled=True)],
-        opts=_child(parent))
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket.id, rules=[sse],
+                                                                opts=_child(parent))
     public_access_block = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=_child(parent))
@@ -122,15 +153,70 @@ def create_secure_bucket(name: str, *, kms_key: aws.kms.Key, parent: pulumi.Reso
         f"{name}-ownership", bucket=bucket.id,
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=_child(parent))
+    objects = pulumi.Output.concat(bucket.arn, "/*")
     policy = aws.s3.BucketPolicy(
         f"{name}-bucket-policy", bucket=bucket.id,
-        policy=policy_document([tls_only_statement([bucket.arn, pulumi.Output.concat(bucket.arn, "/*")], "s3:*")]),
+        policy=policy_document([*statements(bucket.arn), tls_only_statement([bucket.arn, objects], "s3:*")]),
         opts=_child(parent, [public_access_block]))
     notification = None
     if eventbridge:
         notification = aws.s3.BucketNotification(f"{name}-notification", bucket=bucket.id, eventbridge=True,
                                                  opts=_child(parent))
-    return SecureBucket(bucket, versioning, encryption, public_access_block, ownership, policy, notification)
+    lifecycle = aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle", bucket=bucket.id, rules=[*lifecycle_rules, lifecycle_rule("expire-old-versions")],
+        opts=_child(parent, [versioning]))
+    logging = None
+    if access_logs is not None:
+        logging = aws.s3.BucketLogging(f"{name}-access-logging", bucket=bucket.id,
+                                       target_bucket=access_logs.secure.bucket.id, target_prefix=f"{name}/",
+                                       opts=_child(parent, [access_logs.secure.policy]))
+    return SecureBucket(bucket, versioning, encryption, public_access_block, ownership, policy, notification,
+                        lifecycle, logging)
+
+
+def create_secure_bucket(name: str, *, kms_key: aws.kms.Key, parent: pulumi.Resource, tags: Mapping[str, str],
+                         eventbridge: bool = False, force_destroy: bool = False,
+                         lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs] = (),
+                         access_logs: AccessLogs | None = None) -> SecureBucket:
+    """A bucket with SSE-KMS (bucket key on), versioning, public access blocked, ownership enforced, a
+    TLS-only policy, a lifecycle (``lifecycle_rules``, then old versions and incomplete uploads expire
+    everywhere: a bucket has one lifecycle configuration, so a component passes its rules here), server access
+    logs into ``access_logs`` (the stack's :func:`create_access_log_bucket`) and, when ``eventbridge``,
+    S3 -> EventBridge notifications."""
+    sse = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=(
+            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=kms_key.arn)),
+        bucket_key_enabled=True)
+    return _bucket(name, parent=parent, tags=tags, sse=sse, statements=lambda arn: [],
+                   lifecycle_rules=lifecycle_rules, access_logs=access_logs, eventbridge=eventbridge,
+                   force_destroy=force_destroy)
+
+
+def log_delivery_statement(bucket_arn: pulumi.Input[str], account: pulumi.Input[str]) -> dict[str, Any]:
+    """S3 server access log delivery (the ``logging.s3.amazonaws.com`` service principal) may write objects,
+    for source buckets of this account only (AWS's documented bucket policy for a log target)."""
+    return {"Sid": "S3ServerAccessLogDelivery", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
+            "Action": "s3:PutObject", "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}}}
+
+
+def create_access_log_bucket(name: str, *, parent: pulumi.Resource, tags: Mapping[str, str],
+                             retention_days: int = ACCESS_LOG_RETENTION_DAYS) -> SecureBucket:
+    """The stack's target for S3 server access logs: private, versioned and TLS-only like every secure bucket,
+    encrypted with SSE-S3 (S3 delivers server access logs only to a target whose default encryption is SSE-S3,
+    not SSE-KMS), writable by log delivery from this account only, logs expiring after ``retention_days``, and
+    not itself logged (logging a log bucket loops)."""
+    account = aws.get_caller_identity_output().account_id
+    sse = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=(
+            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="AES256")))
+    return _bucket(name, parent=parent, tags=tags, sse=sse,
+                   statements=lambda arn: [log_delivery_statement(arn, account)],
+                   lifecycle_rules=[lifecycle_rule("expire-access-logs", expire_days=retention_days,
+                                                   noncurrent_days=1)],
+                   access_logs=None, eventbridge=False, force_destroy=False)
 
 
 def create_table(name: str, *, hash_key: str, kms_key: aws.kms.Key, parent: pulumi.Resource,
@@ -212,3 +298,21 @@ __all__ = [
     "send_to_queue",
     "tls_only_statement",
 ]
+
+
+@dataclass
+class AccessLogsArgs:
+    """The stack's server access log bucket: its tags and how long the logs are kept."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    retention_days: int = ACCESS_LOG_RETENTION_DAYS
+
+
+class AccessLogs(pulumi.ComponentResource):
+    """One per stack: the bucket every secure bucket of the stack delivers its S3 server access logs to
+    (:func:`create_access_log_bucket`)."""
+
+    def __init__(self, name: str, args: AccessLogsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("sciflow:index:AccessLogs", name, None, opts)
+        self.secure = create_access_log_bucket(name, parent=self, tags=args.tags, retention_days=args.retention_days)
+        self.register_outputs({"bucket": self.secure.bucket.bucket})

@@ -23,6 +23,7 @@ from ._core import (
 )
 from ._iamdoc import parse_statements
 from .public_access import BUCKET, QUEUE, QUEUE_POLICY, bucket_side
+from .services import LOGGING, access_log_targets, is_access_log_target
 
 AREA = "encryption"
 SSE_CONFIG = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -109,14 +110,15 @@ def _s3_sse(ctx: StackCtx) -> None:
     AWS default, SSE-S3 (AES256), and gets the same verdict as an explicit AES256."""
     require_kms = bool(ctx.config["requireKms"])
     side = bucket_side(ctx, SSE_CONFIG)
+    log_targets = access_log_targets(ctx)
     for bucket in ctx.of_type(BUCKET):
         algorithms: list[Any] = []
         for cfg in side[bucket.urn]:
             algorithms.extend(inline_values(ctx, ctx.prop(cfg, "rules"), "sseAlgorithm"))
         for key in ("serverSideEncryptionConfiguration", "serverSideEncryptionConfigurations"):
             algorithms.extend(inline_values(ctx, ctx.prop(bucket, key), "sseAlgorithm"))
-        if not require_kms or UNKNOWN in algorithms:
-            continue
+        if not require_kms or UNKNOWN in algorithms or is_access_log_target(ctx, bucket, log_targets):
+            continue  # S3 delivers server access logs only to targets whose default encryption is SSE-S3
         weak = sorted({str(a) for a in algorithms if a not in ("aws:kms", "aws:kms:dsse")})
         if not algorithms:
             ctx.report("Bucket has no server-side encryption configuration, so it gets the AWS default SSE-S3 "
@@ -248,9 +250,12 @@ SQS_QUEUE_TLS_ONLY = _tls_only(
     "cdk-nag AwsSolutions-SQS4")
 
 S3_BUCKET_ENCRYPTION = _rules.stack(
-    "s3-bucket-encryption", "Every S3 bucket must have default encryption with a KMS key.", (BUCKET, SSE_CONFIG),
-    _s3_sse, Severity.HIGH, config_schema=_require("requireKms", True, "Reject SSE-S3 (AES256); require aws:kms."),
-    why="SSE-KMS with a customer-managed key puts reads of the data under the key policy and CloudTrail.",
+    "s3-bucket-encryption", "Every S3 bucket must have default encryption with a KMS key (server access log targets: "
+    "SSE-S3).", (BUCKET, SSE_CONFIG, LOGGING), _s3_sse, Severity.HIGH,
+    config_schema=_require("requireKms", True, "Reject SSE-S3 (AES256); require aws:kms."),
+    why="SSE-KMS with a customer-managed key puts reads of the data under the key policy and CloudTrail. A bucket "
+        "that receives S3 server access logs is exempt: S3 delivers them only to a target whose default "
+        "encryption is SSE-S3 (AWS S3 user guide, enabling server access logging).",
     fix="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id=key.arn and "
         "bucket_key_enabled=True (components/storage.py create_secure_bucket).",
     unknown_doc="Matched to its bucket by property dependency; an unknown algorithm counts as KMS.",

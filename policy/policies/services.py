@@ -44,8 +44,9 @@ def _num(value: Any, default: float) -> float | None:
 
 
 # --------------------------------------------------------------------------- S3
-def _access_logging(ctx: StackCtx) -> None:
-    side = bucket_side(ctx, LOGGING)
+def access_log_targets(ctx: StackCtx) -> set[str]:
+    """The names, ids and URNs of the buckets server access logs are delivered to (``BucketLogging`` side
+    resources, by value or dependency, and the buckets' inline ``logging`` / ``loggings`` blocks)."""
     targets: set[str] = set()
     for cfg in ctx.of_type(LOGGING):
         target = ctx.prop(cfg, "targetBucket")
@@ -58,10 +59,19 @@ def _access_logging(ctx: StackCtx) -> None:
                 target = ctx.get("targetBucket", props=block) if block is not UNKNOWN else UNKNOWN
                 if isinstance(target, str):
                     targets.add(target)
+    return targets
+
+
+def is_access_log_target(ctx: StackCtx, bucket: PolicyResource, targets: set[str]) -> bool:
+    return bool({ctx.prop(bucket, "bucket"), ctx.prop(bucket, "id"), bucket.urn} & targets)
+
+
+def _access_logging(ctx: StackCtx) -> None:
+    side = bucket_side(ctx, LOGGING)
+    targets = access_log_targets(ctx)
     for bucket in ctx.of_type(BUCKET):
         inline = [b for k in ("logging", "loggings") for b in ctx.items(ctx.prop(bucket, k))]
-        names = {ctx.prop(bucket, "bucket"), ctx.prop(bucket, "id"), bucket.urn}
-        if side[bucket.urn] or inline or names & targets:
+        if side[bucket.urn] or inline or is_access_log_target(ctx, bucket, targets):
             continue  # logged, or itself the log target (logging a log bucket into itself loops)
         ctx.report("The bucket has no server access logging: reads and deletes of the data leave no record "
                    "outside CloudTrail data events. Add aws.s3.BucketLogging with a target log bucket.", bucket.urn)

@@ -227,17 +227,27 @@ def test_buckets_are_kms_encrypted_versioned_and_private(graph: Graph, bucket: s
 
 
 def test_staging_objects_expire_and_nothing_else_does(graph: Graph) -> None:
+    """Current objects expire only under the staging prefix; every bucket's old versions and incomplete uploads
+    expire (one lifecycle configuration per bucket, so the staging rule joins the processed bucket's)."""
     lifecycle = graph.find("sensor-etl-processed-lifecycle").inputs
     assert lifecycle["bucket"] == out(graph, "sensor-etl-processed-bucket", "bucket")
+    old_versions = {"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
+                    "noncurrentVersionExpiration": {"noncurrentDays": 30},
+                    "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}
     assert lifecycle["rules"] == [{"id": "expire-staging", "status": "Enabled",
                                    "filter": {"prefix": "sensor-etl/staging/"}, "expiration": {"days": 14},
                                    "noncurrentVersionExpiration": {"noncurrentDays": 1},
-                                   "abortIncompleteMultipartUpload": {"daysAfterInitiation": 1}}]
-    assert len(graph.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")) == 1
+                                   "abortIncompleteMultipartUpload": {"daysAfterInitiation": 1}}, old_versions]
+    for bucket in ("raw", "quarantine"):
+        assert graph.find(f"sensor-etl-{bucket}-lifecycle").inputs["rules"] == [old_versions]
+    assert len(graph.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")) == 3
 
 
 def test_shared_processed_bucket_gets_no_lifecycle(variant: Graph) -> None:
-    assert variant.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") == []
+    """A bucket the pipeline does not own keeps its owner's lifecycle (the staging rule is then the owner's)."""
+    rules = [r for lc in variant.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+             for r in lc.inputs["rules"]]
+    assert all(r["id"] != "expire-staging" for r in rules)
 
 
 def test_ledger_table_and_dlq_are_encrypted(graph: Graph) -> None:

@@ -27,7 +27,8 @@ def graph(request: pytest.FixtureRequest) -> Graph:
 def test_components_and_dashboard(graph: Graph) -> None:
     kinds = sorted((r.type.split(":")[-1], r.name) for r in graph.components())  # registration order is async
     assert kinds == sorted([("LayerBundle", "scientific"), ("LayerBundle", "plotting"), ("LayerBundle", "runtime"),
-                     ("ScheduledComputation", "daily-stats"), ("EtlPipeline", "sensor-etl")])
+                     ("ScheduledComputation", "daily-stats"), ("EtlPipeline", "sensor-etl"),
+                     ("AccessLogs", f"sciflow-{graph.stack}-access-logs")])
     dashboard = graph.find(f"sciflow-{graph.stack}", "aws:cloudwatch/dashboard:Dashboard")
     body = json.loads(dashboard.inputs["dashboardBody"])
     assert body["widgets"][0]["properties"]["markdown"].startswith("## Estimated monthly cost: $")

@@ -260,3 +260,23 @@ def test_schedule_with_an_empty_dead_letter_config() -> None:
     props["target"]["deadLetterConfig"] = {}
     found = run_resource("scheduler-schedule-retry-dlq", SCHEDULE, props)
     assert len(found) == 1 and "target.dead_letter_config.arn" in found[0].message, messages(found)
+
+
+@pytest.mark.parametrize("link", ["side-by-value", "side-by-dependency", "inline"])
+def test_a_server_access_log_target_may_use_sse_s3(link: str) -> None:
+    """S3 delivers server access logs only to a target whose default encryption is SSE-S3: the KMS requirement
+    exempts log targets, and only them."""
+    aes = {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}}
+    logs = _bucket("logs", serverSideEncryptionConfiguration=aes)
+    plain = _bucket("plain", serverSideEncryptionConfiguration=aes)
+    if link == "inline":
+        data = _bucket("data", logging={"targetBucket": "logs-bkt", "targetPrefix": "data/"})
+        extra: list[Res] = []
+    else:
+        data = _bucket("data")
+        by_dep = link == "side-by-dependency"
+        extra = [Res(LOGGING, "data-logging", {"bucket": "data-id",
+                                               "targetBucket": UNKNOWN_STRING_VALUE if by_dep else "logs-bkt"},
+                     deps={"targetBucket": ["logs"]} if by_dep else {})]
+    found = run_stack("s3-bucket-encryption", [logs, plain, data, *extra])
+    assert sorted(v.urn for v in found) == sorted([plain.urn, data.urn]), messages(found)
