@@ -392,3 +392,16 @@ def test_invalid_resource_policy_json_is_reported() -> None:
                                                                                           "policy": "{"})
     assert len(found) == 1 and found[0].message.split("\n", 1)[1].startswith("policy is not valid JSON"), \
         messages(found)
+
+
+@pytest.mark.parametrize(("estimate", "flagged"), [("25.00", False), ("25.01", True)])
+def test_cost_exactly_at_the_budget_is_within_it(estimate: str, flagged: bool) -> None:
+    body = json.dumps({"widgets": [{"type": "text", "properties": {
+        "markdown": f"## Estimated monthly cost: ${estimate}\n\nBudget: $25.00 / month"}}]})
+    found = run_resource("stack-cost-budget", "aws:cloudwatch/dashboard:Dashboard", {"dashboardBody": body})
+    assert bool(found) is flagged, messages(found)
+
+
+def test_policy_document_of_the_wrong_type_is_reported() -> None:
+    found = run_resource("iam-policy-no-admin-access", ROLE_POLICY, {"policy": 5})
+    assert [v.message.split("\n", 1)[1] for v in found] == ["policy is a float, not a JSON document."]  # numbers arrive as floats

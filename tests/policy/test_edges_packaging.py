@@ -3,6 +3,7 @@ found by mutation testing (``make mutation``): each test pins a rule a surviving
 
 from __future__ import annotations
 
+import json
 import re
 import tarfile
 import zipfile
@@ -254,3 +255,95 @@ def test_snapstart_off_is_not_judged() -> None:
                      packageType="Image", fileSystemConfig={"arn": "arn:efs", "localMountPath": "/mnt/x"})
     found = run_resource("lambda-function-snapstart-prerequisites", FUNCTION, props)
     assert len(found) == 4, messages(found)
+
+
+# --------------------------------------------------------------------------- limits: the limit itself is allowed
+def _stored_zip(path: Path, payload: int) -> str:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("blob.bin", b"\0" * payload)
+    return str(path)
+
+
+def test_direct_upload_limit_boundaries(tmp_path: Path) -> None:
+    from policy.policies.packaging import DIRECT_UPLOAD_LIMIT
+
+    overhead = Path(_stored_zip(tmp_path / "probe.zip", 0)).stat().st_size
+    exact = _stored_zip(tmp_path / "exact.zip", DIRECT_UPLOAD_LIMIT - overhead)
+    assert Path(exact).stat().st_size == DIRECT_UPLOAD_LIMIT
+    over = _stored_zip(tmp_path / "over.zip", DIRECT_UPLOAD_LIMIT - overhead + 1)
+    assert run_resource("lambda-function-zip-size", FUNCTION, function(code=pulumi.FileArchive(exact))) == []
+    assert len(run_resource("lambda-function-zip-size", FUNCTION, function(code=pulumi.FileArchive(over)))) == 1
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    with open(tree / "blob.bin", "wb") as f:
+        f.truncate(DIRECT_UPLOAD_LIMIT)
+    assert run_resource("lambda-function-zip-size", FUNCTION, function(code=pulumi.FileArchive(str(tree)))) == []
+    with open(tree / "one-more.bin", "wb") as f:
+        f.write(b"x")
+    found = run_resource("lambda-function-zip-size", FUNCTION, function(code=pulumi.FileArchive(str(tree))))
+    assert len(found) == 1 and "built by Pulumi" in found[0].message
+
+
+@pytest.mark.parametrize(("count", "flagged"), [(5, False), (6, True)])
+def test_layer_count_boundary(count: int, flagged: bool) -> None:
+    props = function(layers=[f"arn:aws:lambda:eu-west-1:123456789012:layer:l{i}:1" for i in range(count)])
+    assert bool(run_resource("lambda-function-layer-count", FUNCTION, props)) is flagged
+
+
+@pytest.mark.parametrize(("memory", "timeout", "flagged"), [
+    (128, 1, False), (10240, 900, False), (127, 1, True), (128, 0, True), (10241, 900, True), (10240, 901, True),
+])
+def test_memory_and_timeout_bounds(memory: int, timeout: int, flagged: bool) -> None:
+    found = run_resource("lambda-function-limits", FUNCTION, function(memorySize=memory, timeout=timeout))
+    assert bool(found) is flagged, messages(found)
+
+
+def test_environment_size_boundaries() -> None:
+    from policy.policies.packaging import ENV_LIMIT, ENV_UNKNOWN_ESTIMATE
+
+    def env(**variables: Any) -> dict[str, Any]:
+        return function(environment={"variables": variables})
+
+    exact = env(BIG="x" * (ENV_LIMIT - 3))
+    assert run_resource("lambda-function-env-size", FUNCTION, exact) == []
+    assert len(run_resource("lambda-function-env-size", FUNCTION, env(BIG="x" * (ENV_LIMIT - 2)))) == 1
+    # an unknown value counts its name: with names alone over the limit it is a violation, not a note
+    names = {f"V{i:04d}": UNKNOWN_STRING_VALUE for i in range(ENV_LIMIT // 5 + 1)}
+    found = [v for v in run_resource("lambda-function-env-size", FUNCTION, env(**names))
+             if "can't run" not in v.message]
+    assert len(found) == 1 and "Environment variables take 4,100 bytes" in found[0].message, messages(found)
+    fits = env(BIG="x" * (ENV_LIMIT - 3 - 1 - ENV_UNKNOWN_ESTIMATE), U=UNKNOWN_STRING_VALUE)
+    assert run_resource("lambda-function-env-size", FUNCTION, fits) == []  # exactly fits with the estimate
+    could_not = env(BIG="x" * (ENV_LIMIT - 3 - 1 - ENV_UNKNOWN_ESTIMATE + 1), U=UNKNOWN_STRING_VALUE)
+    found = run_resource("lambda-function-env-size", FUNCTION, could_not)
+    assert len(found) == 1 and "can't run policy" in found[0].message, messages(found)
+
+
+def test_images_skip_the_runtime_and_signing_checks() -> None:
+    image = function(packageType="Image", runtime="python3.7", codeSigningConfigArn=None)
+    assert run_resource("lambda-function-runtime-supported", FUNCTION, image) == []
+    assert run_resource("lambda-function-code-signing", FUNCTION, image) == []
+    assert len(run_resource("lambda-function-runtime-supported", FUNCTION, function(runtime="python3.7"))) == 1
+
+
+def test_definition_size_boundary() -> None:
+    from policy.policies.stepfunctions import DEFINITION_LIMIT
+
+    base = json.dumps(_machine({"A": {"Type": "Pass", "End": True, "Comment": ""}}))
+    pad = DEFINITION_LIMIT - len(base)
+    exact = base.replace('"Comment": ""', '"Comment": "' + "x" * pad + '"')
+    assert len(exact.encode()) == DEFINITION_LIMIT
+    assert run_resource("sfn-statemachine-definition-size", SFN, {**state_machine(), "definition": exact}) == []
+    over = exact.replace('"Comment": "', '"Comment": "y')
+    assert len(run_resource("sfn-statemachine-definition-size", SFN, {**state_machine(), "definition": over})) == 1
+
+
+def test_function_staged_by_bucket_dependency_picks_its_key(tmp_path: Path) -> None:
+    small = Res(OBJECT, "small", {"bucket": "artifacts", "key": "code/other.zip",
+                                  "source": pulumi.FileAsset(layer_zip("small-s3", 1))})
+    mine = Res(OBJECT, "mine", {"bucket": "artifacts", "key": UNKNOWN_STRING_VALUE,
+                                "source": pulumi.FileAsset(layer_zip("mine-s3", 25))})
+    f = Res(FUNCTION, "f", {"name": "f", "s3Bucket": UNKNOWN_STRING_VALUE, "s3Key": "code/f.zip"},
+            deps={"s3Bucket": ["small", "mine"]})
+    found = run_stack("lambda-function-unzipped-size", [small, mine, f], config=SMALL_LIMIT)
+    assert len(found) == 1 and "code 25.0 MiB" in found[0].message, messages(found)

@@ -280,3 +280,72 @@ def test_a_server_access_log_target_may_use_sse_s3(link: str) -> None:
                      deps={"targetBucket": ["logs"]} if by_dep else {})]
     found = run_stack("s3-bucket-encryption", [logs, plain, data, *extra])
     assert sorted(v.urn for v in found) == sorted([plain.urn, data.urn]), messages(found)
+
+
+# --------------------------------------------------------------------------- more boundaries and link variants
+@pytest.mark.parametrize(("visibility", "flagged"), [(120, False), (119, True)])
+def test_visibility_equal_to_the_timeout_is_enough(visibility: int, flagged: bool) -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": visibility})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"})
+    assert bool(run_stack("sqs-queue-visibility-timeout", [queue, job, mapping])) is flagged
+
+
+def test_a_mapping_to_an_unknown_function_is_not_judged() -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": 1})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": UNKNOWN_STRING_VALUE})
+    assert run_stack("sqs-queue-visibility-timeout", [queue, job, mapping]) == []
+    default = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})  # the 3 s default timeout
+    named = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"})
+    assert len(run_stack("sqs-queue-visibility-timeout", [queue, default, named])) == 1
+
+
+@pytest.mark.parametrize("match", ["id", "url"])
+def test_redrive_side_resource_matches_the_queue_by_id_or_url(match: str) -> None:
+    work = Res(QUEUE, "work", {"id": "work-id", "arn": DLQ_ARN + "-w", "url": "https://sqs/work"})
+    side = Res(REDRIVE, "redrive", {"queueUrl": {"id": "work-id", "url": "https://sqs/work"}[match],
+                                    "redrivePolicy": json.dumps({"deadLetterTargetArn": "arn:elsewhere"})})
+    assert run_stack("sqs-queue-dlq", [work, side]) == []
+
+
+def test_failure_destinations_are_judged_per_config_and_per_function() -> None:
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    other = Res(FUNCTION, "other", {"name": "other", "arn": FN_ARN + "-o", "deadLetterConfig": {}})
+    sched = Res(SCHEDULE, "nightly", {"target": {"arn": FN_ARN}})
+    sched_other = Res(SCHEDULE, "hourly", {"target": {"arn": FN_ARN + "-o"}})
+    none = Res(INVOKE_CONFIG, "a-none", {"functionName": "other", "destinationConfig": {"onFailure": {}}})
+    covered = Res(INVOKE_CONFIG, "b-covered", {"functionName": "job", "destinationConfig": {"onFailure": {
+        "destination": DLQ_ARN}}})
+    found = run_stack("lambda-function-dlq", [job, other, sched, sched_other, none, covered])
+    assert [v.urn for v in found] == [other.urn], messages(found)  # an empty DLQ config is no DLQ
+
+
+def test_reserved_concurrency_zero_is_set() -> None:
+    from tests.policy.helpers import run_resource
+    from tests.policy.props import function
+
+    for value, flagged in ((0, False), (-1, True), (None, True)):
+        props = function(reservedConcurrentExecutions=value)
+        assert bool(run_resource("lambda-function-concurrency", FUNCTION, props)) is flagged, value
+
+
+def test_event_target_with_an_empty_dead_letter_config() -> None:
+    from tests.policy.helpers import run_resource
+
+    assert len(run_resource("eventbridge-target-dlq", EVENT_TARGET, {"arn": FN_ARN, "deadLetterConfig": {}})) == 1
+
+
+def test_side_resources_match_their_bucket_by_name_too() -> None:
+    bucket = _bucket("data")
+    side = Res("aws:s3/bucketVersioning:BucketVersioning", "v", {"bucket": "data-bkt",
+                                                                "versioningConfiguration": {"status": "Enabled"}})
+    assert run_stack("s3-bucket-versioning", [bucket, side]) == []
+
+
+@pytest.mark.parametrize(("days", "flagged"), [(0, True), (1, False), (None, True)])
+def test_function_log_group_retention(days: int | None, flagged: bool) -> None:
+    group = Res("aws:cloudwatch/logGroup:LogGroup", "g", {"name": "/aws/lambda/job", **(
+        {"retentionInDays": days} if days is not None else {})})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    assert bool(run_stack("lambda-function-log-retention", [group, job])) is flagged
