@@ -403,5 +403,5 @@ def test_cost_exactly_at_the_budget_is_within_it(estimate: str, flagged: bool) -
 
 
 def test_policy_document_of_the_wrong_type_is_reported() -> None:
-    found = run_resource("iam-policy-no-admin-access", ROLE_POLICY, {"policy": 5})
-    assert [v.message.split("\n", 1)[1] for v in found] == ["policy is a float, not a JSON document."]  # numbers arrive as floats
+    found = run_resource("iam-policy-no-admin-access", ROLE_POLICY, {"policy": 5})  # numbers arrive as floats
+    assert [v.message.split("\n", 1)[1] for v in found] == ["policy is a float, not a JSON document."]
