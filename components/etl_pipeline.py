@@ -183,7 +183,7 @@ def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pul
         "ingest": [read_raw, staging_rw, list_prefix(raw_arn, input_prefix, sid="ListRawInput"),
                    Statement(sid="ClaimRun", actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                              resources=(table_arn,))],
-        "validate": [read_raw, staging_rw, rejects],
+        "validate": [read_raw, staging_rw, rejects, list_prefix(raw_arn, input_prefix, sid="ListRawInput")],
         "transform": [staging_rw],
         "output": [staging_rw, rejects,
                    list_prefix(processed_arn, etl_env.staging_prefix(pipeline), sid="ListStaging"),

@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import boto3.session
 
-from sandbox import s3_auth
+from sandbox.authz import missing_keys
 from sandbox.core import PYTHON_TAG, EmbeddedAws, Invocation, SandboxError
 from sandbox.core import set_env as _set_env
 from sandbox.workers.bootstrap import log_line
@@ -389,7 +389,7 @@ def _runtime(aws: EmbeddedAws, fn: Any, ctx: LambdaContext, code_dir: Path, laye
     saved_session = boto3.DEFAULT_SESSION
     boto3.DEFAULT_SESSION = _function_session(aws, fn, env)
     try:
-        with s3_auth.acting_as(fn.role):
+        with missing_keys.acting_as(fn.role):
             yield
     finally:
         boto3.DEFAULT_SESSION = saved_session

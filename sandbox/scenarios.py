@@ -10,6 +10,8 @@ a reason. Each scenario runs for every component of its kind in the stack config
   DLQ (sent with the function's role, through the queue's KMS key);
 * ETL **deleted input** — the object is deleted between its event and the run: ingest lists the key (S3 says
   403 for a missing key) and the run ends FAILED with ``SOURCE_MISSING``;
+* ETL **deleted mid-run** — the validate step of a planned run finds its input gone (byte-range read: S3 says
+  403 without list rights): ``FileRejected`` ``SOURCE_MISSING``, not a generic AccessDenied;
 * ETL **large input** — a gzip input of more rows than ``partitionRows``, with rejects and a conflicting
   duplicate across partitions: ingest stages the partitions, the output quarantines the conflict;
 * ETL **redrive without staging** — the output step runs for a run whose partition results are gone
@@ -145,6 +147,31 @@ def pipeline_deleted_input(deployment: Any, pipe: Any) -> Outcome:
                    f"{status} {'SOURCE_MISSING' if 'SOURCE_MISSING' in message else message[:80]}".strip())
 
 
+def pipeline_deleted_mid_run(deployment: Any, pipe: Any) -> Outcome:
+    """The validate step of a run whose input was deleted after ingest planned it (a redrive, or a delete
+    racing the run): it reads the input by byte range, finds it gone, and rejects the file as SOURCE_MISSING."""
+    from handlers.etl.settings import object_id, run_id
+
+    raw = deployment.output(f"{pipe.name}_raw_bucket_name")
+    key = f"{pipe.args.input_prefix}deleted-mid-run{pipe.args.input_suffix}"
+    s3 = deployment.client("s3")
+    version = s3.put_object(Bucket=raw, Key=key, Body=b"a,b\n1,2\n")["VersionId"]
+    s3.delete_object(Bucket=raw, Key=key, VersionId=version)
+    oid = object_id(raw, key, version)
+    run = {"object_id": oid, "run_id": run_id(oid), "bucket": raw, "key": key, "version_id": version,
+           "format": "csv", "header_start": 0, "header_end": 4, "partition_count": 1, "dataset": pipe.args.dataset}
+    partition = {"index": 0, "start": 4, "end": 8, "first_row": 1}
+    function = deployment.function(f"{pipe.name}-validate-fn").physical_name
+    response = deployment.client("lambda").invoke(
+        FunctionName=function, Payload=json.dumps({"run": run, "partition": partition}).encode())
+    payload = json.loads(response["Payload"].read())
+    if not response.get("FunctionError"):
+        return Outcome("deleted-mid-run", pipe.name, "FileRejected SOURCE_MISSING", "validated")
+    code = "SOURCE_MISSING" if "no longer exists" in str(payload.get("errorMessage")) else \
+        str(payload.get("errorMessage"))[:80]
+    return Outcome("deleted-mid-run", pipe.name, "FileRejected SOURCE_MISSING", f"{payload.get('errorType')} {code}")
+
+
 def large_input(samples: dict[str, bytes], outcomes: dict[str, str], unique: Sequence[str], rows: int) -> bytes:
     """A gzip input in the samples' format (CSV or JSON Lines): ``rows`` rows cycled from the clean sample (so more
     than one partition, and exact duplicates), then the sample rows with rejects, then a row with the key of the
@@ -220,6 +247,7 @@ def run_error_paths(deployment: Any, cfg: Any, *, today: Callable[[Any], date],
     for pipe in cfg.pipelines:
         samples, expected = dataset_samples(pipe.args.dataset)
         record(pipeline_deleted_input(deployment, pipe))
+        record(pipeline_deleted_mid_run(deployment, pipe))
         record(pipeline_large_input(deployment, pipe, samples, expected))
         record(pipeline_redrive_without_staging(deployment, pipe))
     for comp in cfg.computations:  # last: deletes the function

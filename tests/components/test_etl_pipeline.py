@@ -87,6 +87,8 @@ def test_validate_reads_raw_prefix_and_writes_staging_and_quarantine_only(graph:
         "ReadRawInput": (["s3:GetObject", "s3:GetObjectVersion"], f"{raw}/incoming/*"),
         "ReadWriteStaging": (["s3:GetObject", "s3:PutObject"], f"{processed}/sensor-etl/staging/*"),
         "WriteQuarantine": (["s3:GetObject", "s3:PutObject"], f"{quarantine}/sensor-etl/rejects/*"),
+        # tells an input deleted during the run (SOURCE_MISSING) from a refused read
+        "ListRawInput": ("s3:ListBucket", raw),
     }
 
 

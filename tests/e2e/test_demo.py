@@ -66,5 +66,6 @@ def test_least_privilege_is_proven_on_the_dev_stack(demo: tuple[subprocess.Compl
     report = json.loads((out / "access.json").read_text())
     assert report["enforced"] is True and report["calls"] > 0
     assert {o["scenario"] for o in report["scenarios"]} >= {"replay", "dead-letter", "deleted-input",
-                                                            "large-input", "redrive-without-staging", "target-gone"}
+                                                            "large-input", "redrive-without-staging", "target-gone",
+                                                            "deleted-mid-run"}
     assert problems(report) == []

@@ -6,7 +6,7 @@
   path is EventBridge, so keys are used verbatim, never decoded: a key with spaces, ``+``, ``=``, ``%`` or
   non-ASCII text must be read, recorded and reported as itself.
 * A missing object reads as ``403 AccessDenied`` for a role without an unconditioned ``s3:ListBucket``
-  (:mod:`sandbox.s3_auth` makes the embedded AWS answer so), and every reader that treats "missing" specially
+  (:mod:`sandbox.authz.missing_keys` makes the embedded AWS answer so), and every reader that treats "missing" specially
   still gets it right through :func:`handlers.runtime.objects.get_object_or_none`.
 """
 

@@ -1,6 +1,6 @@
 """handlers.runtime.objects against an S3 that answers like AWS: a missing key is 403 without s3:ListBucket.
 
-The embedded AWS's :mod:`sandbox.s3_auth` makes moto evaluate the caller role's policies for the two answers
+The embedded AWS's :mod:`sandbox.authz.missing_keys` makes moto evaluate the caller role's policies for the two answers
 that depend on them (missing-key reads, listings); each case creates a role with one kind of ListBucket grant.
 """
 
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from handlers.runtime.artifacts import ArtifactStore
 from handlers.runtime.objects import ObjectAccessDenied, error_code, get_object_or_none, is_missing
-from sandbox import s3_auth
+from sandbox.authz import missing_keys
 
 BUCKET = "objects-bucket"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
@@ -31,14 +31,14 @@ def s3() -> Iterator[Any]:
     from moto import mock_aws
 
     with mock_aws():
-        s3_auth.install()
+        missing_keys.install()
         try:
             client = boto3.client("s3", region_name="us-east-1")
             client.create_bucket(Bucket=BUCKET)
             client.put_object(Bucket=BUCKET, Key="data/present.json", Body=b'{"a": 1}')
             yield client
         finally:
-            s3_auth.uninstall()
+            missing_keys.uninstall()
 
 
 def role(*statements: dict[str, Any]) -> str:
@@ -55,10 +55,10 @@ def role(*statements: dict[str, Any]) -> str:
 def test_missing_key_is_403_without_list_bucket_and_404_with_it(s3: Any) -> None:
     for statements, expected in (((READ,), "AccessDenied"), ((READ, LIST_PREFIX), "AccessDenied"),
                                  ((READ, LIST_ALL), "NoSuchKey")):
-        with s3_auth.acting_as(role(*statements)), pytest.raises(ClientError) as err:
+        with missing_keys.acting_as(role(*statements)), pytest.raises(ClientError) as err:
             s3.get_object(Bucket=BUCKET, Key="data/missing.json")
         assert error_code(err.value) == expected, statements
-    with s3_auth.acting_as(role(READ)), pytest.raises(ClientError) as err:
+    with missing_keys.acting_as(role(READ)), pytest.raises(ClientError) as err:
         s3.head_object(Bucket=BUCKET, Key="data/missing.json")
     assert error_code(err.value) == "403"
     with pytest.raises(ClientError) as err:  # outside a Lambda: the test's own (administrator) credentials
@@ -67,7 +67,7 @@ def test_missing_key_is_403_without_list_bucket_and_404_with_it(s3: Any) -> None
 
 
 def test_listing_follows_the_prefix_condition(s3: Any) -> None:
-    with s3_auth.acting_as(role(READ, LIST_PREFIX)):
+    with missing_keys.acting_as(role(READ, LIST_PREFIX)):
         assert s3.list_objects_v2(Bucket=BUCKET, Prefix="data/present.json")["KeyCount"] == 1
         with pytest.raises(ClientError) as err:
             s3.list_objects_v2(Bucket=BUCKET, Prefix="other/")
@@ -78,14 +78,14 @@ def test_listing_follows_the_prefix_condition(s3: Any) -> None:
 
 @pytest.mark.parametrize("statements", [(READ, LIST_PREFIX), (READ, LIST_ALL)])
 def test_missing_object_reads_as_none(s3: Any, statements: tuple[dict[str, Any], ...]) -> None:
-    with s3_auth.acting_as(role(*statements)):
+    with missing_keys.acting_as(role(*statements)):
         assert get_object_or_none(s3, BUCKET, "data/missing.json") is None
         assert get_object_or_none(s3, BUCKET, "data/present.json")["Body"].read() == b'{"a": 1}'  # type: ignore[index]
         assert ArtifactStore(BUCKET, "data/", client=s3).read_json("data/missing.json") is None
 
 
 def test_without_any_list_grant_missing_is_a_clear_access_error(s3: Any) -> None:
-    with s3_auth.acting_as(role(READ)), pytest.raises(ObjectAccessDenied) as err:
+    with missing_keys.acting_as(role(READ)), pytest.raises(ObjectAccessDenied) as err:
         get_object_or_none(s3, BUCKET, "data/missing.json")
     assert err.value.code == "ObjectAccessDenied"
     assert err.value.message.startswith(f"s3://{BUCKET}/data/missing.json: AccessDenied, and listing the key is "
