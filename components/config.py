@@ -14,11 +14,20 @@ Components never read configuration or the environment: ``components/stack.py`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.connections import InputArgs, Location, build_order, resolve_inputs
+from components.connections import (
+    CycleError,
+    InputArgs,
+    Location,
+    OutputArgs,
+    build_order,
+    resolve_inputs,
+    resolve_outputs,
+    resolve_sources,
+)
 from components.etl_pipeline import EtlPipelineArgs
 from components.functions import runtime_knob
 from components.layer_bundle import LayerBundleArgs
@@ -140,7 +149,7 @@ outside 0..59
     for key, entries in users:
         for i, entry in enumerate(entries):
             _check_layers(entry, layers, f"{ROOT}{key}[{i}]")
-    _check_inputs(cfg)
+    _check_connections(cfg)
     return cfg
 
 
@@ -162,39 +171,77 @@ def _with_default_runtime(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return out
 
 
-def _check_inputs(cfg: StackConfig) -> None:
-    """Every input names a component of this stack, stays inside its output, and no computation reads
-    itself through a chain."""
-    prefixes = {f"pipeline:{p.name}": published_prefix(p.name) for p in cfg.pipelines}
-    prefixes |= {f"computation:{c.name}": artifact_prefix(c.name, c.args) for c in cfg.computations}
+def _check_connections(cfg: StackConfig) -> None:
+    """Every connection names a component of this stack and stays inside its output (or inbox), and neither the
+    data flow nor the build order has a cycle."""
+    outputs = {f"pipeline:{p.name}": published_prefix(p.name) for p in cfg.pipelines}
+    outputs |= {f"computation:{c.name}": artifact_prefix(c.name, c.args) for c in cfg.computations}
+    inboxes = {f"pipeline:{p.name}": p.args.input_prefix for p in cfg.pipelines}
 
-    def output(producer: str) -> Location:
-        return Location("", "", prefixes[producer], producer=producer)
+    def lookup(prefixes: Mapping[str, str], role: str) -> Callable[[str], Location]:
+        return lambda producer: Location("", "", prefixes[producer], producer=producer, role=role)
 
-    for i, entry in enumerate(cfg.computations):
+    entries: list[tuple[str, ComputationEntry | PipelineEntry]] = [
+        *((f"{ROOT}computations[{i}].", c) for i, c in enumerate(cfg.computations)),
+        *((f"{ROOT}pipelines[{i}].", p) for i, p in enumerate(cfg.pipelines))]
+    for root, entry in entries:
         try:
-            resolve_inputs(entry.args.inputs, output)
+            if isinstance(entry, ComputationEntry):
+                resolve_inputs(entry.args.inputs, lookup(outputs, "output"))
+                resolve_outputs(entry.args.outputs, lookup(inboxes, "inbox"))
+            else:
+                resolve_sources(entry.args.sources, lookup(outputs, "output"))
         except v.Invalid as err:
-            raise ConfigError(v.render_path(_camel_parts(err.parts), f"{ROOT}computations[{i}]."), err.message) \
-                from None
-    computation_order(cfg)
+            raise ConfigError(v.render_path(_camel_parts(err.parts), root), err.message) from None
+    build_sequence(cfg)
 
 
 def _camel_parts(parts: Sequence[str | int]) -> tuple[str | int, ...]:
     return tuple(camel(p) if isinstance(p, str) else p for p in parts)
 
 
-def computation_order(cfg: StackConfig) -> list[str]:
-    """The computations in an order where each comes after the computations it reads (a cycle is an error
-    naming ``inputs`` of its first member)."""
-    deps = {c.name: [i.computation for i in c.args.inputs if isinstance(i, InputArgs) and i.computation]
-            for c in cfg.computations}
-    try:
-        return build_order(deps)
-    except v.Invalid as err:
-        first = err.message.split(" -> ", 1)[0]
-        index = next(i for i, c in enumerate(cfg.computations) if c.name == first)
-        raise ConfigError(f"{ROOT}computations[{index}].inputs", err.message) from None
+def _edges(cfg: StackConfig) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[tuple[str, str]]]]:
+    """``(build, data)``: per node (``pipeline:<name>`` / ``computation:<name>``) the nodes it must be built
+    after, and the nodes its data comes from, each with the config key that says so."""
+    build: dict[str, list[tuple[str, str]]] = {}
+    data: dict[str, list[tuple[str, str]]] = {}
+    for p in cfg.pipelines:
+        build[f"pipeline:{p.name}"], data[f"pipeline:{p.name}"] = [], []
+    for i, c in enumerate(cfg.computations):
+        node = f"computation:{c.name}"
+        build.setdefault(node, [])
+        data.setdefault(node, [])
+        for j, item in enumerate(c.args.inputs):
+            if isinstance(item, InputArgs) and item.producer:
+                build[node].append((item.producer, f"{ROOT}computations[{i}].inputs[{j}]"))
+                data[node].append((item.producer, f"{ROOT}computations[{i}].inputs[{j}]"))
+        for j, out in enumerate(c.args.outputs):
+            if isinstance(out, OutputArgs) and out.producer:
+                build[node].append((out.producer, f"{ROOT}computations[{i}].outputs[{j}]"))
+                data.setdefault(out.producer, []).append((node, f"{ROOT}computations[{i}].outputs[{j}]"))
+    for i, p in enumerate(cfg.pipelines):
+        node = f"pipeline:{p.name}"
+        for j, item in enumerate(p.args.sources):
+            if isinstance(item, InputArgs) and item.producer:
+                build[node].append((item.producer, f"{ROOT}pipelines[{i}].sources[{j}]"))
+                data[node].append((item.producer, f"{ROOT}pipelines[{i}].sources[{j}]"))
+    return build, data
+
+
+def build_sequence(cfg: StackConfig) -> list[tuple[str, str]]:
+    """``(kind, name)`` of every pipeline and computation, each after the components it needs (what it reads,
+    the inboxes it writes into). A cycle in the data flow (``a`` reads ``p``, which ingests what ``a`` writes)
+    or in that order is an error naming the config key of its first link."""
+    build, data = _edges(cfg)
+    for deps in (data, build):
+        try:
+            order = build_order({node: [dep for dep, _ in edges] for node, edges in deps.items()})
+        except CycleError as err:
+            first, then = err.members[0], err.members[1]
+            key = next(path for dep, path in deps[first] if dep == then)
+            names = " -> ".join(member.partition(":")[2] for member in err.members)
+            raise ConfigError(key, f"{names} is a cycle") from None
+    return [(kind, name) for kind, _, name in (node.partition(":") for node in order)]
 
 
 def _unique(entries: Sequence[LayerEntry | ComputationEntry | PipelineEntry], key: str) -> None:

@@ -21,7 +21,7 @@ Example
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,9 @@ class Location:
     kms_key_arn: pulumi.Input[str] | None = None
     producer: str = ""
     """``pipeline:<name>``, ``computation:<name>`` or ``""`` for external data (for error messages)."""
+    role: str = "output"
+    """What the location is to its producer, for error messages: ``output`` (what it publishes) or ``inbox``
+    (where writers put files that start it)."""
 
     def __post_init__(self) -> None:
         v.s3_prefix(self.prefix)
@@ -75,17 +78,19 @@ class Location:
         v.s3_prefix(prefix)
         if not prefix.startswith(self.prefix):
             whose = f" of {self.producer.replace(':', ' ')!s}" if self.producer else ""
-            raise Invalid(f"{prefix!r} is outside the output{whose} {self.prefix!r}")
-        return Location(self.bucket_name, self.bucket_arn, prefix, self.kms_key_arn, self.producer)
+            raise Invalid(f"{prefix!r} is outside the {self.role}{whose} {self.prefix!r}")
+        return Location(self.bucket_name, self.bucket_arn, prefix, self.kms_key_arn, self.producer, self.role)
 
 
 def _objects(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Input[str]:
     return s3_objects(bucket_arn, prefix) if isinstance(bucket_arn, pulumi.Output) else f"{bucket_arn}/{prefix}*"
 
 
-def read_statements(location: Location, *, index: int, list_objects: bool = True) -> list[Statement]:
-    """Read access to one input: ``s3:GetObject`` under the prefix, ``s3:ListBucket`` conditioned on the prefix
-    (only with ``list_objects``), ``kms:Decrypt`` on the input's own key (when it has one).
+def read_statements(location: Location, *, index: int, list_objects: bool = True, what: str = "Input",
+                    versions: bool = False) -> list[Statement]:
+    """Read access to one input: ``s3:GetObject`` under the prefix (and ``s3:GetObjectVersion`` with
+    ``versions``), ``s3:ListBucket`` conditioned on the prefix (only with ``list_objects``), ``kms:Decrypt`` on the
+    input's own key (when it has one). Sids are ``Read<what><index>``, ``List...``, ``Decrypt...``.
 
     Example
     -------
@@ -95,20 +100,43 @@ def read_statements(location: Location, *, index: int, list_objects: bool = True
       'Condition': {'StringLike': {'s3:prefix': 'raw/*'}}},
      {'Sid': 'DecryptInput1', 'Effect': 'Allow', 'Action': 'kms:Decrypt', 'Resource': 'arn:k'}]
     """
-    out = [Statement(sid=f"ReadInput{index}", actions=("s3:GetObject",),
+    actions = ("s3:GetObject", "s3:GetObjectVersion") if versions else ("s3:GetObject",)
+    out = [Statement(sid=f"Read{what}{index}", actions=actions,
                      resources=(_objects(location.bucket_arn, location.prefix),))]
     if list_objects:
-        out.append(Statement(sid=f"ListInput{index}", actions=("s3:ListBucket",), resources=(location.bucket_arn,),
+        out.append(Statement(sid=f"List{what}{index}", actions=("s3:ListBucket",), resources=(location.bucket_arn,),
                              conditions=(Condition("StringLike", "s3:prefix", (f"{location.prefix}*",)),)))
     if location.kms_key_arn is not None:
-        out.append(Statement(sid=f"DecryptInput{index}", actions=("kms:Decrypt",),
+        out.append(Statement(sid=f"Decrypt{what}{index}", actions=("kms:Decrypt",),
                              resources=(location.kms_key_arn,)))
     return out
 
 
-def input_settings(locations: Sequence[Location]) -> pulumi.Output[str]:
-    """The runtime's view of its inputs (``SCIFLOW_INPUTS``): a JSON list of ``{"bucket", "prefix"}``."""
+def write_statements(location: Location, *, index: int) -> list[Statement]:
+    """Write access to one output: ``s3:PutObject`` under the prefix only (no read, no list, no delete) and
+    ``kms:GenerateDataKey`` on the output's own key (what an SSE-KMS ``PutObject`` needs; a multipart upload
+    would need ``kms:Decrypt`` too, which :func:`handlers.runtime.outputs.write_output` never does).
+
+    Example
+    -------
+    >>> [s.to_dict() for s in write_statements(Location.external("d", "in/", "arn:k"), index=0)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'Sid': 'WriteOutput0', 'Effect': 'Allow', 'Action': 's3:PutObject', 'Resource': 'arn:aws:s3:::d/in/*'},
+     {'Sid': 'EncryptOutput0', 'Effect': 'Allow', 'Action': 'kms:GenerateDataKey', 'Resource': 'arn:k'}]
+    """
+    out = [Statement(sid=f"WriteOutput{index}", actions=("s3:PutObject",),
+                     resources=(_objects(location.bucket_arn, location.prefix),))]
+    if location.kms_key_arn is not None:
+        out.append(Statement(sid=f"EncryptOutput{index}", actions=("kms:GenerateDataKey",),
+                             resources=(location.kms_key_arn,)))
+    return out
+
+
+def location_settings(locations: Sequence[Location]) -> pulumi.Output[str]:
+    """The runtime's view of its inputs or outputs (``SCIFLOW_INPUTS`` / ``SCIFLOW_OUTPUTS``): a JSON list of
+    ``{"bucket", "prefix"}`` (read by :func:`handlers.runtime.scheduled.parse_locations`)."""
     return pulumi.Output.json_dumps([{"bucket": loc.bucket_name, "prefix": loc.prefix} for loc in locations])
+
 
 
 # --------------------------------------------------------------------------- stack config
@@ -133,12 +161,7 @@ class InputArgs:
 
     def __post_init__(self) -> None:
         validate(self)
-        given = [f for f in ("pipeline", "computation", "bucket") if getattr(self, f) is not None]
-        if len(given) != 1:
-            raise Invalid(f"give exactly one of pipeline, computation, bucket (got {', '.join(given) or 'none'})",
-                          (given[1] if len(given) > 1 else "pipeline",))
-        if self.kms_key_arn is not None and self.bucket is None:
-            raise Invalid("only for an external bucket (a component's key is known)", ("kms_key_arn",))
+        _exactly_one(self, ("pipeline", "computation", "bucket"))
 
     @property
     def producer(self) -> str:
@@ -153,6 +176,47 @@ def inputs_check(value: Any) -> Any:
     def one(item: Any) -> Any:
         if not isinstance(item, Location | InputArgs):
             raise Invalid(f"{v.show(item)} is not a Location or InputArgs")
+        return item
+    return v.each(one, max_items=20)(value)
+
+
+@dataclass(frozen=True)
+class OutputArgs:
+    """One output in stack config: exactly one of ``pipeline`` (its inbox: each object written starts a run) or
+    ``bucket`` (external)."""
+
+    pipeline: str | None = knob(None, check=v.optional(v.name),
+                                doc="write into this pipeline's inbox (raw bucket, `inputPrefix`): starts a run")
+    bucket: str | None = knob(None, check=v.optional(_bucket_name), doc="write into this external bucket")
+    prefix: str | None = knob(None, check=v.optional(v.s3_prefix),
+                              doc="narrow to this key prefix (inside the pipeline's inbox); default: all of it")
+    kms_key_arn: str | None = knob(None, check=v.optional(v.arn),
+                                   doc="key of an external bucket (GenerateDataKey only)")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        _exactly_one(self, ("pipeline", "bucket"))
+
+    @property
+    def producer(self) -> str:
+        """``pipeline:<name>`` or ``""`` (external)."""
+        return f"pipeline:{self.pipeline}" if self.pipeline is not None else ""
+
+
+def _exactly_one(args: Any, kinds: Sequence[str]) -> None:
+    given = [f for f in kinds if getattr(args, f) is not None]
+    if len(given) != 1:
+        raise Invalid(f"give exactly one of {', '.join(kinds)} (got {', '.join(given) or 'none'})",
+                      (given[1] if len(given) > 1 else kinds[0],))
+    if args.kms_key_arn is not None and args.bucket is None:
+        raise Invalid("only for an external bucket (a component's key is known)", ("kms_key_arn",))
+
+
+def outputs_check(value: Any) -> Any:
+    """``outputs``: Locations (Python) or OutputArgs (config), at most 20."""
+    def one(item: Any) -> Any:
+        if not isinstance(item, Location | OutputArgs):
+            raise Invalid(f"{v.show(item)} is not a Location or OutputArgs")
         return item
     return v.each(one, max_items=20)(value)
 
@@ -224,43 +288,95 @@ def grants_check(value: Any) -> Any:
     return v.each(one, max_items=20)(value)
 
 
-# --------------------------------------------------------------------------- resolving config inputs
-def resolve_inputs(items: Sequence[Location | InputArgs], outputs: Any) -> list[tuple[Location, bool]]:
+# --------------------------------------------------------------------------- resolving config connections
+def no_components(producer: str) -> Location:
+    """The lookup when no stack resolves names (a component built alone): every name is unknown."""
+    raise KeyError(producer)
+
+
+def resolve_location(item: Location | InputArgs | OutputArgs, lookup: Callable[[str], Location], *,
+                     key: str, index: int) -> Location:
+    """One connection as a :class:`Location`; ``lookup(producer)`` gives a component's Location (its output for
+    ``inputs``/``sources``, its inbox for ``outputs``) and raises ``KeyError`` for unknown names. Errors name
+    ``<key>[<index>].<field>``.
+
+    >>> resolve_location(OutputArgs(bucket="data", prefix="in/"), {}.__getitem__, key="outputs", index=0).prefix
+    'in/'
+    >>> resolve_location(OutputArgs(pipeline="nope"), {}.__getitem__, key="outputs", index=1)
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.validators.Invalid: outputs[1].pipeline: 'nope' is not a pipeline of this stack
+    """
+    if isinstance(item, Location):
+        return item
+    try:
+        if item.bucket is not None:
+            return Location.external(item.bucket, item.prefix or "", item.kms_key_arn)
+        produced = lookup(item.producer)
+        return produced if item.prefix is None else produced.under(item.prefix)
+    except KeyError:
+        kind, _, name = item.producer.partition(":")
+        raise Invalid(f"{name!r} is not a {kind} of this stack", (key, index, kind)) from None
+    except Invalid as err:
+        raise err.at(key, index, "prefix") from None
+
+
+def resolve_inputs(items: Sequence[Location | InputArgs], outputs: Callable[[str], Location]
+                   ) -> list[tuple[Location, bool]]:
     """Each input as ``(Location, list_objects)``; ``outputs(producer)`` gives a component's output Location
     (``producer`` is ``pipeline:<name>`` / ``computation:<name>``; raise ``KeyError`` for unknown names).
 
     >>> resolve_inputs([InputArgs(bucket="data", prefix="raw/")], {}.__getitem__)[0][0].bucket_arn
     'arn:aws:s3:::data'
     """
-    out: list[tuple[Location, bool]] = []
+    return [(resolve_location(item, outputs, key="inputs", index=i),
+             True if isinstance(item, Location) else item.list_objects) for i, item in enumerate(items)]
+
+
+def resolve_outputs(items: Sequence[Location | OutputArgs], inboxes: Callable[[str], Location]) -> list[Location]:
+    """Each output as a Location; ``inboxes("pipeline:<name>")`` gives a pipeline's inbox."""
+    return [resolve_location(item, inboxes, key="outputs", index=i) for i, item in enumerate(items)]
+
+
+def resolve_sources(items: Sequence[Location | InputArgs], outputs: Callable[[str], Location]
+                    ) -> list[tuple[Location, bool]]:
+    """A pipeline's extra sources, resolved like :func:`resolve_inputs` (errors name ``sources[i]``); a pipeline
+    cannot be a source (its processed bucket sends no events): read its output from a computation instead.
+
+    >>> resolve_sources([InputArgs(pipeline="p")], {}.__getitem__)
+    Traceback (most recent call last):
+    ...
+    handlers.runtime.validators.Invalid: sources[0].pipeline: a pipeline's output cannot start another pipeline \
+(its processed bucket sends no events); use a computation or a bucket
+    """
     for i, item in enumerate(items):
-        if isinstance(item, Location):
-            out.append((item, True))
-            continue
-        try:
-            if item.bucket is not None:
-                location = Location.external(item.bucket, item.prefix or "", item.kms_key_arn)
-            else:
-                produced = outputs(item.producer)
-                location = produced if item.prefix is None else produced.under(item.prefix)
-        except KeyError:
-            raise Invalid(f"{item.producer.split(':', 1)[1]!r} is not a {item.producer.split(':', 1)[0]} of this "
-                          "stack", ("inputs", i, item.producer.split(":", 1)[0])) from None
-        except Invalid as err:
-            raise err.at("inputs", i, "prefix") from None
-        out.append((location, item.list_objects))
-    return out
+        if isinstance(item, InputArgs) and item.pipeline is not None:
+            raise Invalid("a pipeline's output cannot start another pipeline (its processed bucket sends no "
+                          "events); use a computation or a bucket", ("sources", i, "pipeline"))
+    return [(resolve_location(item, outputs, key="sources", index=i),
+             True if isinstance(item, Location) else item.list_objects) for i, item in enumerate(items)]
+
+
+class CycleError(Invalid):
+    """:func:`build_order` found a cycle; ``members`` lists it, first member repeated at the end."""
+
+    def __init__(self, members: Sequence[str]) -> None:
+        self.members = list(members)
+        super().__init__(f"{' -> '.join(members)} is a cycle")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.members,)
 
 
 def build_order(deps: dict[str, list[str]]) -> list[str]:
-    """Names so that each comes after the ones it reads; a cycle raises ``Invalid`` naming it.
+    """Names so that each comes after the ones it reads; a cycle raises :class:`CycleError` naming it.
 
     >>> build_order({"a": ["b"], "b": []})
     ['b', 'a']
     >>> build_order({"a": ["b"], "b": ["a"]})
     Traceback (most recent call last):
     ...
-    handlers.runtime.validators.Invalid: a -> b -> a is a cycle
+    components.connections.CycleError: a -> b -> a is a cycle
     """
     order: list[str] = []
     state: dict[str, int] = {}
@@ -269,8 +385,7 @@ def build_order(deps: dict[str, list[str]]) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = [*path[path.index(name):], name]
-            raise Invalid(f"{' -> '.join(cycle)} is a cycle")
+            raise CycleError([*path[path.index(name):], name])
         state[name] = 1
         for dep in deps.get(name, []):
             if dep in deps:

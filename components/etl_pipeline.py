@@ -18,15 +18,22 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import create_alarm
-from components.connections import Location
+from components.connections import (
+    InputArgs,
+    Location,
+    inputs_check,
+    no_components,
+    read_statements,
+    resolve_sources,
+)
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
 from components.etl_state_machine import EtlDefinitionSpec, etl_definition
@@ -97,6 +104,11 @@ class EtlPipelineArgs:
     dataset: str = knob(check=v.dataset, doc="module in `handlers/etl/datasets/`")
     input_prefix: str = knob("incoming/", check=v.s3_prefix, doc="which raw objects start a run")
     input_suffix: str = knob(".csv", check=v.key_suffix, doc="`.csv`, `.json`, `.jsonl` ...; `''` = any key")
+    sources: Sequence[InputArgs | Location] = knob(
+        (), check=inputs_check,
+        doc="more locations whose new objects (ending in `inputSuffix`) start a run: `{computation: <name>, prefix: "
+            "...}` or `{bucket: ..., prefix: ...}` (an external bucket must send its events to EventBridge: S3 > "
+            "Properties > Amazon EventBridge: On); one EventBridge rule each, read grants for ingest and validate")
     layers: Sequence[pulumi.Input[str]] = layers_knob()
     memory_mb: int = memory_knob("every step's memory (128..10,240)")
     timeout_s: int = timeout_knob(60, "every step's timeout (1..900)")
@@ -164,8 +176,10 @@ def _objects(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Input[str]:
 
 def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pulumi.Input[str],
                     processed_arn: pulumi.Input[str], quarantine_arn: pulumi.Input[str],
-                    table_arn: pulumi.Input[str]) -> list[Statement]:
-    """What one step's role may do beyond logs/tracing/key: exactly its prefixes and the ledger.
+                    table_arn: pulumi.Input[str], sources: Sequence[tuple[Location, bool]] = ()) -> list[Statement]:
+    """What one step's role may do beyond logs/tracing/key: exactly its prefixes and the ledger; ingest and
+    validate also read each source (``(location, list_objects)``; only ingest lists, to tell a deleted input
+    from a refused read).
 
     Example
     -------
@@ -193,6 +207,10 @@ def step_statements(step: str, *, pipeline: str, input_prefix: str, raw_arn: pul
                    Statement(sid="CompleteRun", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],
         "on_failure": [Statement(sid="RecordFailure", actions=("dynamodb:UpdateItem",), resources=(table_arn,))],
     }
+    if step in ("ingest", "validate"):
+        by_step[step] += [st for i, (location, listing) in enumerate(sources)
+                          for st in read_statements(location, index=i, what="Source", versions=True,
+                                                    list_objects=listing and step == "ingest")]
     return by_step[step]
 
 
@@ -312,9 +330,14 @@ class EtlPipeline(pulumi.ComponentResource):
     dlq_arn: pulumi.Output[str]
     rule_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: EtlPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: EtlPipelineArgs, opts: pulumi.ResourceOptions | None = None, *,
+                 producers: Callable[[str], Location] | None = None) -> None:
+        """``producers`` resolves config sources by name (``computation:<name>`` -> its artifacts); the stack
+        passes it."""
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
+        self.sources = resolve_sources(args.sources, producers or no_components)
+        args = replace(args, sources=[location for location, _ in self.sources])
         self.args = args
         self.tags = {**dict(args.tags), TAG_PIPELINE: name, TAG_STACK: pulumi.get_stack()}
         self.kms_key = args.kms_key or create_kms_key(
@@ -322,7 +345,8 @@ class EtlPipeline(pulumi.ComponentResource):
         self._create_storage(name)
         self._create_rule(name)
         self.dlq = create_queue(f"{name}-dlq", kms_key=self.kms_key, parent=self, tags=self.tags,
-                                service_principals=["events.amazonaws.com"], source_arns=[self.rule.arn])
+                                service_principals=["events.amazonaws.com"],
+                                source_arns=[self.rule.arn, *(r.arn for r in self.source_rules)])
         self._create_functions(name)
         self._create_state_machine(name)
         self._create_target(name)
@@ -350,6 +374,13 @@ class EtlPipeline(pulumi.ComponentResource):
         others."""
         return Location(self.processed_bucket_name, self.processed_bucket_arn, etl_env.published_prefix(self._name),
                         self.kms_key.arn, producer=f"pipeline:{self._name}")
+
+    @property
+    def inbox(self) -> Location:
+        """Where writers put files that start this pipeline (raw bucket, ``input_prefix``, its key): an output
+        for others (:attr:`ScheduledComputationArgs.outputs`). Only keys ending in ``input_suffix`` start a run."""
+        return Location(self.raw_bucket_name, self.raw_bucket_arn, self.args.input_prefix, self.kms_key.arn,
+                        producer=f"pipeline:{self._name}", role="inbox")
 
     def cost_estimate(self, region: str) -> Estimate:
         """Monthly estimate in ``region`` for the expected files and rows (see ``EtlPipelineArgs``)."""
@@ -390,11 +421,18 @@ class EtlPipeline(pulumi.ComponentResource):
 
     def _create_rule(self, name: str) -> None:
         args = self.args
-        self.rule = aws.cloudwatch.EventRule(
-            f"{name}-rule",
-            description=f"sciflow {name}: new objects under {args.input_prefix}*{args.input_suffix} start a run",
-            event_pattern=pulumi.Output.json_dumps(event_pattern(self.raw_bucket_name, args.input_prefix,
-                                                                 args.input_suffix)),
+        self.rule = self._rule(f"{name}-rule", self.raw_bucket_name, args.input_prefix, "new objects")
+        self.source_rules = [
+            self._rule(f"{name}-source{i}-rule", location.bucket_name, location.prefix,
+                       f"source {i} ({location.producer or 'external bucket, EventBridge notifications on'})")
+            for i, (location, _) in enumerate(self.sources)]
+
+    def _rule(self, rule_name: str, bucket: pulumi.Input[str], prefix: str, what: str) -> aws.cloudwatch.EventRule:
+        suffix = self.args.input_suffix
+        return aws.cloudwatch.EventRule(
+            rule_name,
+            description=f"sciflow {self._name}: {what} under {prefix}*{suffix} start a run",
+            event_pattern=pulumi.Output.json_dumps(event_pattern(bucket, prefix, suffix)),
             state="ENABLED",
             tags=dict(self.tags),
             opts=pulumi.ResourceOptions(parent=self),
@@ -421,7 +459,8 @@ class EtlPipeline(pulumi.ComponentResource):
             )
             statements = step_statements(step, pipeline=name, input_prefix=args.input_prefix,
                                          raw_arn=self.raw_bucket_arn, processed_arn=self.processed_bucket_arn,
-                                         quarantine_arn=self.quarantine_bucket_arn, table_arn=self.table_arn)
+                                         quarantine_arn=self.quarantine_bucket_arn, table_arn=self.table_arn,
+                                         sources=self.sources)
             resources = create_function(f"{name}-{step.replace('_', '-')}", spec, statements=statements,
                                         kms_key=self.kms_key, dlq=None, parent=self, tags=self.tags)
             self.functions[step] = resources.function
@@ -469,9 +508,9 @@ class EtlPipeline(pulumi.ComponentResource):
             statements=[Statement(sid="StartThisStateMachine", actions=("states:StartExecution",),
                                   resources=(self.state_machine.arn,))],
             source_account=aws.get_caller_identity_output().account_id, parent=self, tags=self.tags)
-        self.target = aws.cloudwatch.EventTarget(
-            f"{name}-target",
-            rule=self.rule.name,
+        self.targets = [aws.cloudwatch.EventTarget(
+            target_name,
+            rule=rule.name,
             arn=self.state_machine.arn,
             role_arn=self.events_role.arn,
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
@@ -479,7 +518,9 @@ class EtlPipeline(pulumi.ComponentResource):
                 maximum_event_age_in_seconds=args.retry.max_event_age_s),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dlq.arn),
             opts=pulumi.ResourceOptions(parent=self),
-        )
+        ) for target_name, rule in ((f"{name}-target", self.rule),
+                                    *((f"{name}-source{i}-target", r) for i, r in enumerate(self.source_rules)))]
+        self.target = self.targets[0]
 
     def _create_alarms(self, name: str) -> None:
         topic = self.args.alarm_topic_arn

@@ -27,11 +27,16 @@ from components.connections import (
     GrantArgs,
     InputArgs,
     Location,
+    OutputArgs,
     grants_check,
-    input_settings,
     inputs_check,
+    location_settings,
+    no_components,
+    outputs_check,
     read_statements,
     resolve_inputs,
+    resolve_outputs,
+    write_statements,
 )
 from components.cost import Estimate, estimate_computation, runs_per_month
 from components.dashboard import Watched
@@ -106,6 +111,11 @@ class ScheduledComputationArgs:
         doc="what the code reads: `{pipeline: <name>}`, `{computation: <name>}` or `{bucket: ..., prefix: ...}` "
             "(Python: `pipeline.processed`, `computation.artifacts`, `Location.external(...)`); read-only grants "
             "under each prefix, locations in `Settings.inputs`")
+    outputs: Sequence[OutputArgs | Location] = knob(
+        (), check=outputs_check,
+        doc="where the code writes: `{pipeline: <name>}` (its inbox: each object starts a run) or `{bucket: ..., "
+            "prefix: ...}` (Python: `pipeline.inbox`, `Location.external(...)`); `s3:PutObject` only under each "
+            "prefix, locations in `Settings.outputs` (`handlers.runtime.outputs.write_output`)")
     grants: Sequence[GrantArgs] = knob(
         (), check=grants_check, doc="extra IAM statements for the code (`{actions: [...], resources: [...]}`): "
                                     "exact actions, no wildcard resource unless AWS grants the action on `*` only")
@@ -150,10 +160,11 @@ def artifact_prefix(name: str, args: ScheduledComputationArgs) -> str:
 
 
 def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: pulumi.Input[str], *,
-                        inputs: Sequence[tuple[Location, bool]] = (),
+                        inputs: Sequence[tuple[Location, bool]] = (), outputs: Sequence[Location] = (),
                         grants: Sequence[GrantArgs] = ()) -> list[Statement]:
     """What the function may do beyond logs/tracing/key/DLQ: write-once artifacts, the ledger, read its inputs
-    (``(location, list_objects)``, see :func:`components.connections.read_statements`) and the user's grants.
+    (``(location, list_objects)``, see :func:`components.connections.read_statements`), write its outputs
+    (:func:`components.connections.write_statements`) and the user's grants.
 
     Example
     -------
@@ -169,6 +180,7 @@ def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: p
                   resources=(table_arn,)),
         *(st for i, (location, listing) in enumerate(inputs)
           for st in read_statements(location, index=i, list_objects=listing)),
+        *(st for i, location in enumerate(outputs) for st in write_statements(location, index=i)),
         *(grant.statement(i) for i, grant in enumerate(grants)),
     ]
 
@@ -196,8 +208,10 @@ def function_environment(name: str, args: ScheduledComputationArgs, *, bucket: p
         env.LEASE_SECONDS: str(args.timeout_s + LEASE_EXTRA_S),
         env.SERVICE_NAME: name,
         env.LOG_LEVEL: args.log_level,
-        **({env.INPUTS: input_settings([loc for loc in args.inputs if isinstance(loc, Location)])}
+        **({env.INPUTS: location_settings([loc for loc in args.inputs if isinstance(loc, Location)])}
            if args.inputs else {}),
+        **({env.OUTPUTS: location_settings([loc for loc in args.outputs if isinstance(loc, Location)])}
+           if args.outputs else {}),
     }
 
 
@@ -227,13 +241,15 @@ class ScheduledComputation(pulumi.ComponentResource):
     dlq_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ScheduledComputationArgs, opts: pulumi.ResourceOptions | None = None, *,
-                 producers: Callable[[str], Location] | None = None) -> None:
-        """``producers`` resolves config inputs by name (``pipeline:<name>`` -> its :class:`Location`); the
-        stack passes it."""
+                 producers: Callable[[str], Location] | None = None,
+                 inboxes: Callable[[str], Location] | None = None) -> None:
+        """``producers`` resolves config inputs by name (``pipeline:<name>`` -> its output :class:`Location`),
+        ``inboxes`` config outputs (``pipeline:<name>`` -> its inbox); the stack passes both."""
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        self.inputs = resolve_inputs(args.inputs, producers or {}.__getitem__)
-        args = replace(args, inputs=[location for location, _ in self.inputs])
+        self.inputs = resolve_inputs(args.inputs, producers or no_components)
+        self.outputs = resolve_outputs(args.outputs, inboxes or no_components)
+        args = replace(args, inputs=[location for location, _ in self.inputs], outputs=self.outputs)
         self.args = args
         tags = {**dict(args.tags), TAG_COMPUTATION: name, TAG_STACK: pulumi.get_stack()}
         self.tags = tags
@@ -283,8 +299,9 @@ class ScheduledComputation(pulumi.ComponentResource):
             self.bucket_name = self.args.artifact_bucket.bucket
             self.bucket_arn = self.args.artifact_bucket.arn
         else:
+            # EventBridge notifications on (free for AWS service events): a pipeline may ingest from the artifacts
             secure = create_secure_bucket(f"{name}-artifacts", kms_key=self.kms_key, parent=self, tags=self.tags,
-                                          access_logs=self.args.access_logs)
+                                          access_logs=self.args.access_logs, eventbridge=True)
             self.bucket_name, self.bucket_arn = secure.name, secure.arn
         table = self.args.ledger_table or create_table(
             f"{name}-ledger", hash_key=LEDGER_HASH_KEY, range_key=LEDGER_RANGE_KEY, kms_key=self.kms_key,
@@ -305,7 +322,8 @@ class ScheduledComputation(pulumi.ComponentResource):
         )
         resources = create_function(
             name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn,
-                                                       inputs=self.inputs, grants=args.grants),
+                                                       inputs=self.inputs, outputs=self.outputs,
+                                                       grants=args.grants),
             kms_key=self.kms_key, dlq=self.dlq, parent=self, tags=self.tags)
         self.function = resources.function
         self.function_alias = resources.alias

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.bundling.report import check_function_budget
 from components.code import handlers_archive
-from components.config import LayerEntry, StackConfig, computation_order
+from components.config import ComputationEntry, LayerEntry, PipelineEntry, StackConfig, build_sequence
 from components.connections import Location
 from components.cost import Estimate, estimate_dashboard
 from components.dashboard import Watched, create_dashboard
@@ -51,6 +51,13 @@ class Stack:
         if kind == "computation":
             return self.computations[name].artifacts
         raise KeyError(producer)
+
+    def inbox(self, producer: str) -> Location:
+        """``pipeline:<name>`` -> where writers put files that start it."""
+        kind, _, name = producer.partition(":")
+        if kind != "pipeline":
+            raise KeyError(producer)
+        return self.pipelines[name].inbox
 
     def outputs(self) -> dict[str, Any]:
         """Stack outputs with consistent names (``<component>_<output>``)."""
@@ -112,23 +119,17 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
                        access_logs=logs)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
-    for pipe_entry in cfg.pipelines:
-        check_function_size(pipe_entry.name, [str(n) for n in pipe_entry.args.layers], built.layers)
-        layers = [built.layers[str(n)].arn for n in pipe_entry.args.layers]
-        pipe = EtlPipeline(pipe_entry.name, replace(pipe_entry.args, layers=layers, tags=tags, access_logs=logs),
-                           opts=opts)
-        built.pipelines[pipe_entry.name] = pipe
-        watched += pipe.watched()
-    entries = {entry.name: entry for entry in cfg.computations}
-    for comp_name in computation_order(cfg):
-        comp_entry = entries[comp_name]
-        check_function_size(comp_entry.name, [str(n) for n in comp_entry.args.layers], built.layers)
-        layers = [built.layers[str(n)].arn for n in comp_entry.args.layers]
-        comp = ScheduledComputation(comp_entry.name, replace(comp_entry.args, layers=layers, tags=tags,
-                                                             access_logs=logs),
-                                    opts=opts, producers=lambda producer: built.output(producer))
-        built.computations[comp_entry.name] = comp
-        watched += comp.watched()
+    pipelines = {entry.name: entry for entry in cfg.pipelines}
+    computations = {entry.name: entry for entry in cfg.computations}
+    for kind, name in build_sequence(cfg):
+        if kind == "pipeline":
+            pipe = _build_pipeline(pipelines[name], built, tags, logs, opts)
+            built.pipelines[name] = pipe
+            watched += pipe.watched()
+        else:
+            comp = _build_computation(computations[name], built, tags, logs, opts)
+            built.computations[name] = comp
+            watched += comp.watched()
     components: list[LayerBundle | ScheduledComputation | EtlPipeline] = [
         *built.layers.values(), *built.computations.values(), *built.pipelines.values()]
     built.estimates = [*(c.cost_estimate(cfg.region) for c in components), estimate_dashboard(cfg.region)]
@@ -137,3 +138,19 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
                                        region=cfg.region, watched=watched, budget_usd_month=cfg.budget_usd_month,
                                        opts=opts)
     return built
+
+
+def _build_pipeline(entry: PipelineEntry, built: Stack, tags: Mapping[str, str], logs: AccessLogs,
+                    opts: pulumi.ResourceOptions) -> EtlPipeline:
+    check_function_size(entry.name, [str(n) for n in entry.args.layers], built.layers)
+    layers = [built.layers[str(n)].arn for n in entry.args.layers]
+    return EtlPipeline(entry.name, replace(entry.args, layers=layers, tags=tags, access_logs=logs), opts=opts,
+                       producers=built.output)
+
+
+def _build_computation(entry: ComputationEntry, built: Stack, tags: Mapping[str, str], logs: AccessLogs,
+                       opts: pulumi.ResourceOptions) -> ScheduledComputation:
+    check_function_size(entry.name, [str(n) for n in entry.args.layers], built.layers)
+    layers = [built.layers[str(n)].arn for n in entry.args.layers]
+    return ScheduledComputation(entry.name, replace(entry.args, layers=layers, tags=tags, access_logs=logs), opts=opts,
+                                producers=built.output, inboxes=built.inbox)

@@ -58,9 +58,15 @@ class S3Object(TypedDict):
     sequencer: NotRequired[str]
 
 
+BATCH_SCHEDULE = "sciflow-schedule"
+"""A batch run's item carries the schedule's name here (``detail``; the key of :data:`S3ObjectDetail` below, which
+must spell it literally); ingest records ``schedule:<name>``."""
+
 # ``version-id`` is not an identifier: the functional form is the only way to declare it.
-S3ObjectDetail = TypedDict("S3ObjectDetail", {"bucket": S3Bucket, "object": S3Object, "version-id": NotRequired[str]})
-"""The part of an S3 ``Object Created`` EventBridge event the pipeline reads (``detail``)."""
+S3ObjectDetail = TypedDict("S3ObjectDetail", {"bucket": S3Bucket, "object": S3Object, "version-id": NotRequired[str],
+                                              "sciflow-schedule": NotRequired[str]})
+"""The part of an S3 ``Object Created`` EventBridge event the pipeline reads (``detail``); a batch run's items
+have the same shape (no version id: ingest reads it) plus :data:`BATCH_SCHEDULE`."""
 
 
 class Run(TypedDict):

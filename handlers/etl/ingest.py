@@ -19,10 +19,11 @@ Example
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from handlers.etl.contract import IngestOutput, Items, PartitionSpec, Run
+from handlers.etl.contract import BATCH_SCHEDULE, IngestOutput, Items, PartitionSpec, Run
 from handlers.etl.errors import FileRejected
 from handlers.etl.formats import JSON_ARRAY, Plan, plan_partitions
 from handlers.etl.gzipped import MAGIC as GZIP_MAGIC
@@ -33,12 +34,14 @@ from handlers.etl.staging import put, s3_client
 from handlers.runtime.errors import EventError
 from handlers.runtime.log import get_logger
 from handlers.runtime.objects import get_object_or_none
+from handlers.runtime.outputs import SOURCE_METADATA
 
 CHUNK_BYTES = 8 << 20
 BASE_MB = 256
 """What a partition worker needs before any data: the interpreter, numpy, pandas, boto3 (measured ~180 MB)."""
 BYTES_FACTOR = 16
 """Peak memory of a partition worker per byte of its partition (measured 9-13x by ``bench.etl``)."""
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 
 def check_memory(plan: Plan, memory_mb: int | None, *, partition_rows: int, source: str) -> None:
@@ -92,6 +95,55 @@ def parse_detail(event: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
     return bucket, key, version_id, version
 
 
+def run_source(detail: Mapping[str, Any], metadata: Mapping[str, str]) -> tuple[str, str | None]:
+    """Where a run's input came from, for the ledger: ``(source, note)``.
+
+    ``schedule:<name>`` when a batch run started it (``detail["sciflow-schedule"]``, set by the batch state
+    machine), ``computation:<name>`` when the object's ``sciflow-source`` metadata says so (written by
+    :func:`handlers.runtime.outputs.write_output`), else ``upload``. Anything else is not trusted: ``upload`` with
+    a note naming the ignored value.
+
+    Example
+    -------
+    >>> run_source({}, {"sciflow-source": "computation:region-fetcher"})
+    ('computation:region-fetcher', None)
+    >>> run_source({"sciflow-schedule": "sensor-etl-batch"}, {})
+    ('schedule:sensor-etl-batch', None)
+    >>> run_source({}, {"sciflow-source": "=cmd|' /C calc'!A0"})
+    ('upload', 'ignored sciflow-source metadata "=cmd|\' /C calc\'!A0" (expected computation:<name>)')
+    """
+    schedule = detail.get(BATCH_SCHEDULE)
+    if schedule is not None:
+        if isinstance(schedule, str) and _SOURCE_NAME.match(schedule):
+            return f"schedule:{schedule}", None
+        return "upload", f"ignored batch schedule name {str(schedule)[:80]!r}"
+    claimed = metadata.get(SOURCE_METADATA)
+    if claimed is None:
+        return "upload", None
+    kind, _, name = claimed.partition(":")
+    if kind == "computation" and _SOURCE_NAME.match(name):
+        return claimed, None
+    return "upload", f"ignored {SOURCE_METADATA} metadata {json.dumps(claimed[:80])} (expected computation:<name>)"
+
+
+def object_version(head: Mapping[str, Any], detail_version: str | None) -> tuple[str | None, str]:
+    """``(version_id, version)`` of the object read: the event's version id, else the one S3 returned (a batch
+    item has none), else the ETag without quotes (unversioned bucket), so every trigger of one object version
+    claims the same ledger item.
+
+    Example
+    -------
+    >>> object_version({"VersionId": "v2", "ETag": '"e"'}, None)
+    ('v2', 'v2')
+    >>> object_version({"VersionId": "null", "ETag": '"e"'}, None)
+    (None, 'e')
+    """
+    version_id = detail_version or head.get("VersionId")
+    if version_id == "null":
+        version_id = None
+    return version_id, version_id or str(head.get("ETag") or "").strip('"')
+
+
 def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
            ledger: RunLedger | None = None) -> IngestOutput:
     """Claim the object version in the ledger and plan its partitions.
@@ -107,26 +159,32 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
     """
     s3 = s3_client(s3)
     ledger = ledger or RunLedger(settings.ledger_table)
-    bucket, key, version_id, version = parse_detail(event)
+    bucket, key, event_version_id, _ = parse_detail(event)
+    detail = event.get("detail") or {}
+    source = f"s3://{bucket}/{key}"
+    version_args = {"VersionId": event_version_id} if event_version_id else {}
+    head = get_object_or_none(s3, bucket, key, Range=f"bytes=0-{len(GZIP_MAGIC) - 1}", **version_args)
+    if head is None:  # deleted after the event (S3 says 403 or 404; see handlers.runtime.objects)
+        raise FileRejected("SOURCE_MISSING", f"{source}{f' version {event_version_id}' if event_version_id else ''} "
+                                             "no longer exists (deleted after the event); nothing to process")
+    version_id, version = object_version(head, event_version_id)
     oid = object_id(bucket, key, version)
     rid = run_id(oid)
     execution = str(event.get("execution_id") or "")
-    source = f"s3://{bucket}/{key}"
+    origin, note = run_source(detail, head.get("Metadata") or {})
     run: Run = {"object_id": oid, "run_id": rid, "bucket": bucket, "key": key, "version_id": version_id,
                 "dataset": settings.dataset}
     existing = ledger.claim(oid, {"run_id": rid, "execution_id": execution, "bucket": bucket, "key": key,
-                                  "version": version, "dataset": settings.dataset,
-                                  "size": (event.get("detail") or {}).get("object", {}).get("size")})
+                                  "version": version, "dataset": settings.dataset, "source": origin,
+                                  "source_note": note, "size": (detail.get("object") or {}).get("size")})
     if existing is not None and existing.get("execution_id") != execution:
         get_logger().info("duplicate event: object version already handled",
-                          extra={"object_id": oid, "status": existing.get("status"),
+                          extra={"object_id": oid, "status": existing.get("status"), "source": origin,
                                  "first_execution": existing.get("execution_id")})
+        head["Body"].close()
         return {"duplicate": True, "distributed": False, "run": run, "partitions": [], "items": {}}
-    version_args = {"VersionId": version_id} if version_id else {}
-    head = get_object_or_none(s3, bucket, key, Range=f"bytes=0-{len(GZIP_MAGIC) - 1}", **version_args)
-    if head is None:  # deleted after the event (S3 says 403 or 404; see handlers.runtime.objects)
-        raise FileRejected("SOURCE_MISSING", f"{source}{f' version {version_id}' if version_id else ''} no longer "
-                                             "exists (deleted after the event); nothing to process")
+    if note:
+        get_logger().warning("untrusted source", extra={"object_id": oid, "note": note})
     compressed = is_gzip(bytes(head["Body"].read()), key)
 
     def chunks() -> Iterator[bytes]:

@@ -40,6 +40,9 @@ set it; the others above are managed by the component."""
 INPUTS = "SCIFLOW_INPUTS"
 """The locations a computation reads (``ScheduledComputationArgs.inputs``): a JSON list of
 ``{"bucket": ..., "prefix": ...}``; its role may read (and list) exactly these prefixes."""
+OUTPUTS = "SCIFLOW_OUTPUTS"
+"""The locations a computation writes into (``ScheduledComputationArgs.outputs``, e.g. a pipeline's inbox), same
+shape as :data:`INPUTS`; its role may only ``PutObject`` under these prefixes (:mod:`handlers.runtime.outputs`)."""
 
 ETL_PIPELINE = "SCIFLOW_ETL_PIPELINE"
 """ETL: the pipeline name, the root of every key the pipeline writes."""
@@ -76,7 +79,7 @@ SCHEDULER_INPUT = {
 time; every value arrives as a string."""
 
 ALL = (ARTIFACT_BUCKET, ARTIFACT_PREFIX, LEDGER_TABLE, TIMEZONE, SCHEDULE, CODE_HASH, COMPUTATION_NAME,
-       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, INPUTS, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
+       LEASE_SECONDS, SAFETY_MARGIN_MS, INPUT_URI, INPUTS, OUTPUTS, LOG_LEVEL, SERVICE_NAME, ETL_PIPELINE, ETL_DATASET,
        ETL_PROCESSED_BUCKET, ETL_QUARANTINE_BUCKET, ETL_PARTITION_ROWS, ETL_DISTRIBUTED_THRESHOLD,
        ETL_WORKER_MEMORY_MB)
 """Every name above; a user's ``environment`` may set only :data:`USER_SETTABLE` among them."""

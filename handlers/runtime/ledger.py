@@ -52,6 +52,10 @@ class LedgerRecord:
     summary: dict[str, Any] = field(default_factory=dict)
     artifacts: tuple[str, ...] = ()
     manifest_key: str = ""
+    inputs: tuple[str, ...] = ()
+    """``s3://`` URIs of the objects the run read (through ``RunContext.s3_client``)."""
+    outputs: tuple[str, ...] = ()
+    """``s3://`` URIs of the objects the run wrote into its outputs (:mod:`handlers.runtime.outputs`)."""
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> LedgerRecord:
@@ -71,6 +75,8 @@ class LedgerRecord:
             summary=json.loads(s("summary") or "{}"),
             artifacts=tuple(v["S"] for v in item.get("artifacts", {}).get("L", [])),
             manifest_key=s("manifest_key"),
+            inputs=tuple(v["S"] for v in item.get("inputs", {}).get("L", [])),
+            outputs=tuple(v["S"] for v in item.get("outputs", {}).get("L", [])),
         )
 
     def lease_active(self, now: float) -> bool:
@@ -182,12 +188,14 @@ class Ledger:
         return LedgerRecord.from_item(response["Attributes"])
 
     def succeed(self, date: str, run_id: str, *, summary: dict[str, Any], artifacts: Iterable[str],
-                manifest_key: str) -> LedgerRecord:
-        """RUNNING → SUCCESS for the claim holder, with the summary and artifact keys."""
+                manifest_key: str, inputs: Iterable[str] = (), outputs: Iterable[str] = ()) -> LedgerRecord:
+        """RUNNING → SUCCESS for the claim holder, with the summary, artifact keys and the URIs read/written."""
         return self._finish(date, run_id, SUCCESS, {
             "summary": {"S": json.dumps(summary, sort_keys=True, default=str)},
             "artifacts": {"L": [{"S": key} for key in artifacts]},
             "manifest_key": {"S": manifest_key},
+            "inputs": {"L": [{"S": uri} for uri in inputs]},
+            "outputs": {"L": [{"S": uri} for uri in outputs]},
         })
 
     def fail(self, date: str, run_id: str, *, error_code: str, error: str) -> LedgerRecord:

@@ -50,6 +50,7 @@ from handlers.runtime.errors import (
 )
 from handlers.runtime.ledger import FAILED, RUNNING, SUCCESS, ClaimRefused, Ledger, LedgerRecord
 from handlers.runtime.log import get_logger, peak_memory_mb
+from handlers.runtime.outputs import RecordingS3
 
 RESULT = "result.json"
 DEFAULT_LEASE_S = 960
@@ -134,8 +135,9 @@ def date_seed(day: date) -> int:
 # --------------------------------------------------------------------------- settings, context, result
 @dataclass(frozen=True)
 class InputLocation:
-    """One location a computation may read (``ScheduledComputationArgs.inputs``): its role can get (and list)
-    exactly the objects under ``prefix`` in ``bucket``.
+    """One location a computation may read (``ScheduledComputationArgs.inputs``) or write
+    (``ScheduledComputationArgs.outputs``): its role can get (and list) exactly the objects under ``prefix`` in
+    ``bucket``, or put objects there.
 
     >>> InputLocation("b", "p/").uri
     's3://b/p/'
@@ -149,12 +151,13 @@ class InputLocation:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
-def parse_inputs(text: str) -> tuple[InputLocation, ...]:
-    """``SCIFLOW_INPUTS`` (a JSON list of ``{"bucket", "prefix"}``) as InputLocations; ``""`` = none.
+def parse_locations(text: str, variable: str = env.INPUTS) -> tuple[InputLocation, ...]:
+    """``SCIFLOW_INPUTS`` / ``SCIFLOW_OUTPUTS`` (a JSON list of ``{"bucket", "prefix"}``) as InputLocations;
+    ``""`` = none.
 
-    >>> parse_inputs('[{"bucket": "b", "prefix": "x/"}]')
+    >>> parse_locations('[{"bucket": "b", "prefix": "x/"}]')
     (InputLocation(bucket='b', prefix='x/'),)
-    >>> parse_inputs('{"bucket": "b"}')
+    >>> parse_locations('{"bucket": "b"}', env.INPUTS)
     Traceback (most recent call last):
     ...
     handlers.runtime.errors.SettingsError: InvalidSettings: SCIFLOW_INPUTS: expected a JSON list of {"bucket", "prefix"}
@@ -167,7 +170,12 @@ def parse_inputs(text: str) -> tuple[InputLocation, ...]:
             raise TypeError
         return tuple(InputLocation(str(item["bucket"]), str(item.get("prefix", ""))) for item in items)
     except (ValueError, TypeError, KeyError):
-        raise SettingsError(f'{env.INPUTS}: expected a JSON list of {{"bucket", "prefix"}}') from None
+        raise SettingsError(f'{variable}: expected a JSON list of {{"bucket", "prefix"}}') from None
+
+
+def parse_inputs(text: str) -> tuple[InputLocation, ...]:
+    """``SCIFLOW_INPUTS`` as InputLocations (see :func:`parse_locations`)."""
+    return parse_locations(text, env.INPUTS)
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,7 @@ class Settings:
     margin_ms: int = DEFAULT_MARGIN_MS
     input_uri: str = ""
     inputs: tuple[InputLocation, ...] = ()
+    outputs: tuple[InputLocation, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -203,7 +212,8 @@ class Settings:
             "timezone": environ.get(env.TIMEZONE, "UTC"),
             "code_hash": environ.get(env.CODE_HASH, ""),
             "input_uri": environ.get(env.INPUT_URI, ""),
-            "inputs": parse_inputs(environ.get(env.INPUTS, "")),
+            "inputs": parse_locations(environ.get(env.INPUTS, ""), env.INPUTS),
+            "outputs": parse_locations(environ.get(env.OUTPUTS, ""), env.OUTPUTS),
         }
         for name, var, default in (("lease_s", env.LEASE_SECONDS, DEFAULT_LEASE_S),
                                    ("margin_ms", env.SAFETY_MARGIN_MS, DEFAULT_MARGIN_MS)):
@@ -239,6 +249,9 @@ class RunContext:
     s3_client: Any = None
     inputs: tuple[InputLocation, ...] = ()
     """The locations this computation may read (``ScheduledComputationArgs.inputs``), in declaration order."""
+    outputs: tuple[InputLocation, ...] = ()
+    """The locations it may write into (``ScheduledComputationArgs.outputs``): use
+    :func:`handlers.runtime.outputs.write_output`."""
 
     @property
     def seed(self) -> int:
@@ -308,10 +321,11 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
         return _skip(refused.record, outcome, base, started, logger)
 
     budget = TimeBudget.from_context(context, settings.margin_ms)
+    traffic = RecordingS3(s3_client)
     ctx = RunContext(computation=settings.computation, business_date=date.fromisoformat(day), run_id=run_id,
                      scheduled_time=parsed.scheduled_time, timezone=settings.timezone, budget=budget,
-                     attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=s3_client,
-                     inputs=settings.inputs)
+                     attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=traffic,
+                     inputs=settings.inputs, outputs=settings.outputs)
     store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
     try:
         result = run_within(budget, lambda: compute(ctx), what=settings.computation)
@@ -338,7 +352,7 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
             raise
         raise ComputationFailed(message, code=code) from exc
     record = ledger.succeed(day, run_id, summary=result.summary, artifacts=[ref.key for ref in refs],
-                            manifest_key=manifest_key)
+                            manifest_key=manifest_key, inputs=traffic.read, outputs=traffic.written)
     logger.info("run finished", extra={**base, "status": SUCCESS, "artifacts": len(refs), **_stats(started)})
     return _response(record, "computed")
 
@@ -371,7 +385,8 @@ def _skip(record: LedgerRecord, outcome: str, base: dict[str, Any], started: flo
 def _response(record: LedgerRecord, outcome: str) -> dict[str, Any]:
     return {"computation": record.computation, "date": record.date, "status": record.status,
             "outcome": outcome, "runId": record.run_id, "attempts": record.attempts,
-            "artifacts": list(record.artifacts), "manifest": record.manifest_key, "summary": record.summary}
+            "artifacts": list(record.artifacts), "manifest": record.manifest_key, "summary": record.summary,
+            "inputs": list(record.inputs), "outputs": list(record.outputs)}
 
 
 def scheduled_handler(compute: Compute, **run_options: Any) -> Callable[[Any, Any], dict[str, Any]]:

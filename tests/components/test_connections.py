@@ -139,15 +139,17 @@ def test_users_cannot_set_the_inputs_variable() -> None:
 
 
 # --------------------------------------------------------------------------- stack config
-def _config(inputs: Any = None, grants: Any = None, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _config(inputs: Any = None, grants: Any = None, extra: list[dict[str, Any]] | None = None,
+            outputs: Any = None, sources: Any = None) -> dict[str, Any]:
     comp: dict[str, Any] = {"name": "stats", "handler": "computations.daily_stats.handler",
                             "schedule": "rate(1 day)"}
-    if inputs is not None:
-        comp["inputs"] = inputs
-    if grants is not None:
-        comp["grants"] = grants
-    return {"computations": [comp, *(extra or [])],
-            "pipelines": [{"name": "sensor-etl", "dataset": "sensor_readings"}]}
+    for key, value in (("inputs", inputs), ("grants", grants), ("outputs", outputs)):
+        if value is not None:
+            comp[key] = value
+    pipe: dict[str, Any] = {"name": "sensor-etl", "dataset": "sensor_readings"}
+    if sources is not None:
+        pipe["sources"] = sources
+    return {"computations": [comp, *(extra or [])], "pipelines": [pipe]}
 
 
 def test_config_inputs_and_grants_parse() -> None:
@@ -172,10 +174,32 @@ def test_config_inputs_and_grants_parse() -> None:
      r"^sciflow:computations\[0\]\.inputs\[0\]\.bucket: give exactly one"),
     (_config(inputs=[{"pipline": "sensor-etl"}]),
      r"^sciflow:computations\[0\]\.inputs\[0\]\.pipline: unknown key; did you mean 'pipeline'"),
-    (_config(inputs=[{"computation": "stats"}]), r"^sciflow:computations\[0\]\.inputs: stats -> stats is a cycle"),
+    (_config(inputs=[{"computation": "stats"}]),
+     r"^sciflow:computations\[0\]\.inputs\[0\]: stats -> stats is a cycle"),
     (_config(inputs=[{"computation": "other"}], extra=[
         {"name": "other", "handler": "a.b", "schedule": "rate(1 day)", "inputs": [{"computation": "stats"}]}]),
-     r"^sciflow:computations\[0\]\.inputs: stats -> other -> stats is a cycle"),
+     r"^sciflow:computations\[0\]\.inputs\[0\]: stats -> other -> stats is a cycle"),
+    (_config(outputs=[{"pipeline": "sensor-elt"}]),
+     r"^sciflow:computations\[0\]\.outputs\[0\]\.pipeline: 'sensor-elt' is not a pipeline of this stack"),
+    (_config(outputs=[{"pipeline": "sensor-etl", "prefix": "elsewhere/"}]),
+     r"^sciflow:computations\[0\]\.outputs\[0\]\.prefix: 'elsewhere/' is outside the inbox of pipeline sensor-etl "
+     r"'incoming/'"),
+    (_config(outputs=[{"computation": "stats"}]),
+     r"^sciflow:computations\[0\]\.outputs\[0\]\.computation: unknown key"),
+    (_config(outputs=[{"pipeline": "sensor-etl", "kmsKeyArn": "arn:aws:kms:ap-south-1:123456789012:key/k"}]),
+     r"^sciflow:computations\[0\]\.outputs\[0\]\.kmsKeyArn: only for an external bucket"),
+    # data-flow cycle through an output: stats reads sensor-etl's output and writes into its inbox
+    (_config(inputs=[{"pipeline": "sensor-etl"}], outputs=[{"pipeline": "sensor-etl"}]),
+     r"^sciflow:computations\[0\]\.outputs\[0\]: sensor-etl -> stats -> sensor-etl is a cycle"),
+    # the pipeline ingests what stats writes, and stats writes into the pipeline: a cycle through sources
+    (_config(outputs=[{"pipeline": "sensor-etl"}], sources=[{"computation": "stats"}]),
+     r"^sciflow:pipelines\[0\]\.sources\[0\]: sensor-etl -> stats -> sensor-etl is a cycle"),
+    (_config(sources=[{"computation": "nope"}]),
+     r"^sciflow:pipelines\[0\]\.sources\[0\]\.computation: 'nope' is not a computation of this stack"),
+    (_config(sources=[{"pipeline": "sensor-etl"}]),
+     r"^sciflow:pipelines\[0\]\.sources\[0\]\.pipeline: a pipeline's output cannot start another pipeline"),
+    (_config(sources=[{"computation": "stats", "prefix": "other/"}]),
+     r"^sciflow:pipelines\[0\]\.sources\[0\]\.prefix: 'other/' is outside the output of computation stats"),
     (_config(grants=[{"actions": ["ssm:*"], "resources": [SSM_PATH]}]),
      r"^sciflow:computations\[0\]\.grants\[0\]\.actions\[0\]: 'ssm:\*' is a wildcard"),
     (_config(grants=[{"actions": ["ssm:GetParametersByPath"], "resources": ["*"]}]),
