@@ -23,6 +23,9 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND = "arn:aws:states:::sqs:sendMessage"
 S3_GET = "arn:aws:states:::s3:getObject"
 S3_PUT = "arn:aws:states:::s3:putObject"
+S3_LIST = "arn:aws:states:::s3:listObjectsV2"
+SFN_START_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+"""Start a state machine execution and wait for it (output parsed as JSON)."""
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -153,20 +156,28 @@ class TaskState(_Flow):
 
 @dataclass(frozen=True)
 class ChoiceRule:
-    """``{"Variable": ..., "BooleanEquals": ..., "Next": ...}`` (the comparisons the builder needs).
+    """``{"Variable": ..., "BooleanEquals" | "StringMatches": ..., "Next": ...}`` (the comparisons the builder
+    needs; exactly one).
 
     Example
     -------
     >>> ChoiceRule("$.x", True, "Yes").to_dict()
     {'Variable': '$.x', 'BooleanEquals': True, 'Next': 'Yes'}
+    >>> ChoiceRule("$.key", None, "Csv", string_matches="*.csv").to_dict()
+    {'Variable': '$.key', 'StringMatches': '*.csv', 'Next': 'Csv'}
     """
 
     variable: str
-    boolean_equals: bool
+    boolean_equals: bool | None
     next: str
+    string_matches: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"Variable": self.variable, "BooleanEquals": self.boolean_equals, "Next": self.next}
+        if (self.boolean_equals is None) == (self.string_matches is None):
+            raise ValueError("a choice rule needs exactly one of boolean_equals, string_matches")
+        test = ({"BooleanEquals": self.boolean_equals} if self.boolean_equals is not None
+                else {"StringMatches": self.string_matches})
+        return {"Variable": self.variable, **test, "Next": self.next}
 
 
 @dataclass(frozen=True)
@@ -212,12 +223,16 @@ class FailState:
 
 @dataclass(frozen=True)
 class ItemReader:
-    """Distributed Map input from S3 (a JSON array object).
+    """Distributed Map input from S3: a JSON array object (``S3_GET``), or the objects under a prefix
+    (``S3_LIST``: ``ListObjectsV2``, each item ``{"Key", "ETag", "Size", "LastModified", ...}``, no
+    ``ReaderConfig``).
 
     Example
     -------
     >>> ItemReader({"Bucket.$": "$.b", "Key.$": "$.k"}).to_dict()["ReaderConfig"]
     {'InputType': 'JSON'}
+    >>> ItemReader({"Bucket": "b", "Prefix": "in/"}, resource=S3_LIST).to_dict()
+    {'Resource': 'arn:aws:states:::s3:listObjectsV2', 'Parameters': {'Bucket': 'b', 'Prefix': 'in/'}}
     """
 
     parameters: Mapping[str, Any]
@@ -225,6 +240,8 @@ class ItemReader:
     input_type: str = "JSON"
 
     def to_dict(self) -> dict[str, Any]:
+        if self.resource == S3_LIST:
+            return {"Resource": self.resource, "Parameters": dict(self.parameters)}
         return {"Resource": self.resource, "ReaderConfig": {"InputType": self.input_type},
                 "Parameters": dict(self.parameters)}
 

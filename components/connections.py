@@ -343,7 +343,7 @@ def resolve_sources(items: Sequence[Location | InputArgs], outputs: Callable[[st
     """A pipeline's extra sources, resolved like :func:`resolve_inputs` (errors name ``sources[i]``); a pipeline
     cannot be a source (its processed bucket sends no events): read its output from a computation instead.
 
-    >>> resolve_sources([InputArgs(pipeline="p")], {}.__getitem__)
+    >>> resolve_sources([InputArgs(pipeline="pp")], {}.__getitem__)
     Traceback (most recent call last):
     ...
     handlers.runtime.validators.Invalid: sources[0].pipeline: a pipeline's output cannot start another pipeline \

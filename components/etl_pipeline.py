@@ -36,6 +36,7 @@ from components.connections import (
 )
 from components.cost import DAYS_PER_MONTH, Estimate, estimate_pipeline
 from components.dashboard import Watched
+from components.etl_batch import BatchArgs, BatchResources, create_batch
 from components.etl_state_machine import EtlDefinitionSpec, etl_definition
 from components.functions import (
     XRAY_STATEMENT,
@@ -143,6 +144,9 @@ class EtlPipelineArgs:
     ledger_table: aws.dynamodb.Table | None = knob(None, key=None, doc="shared run ledger (key `object_id`)")
     access_logs: AccessLogs | None = access_logs_knob()
     tags: Mapping[str, str] = tags_knob()
+    batch: BatchArgs | None = knob(
+        None, doc="scheduled batch run over the objects under a prefix not yet in the ledger (`{schedule: "
+                  "cron(...), timezone: ..., flexibleWindowMinutes: ..., prefix: ...}`); STANDARD machines only")
     expected_files_per_day: float = knob(24.0, check=v.number_at_least(0),
                                          doc="files per day the cost estimate assumes")
     expected_rows_per_file: int = knob(100_000, check=v.int_range(1, 10**10),
@@ -150,6 +154,15 @@ class EtlPipelineArgs:
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.batch is not None:
+            if not isinstance(self.batch, BatchArgs):
+                raise v.Invalid(f"{v.show(self.batch)} is not a BatchArgs", ("batch",))
+            if self.state_machine_type != "STANDARD":
+                raise v.Invalid("a batch run needs stateMachineType STANDARD (it waits for each file's run)",
+                                ("batch",))
+            if self.batch.prefix is not None and not self.batch.prefix.startswith(self.input_prefix):
+                raise v.Invalid(f"{self.batch.prefix!r} is outside inputPrefix {self.input_prefix!r} (the steps may "
+                                "read only there)", ("batch", "prefix"))
 
     def step_spec_values(self, step: str) -> tuple[int, int]:
         """``(memory_mb, timeout_s)`` of one step: its override or the default."""
@@ -350,6 +363,7 @@ class EtlPipeline(pulumi.ComponentResource):
         self._create_functions(name)
         self._create_state_machine(name)
         self._create_target(name)
+        self.batch: BatchResources | None = create_batch(self, name, args.batch) if args.batch else None
         self._create_alarms(name)
 
         self.state_machine_arn = self.state_machine.arn
@@ -366,6 +380,9 @@ class EtlPipeline(pulumi.ComponentResource):
         for step, function in self.functions.items():
             setattr(self, f"{step}_function_arn", function.arn)
             outputs[f"{step}_function_arn"] = function.arn
+        if self.batch is not None:
+            outputs["batch_state_machine_arn"] = self.batch.state_machine.arn
+            outputs["batch_schedule_name"] = self.batch.schedule.name
         self.register_outputs(outputs)
 
     @property
@@ -393,8 +410,11 @@ class EtlPipeline(pulumi.ComponentResource):
 
     def watched(self) -> Watched:
         """What the stack dashboard shows for this pipeline."""
+        machines = [(self._name, self.state_machine.arn)]
+        if self.batch is not None:
+            machines.append((f"{self._name} batch", self.batch.state_machine.arn))
         return Watched(functions=[(f"{self._name} {step}", fn.name) for step, fn in self.functions.items()],
-                       state_machines=[(self._name, self.state_machine.arn)], queues=[(self._name, self.dlq.name)])
+                       state_machines=machines, queues=[(self._name, self.dlq.name)])
 
     def _bucket(self, name: str, shared: aws.s3.Bucket | None, *, eventbridge: bool = False,
                 lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs] = ()
@@ -532,6 +552,11 @@ class EtlPipeline(pulumi.ComponentResource):
             create_alarm(f"{name}-executions-timed-out", namespace="AWS/States", metric_name="ExecutionsTimedOut",
                          dimensions=machine, parent=self, tags=self.tags, topic_arn=topic,
                          description=f"{name}: a run timed out"),
+            *([create_alarm(f"{name}-batch-failed", namespace="AWS/States", metric_name="ExecutionsFailed",
+                            dimensions={"StateMachineArn": self.batch.state_machine.arn}, parent=self,
+                            tags=self.tags, topic_arn=topic,
+                            description=f"{name}: a batch run failed (a file's failure does not fail it: see "
+                                        "the batch run's execution history)")] if self.batch else []),
             create_alarm(f"{name}-dlq-depth", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
                          dimensions={"QueueName": self.dlq.name}, statistic="Maximum", parent=self, tags=self.tags,
                          topic_arn=topic,

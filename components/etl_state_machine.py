@@ -27,6 +27,8 @@ from components.asl import (
     AWS_SDK_TRANSIENT_ERRORS,
     LAMBDA_INVOKE,
     LAMBDA_TRANSIENT_ERRORS,
+    S3_LIST,
+    SFN_START_SYNC,
     SQS_SEND,
     Catcher,
     ChoiceRule,
@@ -176,3 +178,102 @@ def etl_definition(spec: EtlDefinitionSpec) -> dict[str, Any]:
     if not spec.distributed:
         del states["ChooseMap"], states["DistributedMap"]
     return StateMachine("Ingest", states, comment="sciflow EtlPipeline", timeout_s=spec.timeout_s).to_dict()
+
+
+# --------------------------------------------------------------------------- the batch run
+SFN_TRANSIENT_ERRORS = ("StepFunctions.ExecutionLimitExceededException", "StepFunctions.ThrottlingException",
+                        "StepFunctions.SdkClientException")
+"""Starting a child execution can be throttled or hit the open-executions quota: retried with backoff."""
+
+
+@dataclass(frozen=True)
+class BatchDefinitionSpec:
+    """Inputs of :func:`batch_definition` (ARNs and names may be ``pulumi.Output``).
+
+    ``schedule`` is the name each run's ``source`` records (``schedule:<name>``); ``suffix`` filters keys as the
+    per-file rule does (``""`` = every key).
+    """
+
+    file_machine_arn: Any
+    raw_bucket: Any
+    prefix: str
+    suffix: str
+    schedule: str
+    results_bucket: Any
+    results_prefix: Any
+    max_concurrency: int = 10
+    retry_interval_s: int = 2
+    retry_max_attempts: int = 3
+    retry_backoff_rate: float = 2.0
+
+
+def batch_item(spec: BatchDefinitionSpec) -> dict[str, Any]:
+    """The Distributed Map's ``ItemSelector``: each listed object as the ``detail`` an upload's event carries,
+    plus the schedule's name (keys checked against :mod:`handlers.etl.contract`).
+
+    Example
+    -------
+    >>> batch_item(BatchDefinitionSpec("m", "raw", "in/", ".csv", "p-batch", "b", "r/"))["detail"]["object"]
+    {'key.$': '$$.Map.Item.Value.Key', 'etag.$': '$$.Map.Item.Value.ETag', 'size.$': '$$.Map.Item.Value.Size'}
+    """
+    listed = dict(zip(("key", "etag", "size"), c.fields(c.ListedObject), strict=True))
+    unknown = set(listed) - set(c.fields(c.S3Object))
+    if unknown:  # pragma: no cover - a contract edit that forgot the batch
+        raise KeyError(f"S3Object has no field {', '.join(sorted(unknown))}")
+    detail = {"bucket": {"name": spec.raw_bucket},
+              "object": {f"{ours}.$": f"{c.MAP_ITEM}.{theirs}" for ours, theirs in listed.items()},
+              c.BATCH_SCHEDULE: spec.schedule}
+    if set(detail) - set(c.fields(c.S3ObjectDetail)):  # pragma: no cover - same
+        raise KeyError("the batch detail does not match S3ObjectDetail")
+    return {"detail": detail}
+
+
+def batch_definition(spec: BatchDefinitionSpec) -> dict[str, Any]:
+    """The batch run: a Distributed Map over ``ListObjectsV2`` of the raw prefix that starts the per-file
+    machine (``startExecution.sync:2``) for every key ending in the suffix. The per-file machine's ledger claim
+    keeps it exactly-once: an object already run (by its upload's event or an earlier batch) ends at
+    ``AlreadyProcessed`` in the child. A file whose run fails is recorded there (ledger FAILED, DLQ) and does
+    not fail the batch; results go to S3 (``ResultWriter``), never into the state.
+
+    Example
+    -------
+    >>> d = batch_definition(BatchDefinitionSpec("m", "raw", "in/", ".csv", "p-batch", "b", "r/"))
+    >>> d["States"]["Sweep"]["ItemReader"]
+    {'Resource': 'arn:aws:states:::s3:listObjectsV2', 'Parameters': {'Bucket': 'raw', 'Prefix': 'in/'}}
+    >>> d["States"]["Sweep"]["ItemProcessor"]["States"]["IsInput"]["Choices"][0]["StringMatches"]
+    '*.csv'
+    """
+    retry = [Retrier(SFN_TRANSIENT_ERRORS, interval_s=spec.retry_interval_s, max_attempts=spec.retry_max_attempts,
+                     backoff_rate=spec.retry_backoff_rate)]
+    child_input = c.parameters(c.BatchChildInput, {"detail": c.state_path("detail"),
+                                                   "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": c.EXECUTION_ID})
+    run_file = TaskState(
+        comment="Run the per-file machine on this object and wait (a name unique to this batch item)",
+        resource=SFN_START_SYNC,
+        parameters={"StateMachineArn": spec.file_machine_arn, "Input": child_input,
+                    "Name.$": f"States.Hash(States.Format('{{}}#{{}}', {c.EXECUTION_ID}, "
+                              f"{c.state_path('detail', 'object', 'key')}), 'SHA-1')"},
+        result_selector={"status.$": "$.Status"}, result_path="$.run", retry=retry,
+        catch=[Catcher("FileFailed", ("States.TaskFailed",), result_path="$.error"),
+               Catcher("FileAlreadyStarted", ("StepFunctions.ExecutionAlreadyExistsException",),
+                       result_path="$.error")],
+        end=True)
+    states: dict[str, State] = {
+        "RunFile": run_file,
+        "FileFailed": SucceedState(comment="The run failed and is recorded (ledger FAILED, one DLQ message)"),
+        "FileAlreadyStarted": SucceedState(comment="A retry found this item's run already started"),
+    }
+    start = "RunFile"
+    if spec.suffix:
+        states["IsInput"] = ChoiceState((ChoiceRule(c.state_path("detail", "object", "key"), None, "RunFile",
+                                                    string_matches=f"*{spec.suffix}"),),
+                                        default="NotAnInput", comment="The per-file rule's suffix filter")
+        states["NotAnInput"] = SucceedState(comment="Not a key the pipeline ingests")
+        start = "IsInput"
+    sweep = MapState(
+        comment="Every object under the prefix, as its upload's event would describe it",
+        processor=StateMachine(start, states), mode="DISTRIBUTED", execution_type="STANDARD",
+        item_reader=ItemReader({"Bucket": spec.raw_bucket, "Prefix": spec.prefix}, resource=S3_LIST),
+        item_selector=batch_item(spec), max_concurrency=spec.max_concurrency,
+        result_writer=ResultWriter(spec.results_bucket, spec.results_prefix), result_path=None, end=True)
+    return StateMachine("Sweep", {"Sweep": sweep}, comment="sciflow EtlPipeline batch run").to_dict()

@@ -371,12 +371,15 @@ END = "<!-- end generated -->"
 def documented() -> dict[str, tuple[type, str]]:
     """The classes whose tables the README carries, by name, with the prefix of their config keys."""
     from components.config import StackConfig
+    from components.connections import InputArgs, OutputArgs
+    from components.etl_batch import BatchArgs
     from components.etl_pipeline import EtlPipelineArgs
     from components.layer_bundle import LayerBundleArgs
     from components.scheduled_computation import ScheduledComputationArgs
 
     return {"LayerBundleArgs": (LayerBundleArgs, ""), "ScheduledComputationArgs": (ScheduledComputationArgs, ""),
-            "EtlPipelineArgs": (EtlPipelineArgs, ""), "StackConfig": (StackConfig, "sciflow:")}
+            "InputArgs": (InputArgs, ""), "OutputArgs": (OutputArgs, ""), "EtlPipelineArgs": (EtlPipelineArgs, ""),
+            "BatchArgs": (BatchArgs, ""), "StackConfig": (StackConfig, "sciflow:")}
 
 
 def render_readme(text: str, classes: Mapping[str, tuple[type, str]] | None = None) -> str:

@@ -72,6 +72,9 @@ class Stack:
             for key in ("state_machine_arn", "raw_bucket_name", "processed_bucket_name", "quarantine_bucket_name",
                         "table_name", "dlq_url"):
                 out[f"{name}_{key}"] = getattr(pipe, key)
+            if pipe.batch is not None:
+                out[f"{name}_batch_state_machine_arn"] = pipe.batch.state_machine.arn
+                out[f"{name}_batch_schedule_name"] = pipe.batch.schedule.name
         if self.dashboard is not None:
             out["dashboard_name"] = self.dashboard.dashboard_name
         out["cost_estimate_usd_month"] = self.cost_estimate_usd_month

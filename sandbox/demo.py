@@ -3,11 +3,15 @@
 1. builds the layers (cached after the first run) while synthesizing the stack, and prints the resource tree
    and the policy pack's summary;
 2. deploys the data plane into the embedded AWS (moto, with Lambda code and state machines really executed);
-3. fires every scheduled computation as Scheduler would, for yesterday and today in its time zone, and shows
-   the run ledger;
-4. drops the sample files of every pipeline's dataset into its raw bucket (one clean, one with bad rows, one
+3. drops the sample files of every pipeline's dataset into its raw bucket (one clean, one with bad rows, one
    broken) and waits for the executions the S3 events start;
-5. prints a summary table and copies every artifact to ``out/`` with ``out/summary.json``.
+4. fires every scheduled computation as Scheduler would, for yesterday and today in its time zone, in the
+   stack's dependency order, shows the run ledger (with the ``s3://`` URIs each run read), and delivers the
+   S3 events of what the computations wrote: objects written into a pipeline's inbox start it (``source:
+   computation:<name>``), and the demo waits for those runs;
+5. for every pipeline with a ``batch``: drops one more sample whose event never arrives, then fires the batch
+   schedule; the batch runs it (``source: schedule:<pipeline>-batch``) and finds the others already done;
+6. prints a summary table and copies every artifact to ``out/`` with ``out/summary.json``.
 
 Running it again starts from an empty embedded AWS and replaces ``out/``: the result is the same.
 """
@@ -49,9 +53,12 @@ class ComputationRun:
     artifacts: list[str] = field(default_factory=list)
     error: str = ""
     attempts: int = 0
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "date": self.date, "status": self.status, "artifacts": self.artifacts}
+        return {"name": self.name, "date": self.date, "status": self.status, "artifacts": self.artifacts,
+                "inputs": self.inputs, "outputs": self.outputs}
 
 
 @dataclass
@@ -65,10 +72,25 @@ class PipelineRun:
     rows_quarantined: int = 0
     error: str = ""
     outputs: list[str] = field(default_factory=list)
+    source: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "input": self.input, "status": self.status, "rows_in": self.rows_in,
-                "rows_out": self.rows_out, "rows_quarantined": self.rows_quarantined}
+        return {"name": self.name, "input": self.input, "status": self.status, "source": self.source,
+                "rows_in": self.rows_in, "rows_out": self.rows_out, "rows_quarantined": self.rows_quarantined,
+                "outputs": self.outputs}
+
+
+@dataclass
+class BatchRun:
+    pipeline: str
+    schedule: str
+    status: str
+    started: int = 0
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "schedule": self.schedule, "status": self.status,
+                "files_started": self.started}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,7 +157,8 @@ def run_computation(deployment: Any, name: str, schedule: str, timezone: str, da
     if record is None:
         return ComputationRun(name, day.isoformat(), "MISSING", error=str(result.payload))
     return ComputationRun(name, day.isoformat(), record.status, artifacts=list(record.artifacts),
-                          error=record.error, attempts=record.attempts)
+                          error=record.error, attempts=record.attempts, inputs=list(record.inputs),
+                          outputs=list(record.outputs))
 
 
 def dataset_samples(dataset: str, dest: Path) -> tuple[dict[str, bytes], dict[str, str]]:
@@ -165,23 +188,71 @@ def run_pipeline_samples(deployment: Any, name: str, dataset: str, prefix: str) 
     for arns in executions.values():
         for arn in arns:
             wait_execution(arn, EXECUTION_TIMEOUT_S, aws=deployment.aws)
-    dynamodb = deployment.client("dynamodb")
-    items = _scan(dynamodb, deployment.output(f"{name}_table_name"))
+    items = {str(i.get("key")): i for i in ledger_items(deployment, name)}
     runs = []
     for file in samples:
         key = f"{prefix}{file}"
-        item = next((i for i in items if i.get("key") == key), None)
-        if item is None:
+        if key not in items:
             runs.append(PipelineRun(name, key, "NOT_STARTED" if not executions[file] else "MISSING",
                                     expected=expected.get(file, "")))
             continue
-        runs.append(PipelineRun(name, key, str(item.get("status")), expected=expected.get(file, ""),
-                                rows_in=int(item.get("rows_rows", 0)),
-                                rows_out=int(item.get("rows_published", 0)),
-                                rows_quarantined=int(item.get("rows_rejected", 0)),
-                                error=str(item.get("error_code") or item.get("error") or ""),
-                                outputs=list(item.get("output_keys", []))))
+        runs.append(pipeline_run(name, items[key], expected.get(file, "")))
     return runs
+
+
+def ledger_items(deployment: Any, pipeline: str) -> list[dict[str, Any]]:
+    """Every run item of ``pipeline``'s ledger."""
+    return _scan(deployment.client("dynamodb"), deployment.output(f"{pipeline}_table_name"))
+
+
+def pipeline_run(name: str, item: dict[str, Any], expected: str) -> PipelineRun:
+    """One ledger item as a :class:`PipelineRun`."""
+    return PipelineRun(name, str(item.get("key")), str(item.get("status")), expected=expected,
+                       rows_in=int(item.get("rows_rows", 0)), rows_out=int(item.get("rows_published", 0)),
+                       rows_quarantined=int(item.get("rows_rejected", 0)),
+                       error=str(item.get("error_code") or item.get("error") or ""),
+                       outputs=list(item.get("output_keys", [])), source=str(item.get("source", "")))
+
+
+def wait_chained_runs(deployment: Any) -> int:
+    """Deliver the S3 events of what handler code wrote (a computation's outputs into a pipeline's inbox) and
+    wait for the executions they start; returns how many started."""
+    from sandbox.events import deliver_s3_notices, wait_execution
+
+    started = [d.execution_arn for d in deliver_s3_notices(deployment) if d.execution_arn]
+    for arn in started:
+        wait_execution(arn, EXECUTION_TIMEOUT_S, aws=deployment.aws)
+    return len(started)
+
+
+def run_batch(deployment: Any, name: str, dataset: str, prefix: str, when: datetime) -> BatchRun:
+    """Drop one sample whose event never arrives (an EventBridge outage), then fire the batch schedule as
+    Scheduler would and wait for the batch run."""
+    from components.etl_batch import schedule_name
+    from sandbox.events import invoke_schedule, wait_execution
+
+    with tempfile.TemporaryDirectory() as tmp:
+        samples, expected = dataset_samples(dataset, Path(tmp))
+    file = next(f for f, outcome in expected.items() if outcome == "COMPLETED")
+    raw = deployment.bucket(deployment.output(f"{name}_raw_bucket_name")).physical_name
+    before = len(deployment.aws.s3_notices)
+    deployment.client("s3").put_object(Bucket=raw, Key=f"{prefix}late-{file}", Body=samples[file])
+    del deployment.aws.s3_notices[before:]  # the event that never arrived
+    runs_before = file_runs(deployment, name)
+    result = invoke_schedule(deployment, f"{name}-batch-schedule", when)
+    if result.execution_arn is None:
+        return BatchRun(name, schedule_name(name), "NOT_STARTED")
+    described = wait_execution(result.execution_arn, EXECUTION_TIMEOUT_S, aws=deployment.aws)
+    return BatchRun(name, schedule_name(name), str(described["status"]),
+                    started=len(file_runs(deployment, name) - runs_before), error=str(described.get("error") or ""))
+
+
+def file_runs(deployment: Any, pipeline: str) -> set[str]:
+    """The ARNs of every execution of the pipeline's per-file state machine."""
+    sfn = deployment.client("stepfunctions")
+    arn = deployment.rewrite(deployment.output(f"{pipeline}_state_machine_arn"))
+    return {e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+            for e in page["executions"]}
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:
@@ -271,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     started = time.perf_counter()
 
-    from components.config import parse_stack_config
+    from components.config import build_sequence, parse_stack_config
+    from components.schedules import scheduled_time_for
     from synth import engine_config
 
     console.rule(f"[bold]1. Synthesize stack {args.stack} (layers build on first run)")
@@ -293,31 +365,61 @@ def main(argv: list[str] | None = None) -> int:
 
     computations: list[ComputationRun] = []
     pipelines: list[PipelineRun] = []
+    batches: list[BatchRun] = []
     dlq: dict[str, int] = {}
     with embedded_aws(graph.region, iam=True, isolated=True) as aws, replaced_dir(Path(args.out)) as out:
         console.rule("[bold]2. Deploy into the embedded AWS")
         deployment = deploy(graph, aws)
         console.print(deployment.summary(), markup=False)
 
-        console.rule("[bold]3. Scheduled computations: yesterday and today")
-        for comp in cfg.computations:
+        console.rule("[bold]3. ETL pipelines: sample files")
+        sample_keys: set[tuple[str, str]] = set()
+        for pipe in cfg.pipelines:
+            runs = run_pipeline_samples(deployment, pipe.name, pipe.args.dataset, pipe.args.input_prefix)
+            pipelines.extend(runs)
+            sample_keys |= {(pipe.name, r.input) for r in runs}
+            for prun in runs:
+                console.print(f"  {pipe.name} {prun.input}: [bold]{prun.status}[/] rows in/out/quarantined "
+                              f"{prun.rows_in}/{prun.rows_out}/{prun.rows_quarantined} {prun.error}")
+
+        console.rule("[bold]4. Scheduled computations: yesterday and today (and the runs they start)")
+        entries = {comp.name: comp for comp in cfg.computations}
+        for kind, name in build_sequence(cfg):
+            if kind != "computation":
+                continue
+            comp = entries[name]
             today = args.today or datetime.now(ZoneInfo(comp.args.timezone)).date()
             for day in (today - timedelta(days=1), today):
                 run = run_computation(deployment, comp.name, comp.args.schedule, comp.args.timezone, day)
                 computations.append(run)
                 console.print(f"  {comp.name} {run.date} ({comp.args.timezone}): [bold]{run.status}[/] "
-                              f"attempts={run.attempts} artifacts={len(run.artifacts)} {run.error}")
+                              f"attempts={run.attempts} artifacts={len(run.artifacts)} read={run.inputs} "
+                              f"wrote={run.outputs} {run.error}")
+                chained = wait_chained_runs(deployment)
+                if chained:
+                    console.print(f"    started {chained} pipeline run(s) with what it wrote")
             dlq[comp.name] = queue_depth(deployment, deployment.output(f"{comp.name}_dlq_url"))
             # artifact keys start with the computation's prefix (daily-stats/date=.../)
             copy_bucket(deployment, deployment.output(f"{comp.name}_bucket_name"), out)
 
-        console.rule("[bold]4. ETL pipelines: sample files")
+        console.rule("[bold]5. Scheduled batch runs")
         for pipe in cfg.pipelines:
-            runs = run_pipeline_samples(deployment, pipe.name, pipe.args.dataset, pipe.args.input_prefix)
-            pipelines.extend(runs)
-            for prun in runs:
-                console.print(f"  {pipe.name} {prun.input}: [bold]{prun.status}[/] rows in/out/quarantined "
-                              f"{prun.rows_in}/{prun.rows_out}/{prun.rows_quarantined} {prun.error}")
+            if pipe.args.batch is None:
+                continue
+            today = args.today or datetime.now(ZoneInfo(pipe.args.batch.timezone)).date()
+            when = scheduled_time_for(pipe.args.batch.schedule, pipe.args.batch.timezone, today)
+            batch = run_batch(deployment, pipe.name, pipe.args.dataset,
+                              pipe.args.batch.prefix or pipe.args.input_prefix, when)
+            batches.append(batch)
+            console.print(f"  {batch.schedule}: [bold]{batch.status}[/] per-file runs started {batch.started} "
+                          f"{batch.error}")
+        for pipe in cfg.pipelines:
+            for item in ledger_items(deployment, pipe.name):
+                if (pipe.name, str(item.get("key"))) not in sample_keys:
+                    prun = pipeline_run(pipe.name, item, "")  # chained or batch: COMPLETED[_WITH_REJECTS]
+                    pipelines.append(prun)
+                    console.print(f"  {pipe.name} {prun.input} (source {prun.source}): [bold]{prun.status}[/] "
+                                  f"rows in/out {prun.rows_in}/{prun.rows_out} {prun.error}")
             dlq[pipe.name] = queue_depth(deployment, deployment.output(f"{pipe.name}_dlq_url"))
             # processed and quarantined keys start with the pipeline's name (sensor-etl/published/...)
             copy_bucket(deployment, deployment.output(f"{pipe.name}_raw_bucket_name"), out / pipe.name / "raw")
@@ -330,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = {
             "computations": [r.to_json() for r in computations],
             "pipelines": [r.to_json() for r in pipelines],
+            "batches": [b.to_json() for b in batches],
             "policy": {"mandatory": mandatory, "advisory": advisory},
             "cost_estimate_usd_month": float(graph.outputs.get("cost_estimate_usd_month", 0.0)),
             "dlq_messages": dlq,
@@ -345,22 +448,26 @@ def main(argv: list[str] | None = None) -> int:
             access["scenarios"] = [outcome.to_json() for outcome in error_paths]
             (out / "access.json").write_text(json.dumps(access, indent=2) + "\n")
 
-    console.rule("[bold]5. Summary")
+    console.rule("[bold]6. Summary")
     table = Table(show_lines=False)
-    for column in ("kind", "name", "input / date", "status", "rows in", "rows out", "quarantined", "artifacts"):
+    for column in ("kind", "name", "input / date", "source / reads", "status", "rows in", "rows out",
+                   "quarantined", "artifacts"):
         table.add_column(column)
     for c in computations:
-        table.add_row("computation", c.name, c.date, c.status, "", "", "", str(len(c.artifacts)))
+        table.add_row("computation", c.name, c.date, " ".join(c.inputs), c.status, "", "", "", str(len(c.artifacts)))
     for p in pipelines:
-        table.add_row("pipeline", p.name, p.input, p.status, str(p.rows_in), str(p.rows_out),
+        table.add_row("pipeline", p.name, p.input, p.source, p.status, str(p.rows_in), str(p.rows_out),
                       str(p.rows_quarantined), str(len(p.outputs)))
+    for b in batches:
+        table.add_row("batch", b.pipeline, "", f"schedule:{b.schedule}", b.status, "", "", "", "")
     console.print(table)
     console.print(f"DLQ messages: {dlq}   policy: {mandatory} mandatory / {advisory} advisory   "
                   f"cost estimate: ${summary['cost_estimate_usd_month']:.2f}/month")
     console.print(f"Artifacts and summary.json in {args.out} ({time.perf_counter() - started:.1f}s)")
     problems = [f"{c.name} {c.date}: {c.status} {c.error}" for c in computations if c.status != "SUCCESS"]
     problems += [f"{p.name} {p.input}: {p.status}, expected {p.expected}" for p in pipelines
-                 if p.status != p.expected]
+                 if ((p.status != p.expected) if p.expected else not p.status.startswith("COMPLETED"))]
+    problems += [f"batch {b.schedule}: {b.status} {b.error}" for b in batches if b.status != "SUCCEEDED"]
     problems += [f"{mandatory} mandatory policy violations"] if mandatory else []
     problems += [f"AccessDenied: {message}" for message in denials]
     problems += [f"error path {o.scenario} of {o.component}: {o.actual}, expected {o.expected}"

@@ -69,6 +69,23 @@ S3ObjectDetail = TypedDict("S3ObjectDetail", {"bucket": S3Bucket, "object": S3Ob
 have the same shape (no version id: ingest reads it) plus :data:`BATCH_SCHEDULE`."""
 
 
+class ListedObject(TypedDict):
+    """One item of a batch run's listing (an ``s3:listObjectsV2`` ItemReader: ``$$.Map.Item.Value``); the batch
+    turns it into an :data:`S3ObjectDetail` (``ETag`` quoted; ingest strips the quotes and reads the version)."""
+
+    Key: str
+    ETag: str
+    Size: int
+
+
+class BatchChildInput(TypedDict):
+    """What a batch run starts the per-file state machine with: the same ``detail`` an upload's event has."""
+
+    detail: S3ObjectDetail
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: str
+    """AWS's field linking the child execution to the batch run in the console."""
+
+
 class Run(TypedDict):
     """One run of one object version: identity, where the data is, and the plan (set by ingest)."""
 
@@ -307,9 +324,37 @@ def parameters(typed: type, sources: Mapping[str, str]) -> dict[str, str]:
 
 
 __all__ = [
-    "EXECUTION_ID", "LAMBDA_PAYLOAD", "LAMBDA_RESULT", "MAP_ITEM", "STEPS", "Counts", "DlqMessage", "ExecutionState",
-    "FailureInput", "FailureOutput", "FailureRecorded", "IngestInput", "IngestOutput", "Items", "OutputInput",
-    "OutputOutput", "PartitionResult", "PartitionSpec", "Run", "S3ObjectDetail", "Step", "StepError",
-    "TransformInput", "TransformOutput", "ValidateInput", "ValidateOutput", "fields", "parameters",
-    "payload_selector", "state_path",
+    "BATCH_SCHEDULE",
+    "EXECUTION_ID",
+    "LAMBDA_PAYLOAD",
+    "LAMBDA_RESULT",
+    "MAP_ITEM",
+    "STEPS",
+    "BatchChildInput",
+    "Counts",
+    "DlqMessage",
+    "ExecutionState",
+    "FailureInput",
+    "FailureOutput",
+    "FailureRecorded",
+    "IngestInput",
+    "IngestOutput",
+    "Items",
+    "ListedObject",
+    "OutputInput",
+    "OutputOutput",
+    "PartitionResult",
+    "PartitionSpec",
+    "Run",
+    "S3ObjectDetail",
+    "Step",
+    "StepError",
+    "TransformInput",
+    "TransformOutput",
+    "ValidateInput",
+    "ValidateOutput",
+    "fields",
+    "parameters",
+    "payload_selector",
+    "state_path",
 ]

@@ -109,8 +109,8 @@ def run_source(detail: Mapping[str, Any], metadata: Mapping[str, str]) -> tuple[
     ('computation:region-fetcher', None)
     >>> run_source({"sciflow-schedule": "sensor-etl-batch"}, {})
     ('schedule:sensor-etl-batch', None)
-    >>> run_source({}, {"sciflow-source": "=cmd|' /C calc'!A0"})
-    ('upload', 'ignored sciflow-source metadata "=cmd|\' /C calc\'!A0" (expected computation:<name>)')
+    >>> run_source({}, {"sciflow-source": "=HYPERLINK(0)"})
+    ('upload', 'ignored sciflow-source metadata "=HYPERLINK(0)" (expected computation:<name>)')
     """
     schedule = detail.get(BATCH_SCHEDULE)
     if schedule is not None:

@@ -64,7 +64,7 @@ def output_key(prefix: str, folder: str, name: str) -> str:
     >>> output_key("incoming/", "", "../x.json")
     Traceback (most recent call last):
     ...
-    handlers.runtime.errors.ArtifactNameError: ArtifactNameError: output name '../x.json' is not a relative key \
+    handlers.runtime.errors.ArtifactNameError: InvalidArtifact: output name '../x.json' is not a relative key \
 (no leading '/', no '.' or '..' segments, no control characters)
     """
     for part, what in ((folder, "folder"), (name, "name")):

@@ -127,6 +127,14 @@ REASONS: dict[tuple[str, str], str] = {
     ("EtlPipeline/sfn", "DistributedMapWriteResults"):
         "the DISTRIBUTED Map's ResultWriter: only for inputs of more than distributedMapThreshold partitions "
         "(see DistributedMapReadItems); tests/e2e/test_etl_pipeline_e2e.py runs it",
+    ("EtlPipeline/batch-sfn", "LearnFileRunsEnded"):
+        "Step Functions' managed rule for startExecution.sync (the batch run learns that a file's run ended); "
+        "moto polls DescribeExecution instead (ManageFileRuns, used by the demo's batch run)",
+    ("EtlPipeline/batch-scheduler", "SendToDeadLetterQueue"):
+        "Scheduler dead-letters a batch start only after its retries fail (the batch machine gone or throttled); "
+        "no local scenario provokes it",
+    ("EtlPipeline/batch-scheduler", "EncryptDeadLetters"):
+        "used with SendToDeadLetterQueue (KMS data key of the encrypted queue)",
 }
 
 

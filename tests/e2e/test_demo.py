@@ -32,12 +32,13 @@ def test_demo_exits_0_and_prints_the_summary(demo: tuple[subprocess.CompletedPro
 def test_summary_json_has_the_designed_outcomes(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     _, out = demo
     summary = json.loads((out / "summary.json").read_text())
-    assert [(c["name"], c["date"], c["status"]) for c in summary["computations"]] == [
-        ("daily-stats", "2026-03-01", "SUCCESS"), ("daily-stats", "2026-03-02", "SUCCESS")]
-    for comp in summary["computations"]:
+    daily = [c for c in summary["computations"] if c["name"] == "daily-stats"]
+    assert [(c["date"], c["status"]) for c in daily] == [("2026-03-01", "SUCCESS"), ("2026-03-02", "SUCCESS")]
+    for comp in daily:
         assert sorted(Path(k).name for k in comp["artifacts"]) == ["data.csv", "plot.png", "result.json",
                                                                      "stats.json"]
-    statuses = {Path(p["input"]).name: p for p in summary["pipelines"]}
+    assert all(c["status"] == "SUCCESS" and isinstance(c["inputs"], list) for c in summary["computations"])
+    statuses = {Path(p["input"]).name: p for p in summary["pipelines"] if p["name"] == "sensor-etl"}
     assert statuses["sensors-clean.csv"]["status"] == "COMPLETED"
     assert statuses["sensors-with-rejects.csv"]["status"] == "COMPLETED_WITH_REJECTS"
     assert statuses["sensors-with-rejects.csv"]["rows_quarantined"] > 0
@@ -69,3 +70,20 @@ def test_least_privilege_is_proven_on_the_dev_stack(demo: tuple[subprocess.Compl
                                                             "large-input", "redrive-without-staging", "target-gone",
                                                             "deleted-mid-run"}
     assert problems(report) == []
+
+
+def test_summary_records_sources_and_the_scheduled_batch(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """Each pipeline run says what started it; the batch schedule ran the file whose event never arrived."""
+    _, out = demo
+    summary = json.loads((out / "summary.json").read_text())
+    for run in summary["pipelines"]:
+        kind, _, name = run["source"].partition(":")
+        assert run["source"] == "upload" or (kind in ("computation", "schedule") and name), run
+    samples = {Path(p["input"]).name: p["source"] for p in summary["pipelines"] if p["name"] == "sensor-etl"}
+    assert samples["sensors-clean.csv"] == "upload"
+    assert [(b["pipeline"], b["schedule"], b["status"]) for b in summary["batches"]] == [
+        ("sensor-etl", "sensor-etl-batch", "SUCCEEDED")]
+    assert summary["batches"][0]["files_started"] >= 1
+    late = [p for p in summary["pipelines"] if p["source"] == "schedule:sensor-etl-batch"]
+    assert [(Path(p["input"]).name, p["status"]) for p in late] == [("late-sensors-clean.csv", "COMPLETED")]
+    assert summary["access_denied"] == 0
