@@ -171,13 +171,18 @@ class InputArgs:
         return f"computation:{self.computation}" if self.computation is not None else ""
 
 
-def inputs_check(value: Any) -> Any:
-    """``inputs``: Locations (Python) or InputArgs (config), at most 20."""
+def _locations_check(config_type: type) -> Callable[[Any], Any]:
+    """A list of at most 20 Locations (Python) or ``config_type`` entries (stack config)."""
     def one(item: Any) -> Any:
-        if not isinstance(item, Location | InputArgs):
-            raise Invalid(f"{v.show(item)} is not a Location or InputArgs")
+        if not isinstance(item, Location | config_type):
+            raise Invalid(f"{v.show(item)} is not a Location or {config_type.__name__}")
         return item
-    return v.each(one, max_items=20)(value)
+    return v.each(one, max_items=20)
+
+
+def inputs_check(value: Any) -> Any:
+    """``inputs`` / ``sources``: Locations (Python) or InputArgs (config), at most 20."""
+    return _locations_check(InputArgs)(value)
 
 
 @dataclass(frozen=True)
@@ -214,11 +219,7 @@ def _exactly_one(args: Any, kinds: Sequence[str]) -> None:
 
 def outputs_check(value: Any) -> Any:
     """``outputs``: Locations (Python) or OutputArgs (config), at most 20."""
-    def one(item: Any) -> Any:
-        if not isinstance(item, Location | OutputArgs):
-            raise Invalid(f"{v.show(item)} is not a Location or OutputArgs")
-        return item
-    return v.each(one, max_items=20)(value)
+    return _locations_check(OutputArgs)(value)
 
 
 # --------------------------------------------------------------------------- user grants

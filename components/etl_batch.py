@@ -30,7 +30,6 @@ from components.schema import knob, validate
 from components.storage import create_log_group, send_to_queue
 from handlers.etl import settings as etl_env
 from handlers.runtime import validators as v
-from handlers.runtime.env import SCHEDULER_INPUT
 
 if TYPE_CHECKING:
     from components.etl_pipeline import EtlPipeline
@@ -147,7 +146,7 @@ class BatchResources:
 def create_batch(pipeline: EtlPipeline, name: str, batch: BatchArgs) -> BatchResources:
     """Declare the batch machine, its role and logs, and the schedule starting it (children of ``pipeline``)."""
     from components.etl_pipeline import distributed_map_statements
-    from components.scheduled_computation import flexible_window
+    from components.scheduled_computation import create_schedule
 
     args, opts = pipeline.args, pulumi.ResourceOptions(parent=pipeline)
     identity = aws.get_caller_identity_output()
@@ -177,23 +176,9 @@ def create_batch(pipeline: EtlPipeline, name: str, batch: BatchArgs) -> BatchRes
         statements=[Statement(sid="StartBatchRun", actions=("states:StartExecution",), resources=(machine.arn,)),
                     *send_to_queue(pipeline.dlq, pipeline.kms_key)],
         source_account=identity.account_id, parent=pipeline, tags=pipeline.tags)
-    schedule = aws.scheduler.Schedule(
-        f"{name}-batch-schedule",
-        description=f"sciflow {name}: batch run over {spec.prefix}*{args.input_suffix}",
-        schedule_expression=batch.schedule,
-        schedule_expression_timezone=batch.timezone,
-        flexible_time_window=flexible_window(batch.flexible_window_minutes),
-        kms_key_arn=pipeline.kms_key.arn,
-        state="ENABLED",
-        target=aws.scheduler.ScheduleTargetArgs(
-            arn=machine.arn,
-            role_arn=scheduler_role.arn,
-            input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
-            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                maximum_retry_attempts=args.retry.max_attempts,
-                maximum_event_age_in_seconds=args.retry.max_event_age_s),
-            dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=pipeline.dlq.arn),
-        ),
-        opts=opts,
-    )
+    schedule = create_schedule(
+        f"{name}-batch-schedule", description=f"sciflow {name}: batch run over {spec.prefix}*{args.input_suffix}",
+        expression=batch.schedule, timezone=batch.timezone, window_minutes=batch.flexible_window_minutes,
+        kms_key=pipeline.kms_key, target_arn=machine.arn, role=scheduler_role, retry=args.retry, dlq=pipeline.dlq,
+        parent=pipeline)
     return BatchResources(machine, role, log_group, scheduler_role, schedule, statements)

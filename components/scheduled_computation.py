@@ -222,6 +222,31 @@ def flexible_window(minutes: int) -> aws.scheduler.ScheduleFlexibleTimeWindowArg
     return aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="FLEXIBLE", maximum_window_in_minutes=minutes)
 
 
+def create_schedule(name: str, *, description: str, expression: str, timezone: str, window_minutes: int,
+                    kms_key: aws.kms.Key, target_arn: pulumi.Input[str], role: aws.iam.Role, retry: RetryArgs,
+                    dlq: aws.sqs.Queue, parent: pulumi.Resource) -> aws.scheduler.Schedule:
+    """An EventBridge Scheduler schedule (encrypted with ``kms_key``) sending :data:`SCHEDULER_INPUT` to
+    ``target_arn`` as ``role``, with a retry policy and ``dlq`` as its dead-letter queue."""
+    return aws.scheduler.Schedule(
+        name,
+        description=description,
+        schedule_expression=expression,
+        schedule_expression_timezone=timezone,
+        flexible_time_window=flexible_window(window_minutes),
+        kms_key_arn=kms_key.arn,
+        state="ENABLED",
+        target=aws.scheduler.ScheduleTargetArgs(
+            arn=target_arn,
+            role_arn=role.arn,
+            input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
+            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                maximum_retry_attempts=retry.max_attempts, maximum_event_age_in_seconds=retry.max_event_age_s),
+            dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=dlq.arn),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 # --------------------------------------------------------------------------- the component
 class ScheduledComputation(pulumi.ComponentResource):
     """A scheduled computation; see the module docstring. Outputs: ``function_name``, ``function_arn``,
@@ -341,25 +366,10 @@ class ScheduledComputation(pulumi.ComponentResource):
                         *send_to_queue(self.dlq, self.kms_key)],
             source_account=aws.get_caller_identity_output().account_id,
             parent=self, tags=self.tags)
-        self.schedule = aws.scheduler.Schedule(
-            f"{name}-schedule",
-            description=f"sciflow {name}: {args.handler}",
-            schedule_expression=args.schedule,
-            schedule_expression_timezone=args.timezone,
-            flexible_time_window=flexible_window(args.flexible_window_minutes),
-            kms_key_arn=self.kms_key.arn,
-            state="ENABLED",
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.invoke_arn,
-                role_arn=self.scheduler_role.arn,
-                input=pulumi.Output.json_dumps(SCHEDULER_INPUT),
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=args.retry.max_attempts,
-                    maximum_event_age_in_seconds=args.retry.max_event_age_s),
-                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=self.dlq.arn),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.schedule = create_schedule(
+            f"{name}-schedule", description=f"sciflow {name}: {args.handler}", expression=args.schedule,
+            timezone=args.timezone, window_minutes=args.flexible_window_minutes, kms_key=self.kms_key,
+            target_arn=self.invoke_arn, role=self.scheduler_role, retry=args.retry, dlq=self.dlq, parent=self)
 
     def _create_alarms(self, name: str) -> None:
         function_dims = {"FunctionName": self.function.name}

@@ -176,7 +176,8 @@ def ingest(event: Mapping[str, Any], *, settings: EtlSettings, s3: Any = None,
                 "dataset": settings.dataset}
     existing = ledger.claim(oid, {"run_id": rid, "execution_id": execution, "bucket": bucket, "key": key,
                                   "version": version, "dataset": settings.dataset, "source": origin,
-                                  "source_note": note, "size": (detail.get("object") or {}).get("size")})
+                                  "source_note": note, "size": (detail.get("object") or {}).get("size")},
+                            reclaim_failed=not origin.startswith("schedule:"))
     if existing is not None and existing.get("execution_id") != execution:
         get_logger().info("duplicate event: object version already handled",
                           extra={"object_id": oid, "status": existing.get("status"), "source": origin,

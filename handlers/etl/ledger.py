@@ -57,11 +57,12 @@ class RunLedger:
         item = self.client.get_item(TableName=self.table, Key={KEY: {"S": oid}}, ConsistentRead=True).get("Item")
         return None if item is None else {k: self._de.deserialize(v) for k, v in item.items()}
 
-    def claim(self, oid: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    def claim(self, oid: str, fields: Mapping[str, Any], *, reclaim_failed: bool = True) -> dict[str, Any] | None:
         """Create the item as ``PENDING`` unless it exists; return ``None`` on success, else the existing item.
 
         A ``FAILED`` item may be claimed again (a replay from the DLQ, or a redrive), keeping a count in
-        ``attempts``; any other status means the version is being or has been handled.
+        ``attempts``, unless ``reclaim_failed`` is off (a batch run: a failed file waits for its replay instead of
+        failing again every night); any other status means the version is being or has been handled.
 
         Example
         -------
@@ -72,10 +73,15 @@ class RunLedger:
         attempts = int(previous.get("attempts", 1)) + 1 if previous else 1
         item = {**fields, KEY: oid, "status": PENDING, "created_at": now, "updated_at": now, "attempts": attempts}
         try:
-            self.client.put_item(TableName=self.table, Item=self._encode(item),
-                                 ConditionExpression="attribute_not_exists(#k) OR #s = :failed",
-                                 ExpressionAttributeNames={"#k": KEY, "#s": "status"},
-                                 ExpressionAttributeValues={":failed": {"S": FAILED}})
+            if reclaim_failed:
+                self.client.put_item(TableName=self.table, Item=self._encode(item),
+                                     ConditionExpression="attribute_not_exists(#k) OR #s = :failed",
+                                     ExpressionAttributeNames={"#k": KEY, "#s": "status"},
+                                     ExpressionAttributeValues={":failed": {"S": FAILED}})
+            else:
+                self.client.put_item(TableName=self.table, Item=self._encode(item),
+                                     ConditionExpression="attribute_not_exists(#k)",
+                                     ExpressionAttributeNames={"#k": KEY})
             return None
         except self.client.exceptions.ConditionalCheckFailedException:
             return self.get(oid) or {}

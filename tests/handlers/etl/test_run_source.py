@@ -76,3 +76,19 @@ def test_a_batch_item_and_the_upload_event_claim_the_same_version_once(env: Env)
     again = do_ingest(env, {**batch, "detail": {**batch["detail"], "object": listed_b}, "execution_id": "arn:b2"})
     assert again["duplicate"] is True
     assert env.item(second)["source"] == "upload"  # type: ignore[index]
+
+
+def test_a_batch_leaves_a_failed_file_to_its_replay(env: Env) -> None:
+    """Only an explicit replay (a new execution with the upload's event) runs a FAILED version again."""
+    from handlers.etl import on_failure
+
+    upload = env.put("incoming/a.csv", CLEAN)
+    do_ingest(env, upload)
+    on_failure.record_failure({**upload, "error": {"Error": "X", "Cause": "boom"}}, settings=env.settings,
+                              ledger=env.ledger)
+    listed = {k: v for k, v in upload["detail"]["object"].items() if k != "version-id"}
+    batch = {"detail": {**upload["detail"], "object": listed, BATCH_SCHEDULE: "nightly-batch"},
+             "execution_id": "arn:batch-child"}
+    assert do_ingest(env, batch)["duplicate"] is True
+    assert env.item(upload)["status"] == "FAILED"  # type: ignore[index]
+    assert do_ingest(env, {**upload, "execution_id": "arn:replay"})["duplicate"] is False
