@@ -5,14 +5,9 @@
 * DynamoDB item writes run under one lock (atomic conditional writes, as in AWS);
 * S3's EventBridge notifications are recorded as :class:`~sandbox.core.S3Notice` for ``sandbox.events``;
 * bucket policies evaluate ``aws:SecureTransport`` conditions instead of applying them unconditionally;
-<<<<<<< HEAD
+* Step Functions' ``states:startExecution`` integration maps the ASL's parameter names (``sandbox.moto_sfn``);
 * a Lambda's reads of missing keys and its listings answer by its role's policies
   (``sandbox.authz.missing_keys``: a missing key is ``403 AccessDenied`` without ``s3:ListBucket``, as in AWS);
-=======
-* Step Functions' ``states:startExecution`` integration maps the ASL's parameter names (``sandbox.moto_sfn``);
-* a Lambda's reads of missing keys and its listings answer by its role's policies (``sandbox.s3_auth``: a missing
-  key is ``403 AccessDenied`` without ``s3:ListBucket``, as in AWS);
->>>>>>> 2178479 (Scheduled batch runs: EtlPipelineArgs.batch (config {schedule, timezone, flexibleWindowMinutes, prefix, maxConcurrency}) = an EventBridge Scheduler schedule whose role may only start the batch machine (+ DLQ), and a batch machine from the typed builder: a Distributed Map over ListObjectsV2 of the inbox (s3:prefix-conditioned listing) running the per-file machine with startExecution.sync:2 on each key ending in inputSuffix; the ledger claim keeps it exactly-once with the per-file trigger, runs record source schedule:<pipeline>-batch, a failed file does not fail the batch; batch items carry the contract's S3ObjectDetail (statelint-checked); sandbox.moto_sfn maps the ASL's PascalCase parameters of moto's startExecution integration (every such Task failed with a KeyError); make demo runs pipelines, then computations in dependency order delivering what they wrote into inboxes, then each batch schedule over a file whose event never arrived; summary.json gains pipelines[].source, computations[].inputs/outputs and batches[]; README config docs for InputArgs/OutputArgs/BatchArgs)
 * Parameter Store path listings use a sorted name index (``sandbox.ssm_paths``), not a scan of every name.
 """
 
@@ -28,11 +23,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-<<<<<<< HEAD
-from sandbox import ssm_paths
-=======
-from sandbox import moto_sfn, s3_auth, ssm_paths
->>>>>>> 2178479 (Scheduled batch runs: EtlPipelineArgs.batch (config {schedule, timezone, flexibleWindowMinutes, prefix, maxConcurrency}) = an EventBridge Scheduler schedule whose role may only start the batch machine (+ DLQ), and a batch machine from the typed builder: a Distributed Map over ListObjectsV2 of the inbox (s3:prefix-conditioned listing) running the per-file machine with startExecution.sync:2 on each key ending in inputSuffix; the ledger claim keeps it exactly-once with the per-file trigger, runs record source schedule:<pipeline>-batch, a failed file does not fail the batch; batch items carry the contract's S3ObjectDetail (statelint-checked); sandbox.moto_sfn maps the ASL's PascalCase parameters of moto's startExecution integration (every such Task failed with a KeyError); make demo runs pipelines, then computations in dependency order delivering what they wrote into inboxes, then each batch schedule over a file whose event never arrived; summary.json gains pipelines[].source, computations[].inputs/outputs and batches[]; README config docs for InputArgs/OutputArgs/BatchArgs)
+from sandbox import moto_sfn, ssm_paths
 from sandbox.async_invoke import invoke_async
 from sandbox.authz import missing_keys
 from sandbox.core import MOTO_CONFIG, PATCHED_SYMBOL, PINNED_MOTO, EmbeddedAws, S3Notice, SandboxError

@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
 def test_demo_exits_0_and_prints_the_summary(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     proc, _ = demo
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "5. Summary" in proc.stdout
+    assert "6. Summary" in proc.stdout
     assert "Policy pack: 0 mandatory" in proc.stdout
 
 
