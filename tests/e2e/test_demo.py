@@ -87,3 +87,24 @@ def test_summary_records_sources_and_the_scheduled_batch(demo: tuple[subprocess.
     late = [p for p in summary["pipelines"] if p["source"] == "schedule:sensor-etl-batch"]
     assert [(Path(p["input"]).name, p["status"]) for p in late] == [("late-sensors-clean.csv", "COMPLETED")]
     assert summary["access_denied"] == 0
+
+
+def test_the_seed_chain_and_a_computation_reading_another_component(
+        demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """region-fetch (public SSM parameters) feeds region-services, which publishes its coverage reports;
+    sensor-stats reads what sensor-etl published, in that pipeline's bucket."""
+    from openpyxl import load_workbook
+
+    _, out = demo
+    summary = json.loads((out / "summary.json").read_text())
+    chained = [p for p in summary["pipelines"] if p["source"] == "computation:region-fetch"]
+    assert chained and {(p["name"], p["status"]) for p in chained} == {("region-services", "COMPLETED")}
+    assert all(p["rows_out"] > 5000 for p in chained)
+    assert {"coverage.xlsx", "coverage.json", "coverage.min.json", "coverage-detailed.csv", "coverage-summary.csv",
+            "coverage-matrix.csv"} <= {Path(k).name for k in chained[0]["outputs"]}
+    [book] = list((out / "region-services" / "published").rglob("coverage.xlsx"))[:1]
+    assert load_workbook(book, read_only=True).sheetnames == ["Summary", "Regions", "Services", "Matrix"]
+    stats = [c for c in summary["computations"] if c["name"] == "sensor-stats"]
+    assert stats and all(c["status"] == "SUCCESS" for c in stats)
+    assert all(c["inputs"] and all(u.startswith("s3://sensor-etl-processed-bucket") for u in c["inputs"])
+               for c in stats)
