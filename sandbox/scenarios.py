@@ -5,7 +5,7 @@ paths, with IAM enforced, so the grants only these paths use are proven by execu
 a reason. Each scenario runs for every component of its kind in the stack config and checks its outcome:
 
 * computation **replay** — a run recorded FAILED after it wrote its artifacts (a crash before the ledger
-  write) is retried: the write-once artifacts already exist and are read back and compared;
+  write) is retried: its published manifest is read back and adopted (outcome ``recovered``), not recomputed;
 * computation **dead letter** — an event the handler rejects fails every attempt and lands in the function's
   DLQ (sent with the function's role, through the queue's KMS key);
 * ETL **deleted input** — the object is deleted between its event and the run: ingest lists the key (S3 says

@@ -8,7 +8,8 @@ invocation:
 2. derives the business date from the *scheduled* time in the configured time zone (never the Lambda clock);
 3. claims the date in the :class:`~handlers.runtime.ledger.Ledger` (PENDING → RUNNING with a lease); a date
    already SUCCESS returns the existing record and writes nothing; a live lease held by another run returns
-   ``outcome="in_progress"``;
+   ``outcome="in_progress"``; a date whose set is already published (its ``manifest.json`` exists: a crash
+   lost only the ledger update) is recorded SUCCESS from that manifest without computing, ``outcome="recovered"``;
 4. runs ``compute(ctx)`` inside the time budget, then writes the artifacts write-once under
    ``prefix/date=YYYY-MM-DD/`` with ``result.json`` (the summary) and ``manifest.json`` last;
 5. records SUCCESS, or FAILED with the error code ("timeout", "ArtifactConflict", or the exception's class
@@ -37,7 +38,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from handlers.runtime import env, validators
-from handlers.runtime.artifacts import ArtifactStore
+from handlers.runtime.artifacts import MANIFEST, ArtifactStore
 from handlers.runtime.budget import DEFAULT_MARGIN_MS, TimeBudget, run_within
 from handlers.runtime.env import SCHEDULER_INPUT
 from handlers.runtime.errors import (
@@ -284,7 +285,7 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
     """Run ``compute`` for the business date of ``event``; see the module docstring for the steps.
 
     Returns ``{"computation", "date", "status", "outcome", "runId", "attempts", "artifacts", "manifest",
-    "summary"}`` where ``outcome`` is ``computed``, ``already_done`` or ``in_progress``. Raises
+    "summary"}`` where ``outcome`` is ``computed``, ``recovered``, ``already_done`` or ``in_progress``. Raises
     :class:`EventError`, :class:`SettingsError` or :class:`ComputationFailed` (after recording FAILED).
 
     Example
@@ -320,13 +321,19 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
         outcome = "already_done" if refused.record.status == SUCCESS else "in_progress"
         return _skip(refused.record, outcome, base, started, logger)
 
+    store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
+    published = _published(store, settings.computation, day)
+    if published is not None:  # the set was written, only the ledger update was lost: it stands
+        record = ledger.succeed(day, run_id, **published)
+        logger.info("run recovered", extra={**base, "status": SUCCESS, "artifacts": len(record.artifacts),
+                                            **_stats(started)})
+        return _response(record, "recovered")
     budget = TimeBudget.from_context(context, settings.margin_ms)
     traffic = RecordingS3(s3_client)
     ctx = RunContext(computation=settings.computation, business_date=date.fromisoformat(day), run_id=run_id,
                      scheduled_time=parsed.scheduled_time, timezone=settings.timezone, budget=budget,
                      attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=traffic,
                      inputs=settings.inputs, outputs=settings.outputs)
-    store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
     try:
         result = run_within(budget, lambda: compute(ctx), what=settings.computation)
         if not isinstance(result, Result):
@@ -341,7 +348,8 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
         refs, manifest_key = store.write_set(
             f"date={day}/", artifacts, metadata=metadata,
             manifest_extra={"computation": settings.computation, "date": day, "run_id": run_id,
-                            "code_hash": settings.code_hash, "scheduled_time": scheduled_iso})
+                            "code_hash": settings.code_hash, "scheduled_time": scheduled_iso,
+                            "inputs": traffic.read, "outputs": traffic.written})
     except Exception as exc:
         code = exc.code if isinstance(exc, SciflowError) else type(exc).__name__
         message = exc.message if isinstance(exc, SciflowError) else str(exc) or type(exc).__name__
@@ -355,6 +363,22 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
                             manifest_key=manifest_key, inputs=traffic.read, outputs=traffic.written)
     logger.info("run finished", extra={**base, "status": SUCCESS, "artifacts": len(refs), **_stats(started)})
     return _response(record, "computed")
+
+
+def _published(store: ArtifactStore, computation: str, day: str) -> dict[str, Any] | None:
+    """The ledger fields of the set already published for ``day`` (its ``manifest.json`` is the commit point),
+    or ``None``. A replay adopts it instead of computing again: what consumers may already have read stands,
+    and a computation whose inputs changed since (it reads another component's growing output) does not fail
+    on its own write-once artifacts."""
+    folder = f"date={day}/"
+    manifest = store.read_json(store.key(folder, MANIFEST))
+    if not isinstance(manifest, dict) or (manifest.get("computation"), manifest.get("date")) != (computation, day):
+        return None
+    result = store.read_json(store.key(folder, RESULT))
+    return {"summary": result.get("summary", {}) if isinstance(result, dict) else {},
+            "artifacts": [entry["key"] for entry in manifest.get("artifacts", [])],
+            "manifest_key": store.key(folder, MANIFEST),
+            "inputs": manifest.get("inputs", []), "outputs": manifest.get("outputs", [])}
 
 
 def resolve_input_uri(settings: Settings, day: str) -> str:

@@ -172,3 +172,27 @@ def test_handler_reads_settings_from_environment(aws: Aws, monkeypatch: pytest.M
         monkeypatch.setenv(key, value)
     response = scheduled_handler(Counting())(scheduled_event("2026-02-28T23:30:00Z"), lambda_context)
     assert (response["date"], response["status"]) == ("2026-03-01", "SUCCESS")
+
+
+def test_replay_after_a_lost_ledger_update_adopts_the_published_set(aws: Aws) -> None:
+    """A crash after the manifest (ledger left FAILED) is recovered from the manifest, not recomputed: a
+    computation whose inputs changed since would otherwise fail forever on its own write-once artifacts."""
+    first = run(aws, lambda ctx: Result(summary={"n": 1}, artifacts={"values.json": {"v": 1}}))
+    aws.dynamodb.update_item(TableName=TABLE, Key={"computation": {"S": "daily-stats"}, "date": {"S": "2026-03-01"}},
+                             UpdateExpression="SET #s = :f", ExpressionAttributeNames={"#s": "status"},
+                             ExpressionAttributeValues={":f": {"S": "FAILED"}})
+    versions = aws.versions()
+    changed = Counting()
+    again = run(aws, changed, scheduled_event(execution_id="exec-2"))
+    assert (again["outcome"], again["status"], changed.calls, aws.versions()) == ("recovered", "SUCCESS", 0, versions)
+    assert (again["artifacts"], again["manifest"], again["summary"]) == (
+        first["artifacts"], first["manifest"], {"n": 1})
+    assert (again["inputs"], again["outputs"]) == (first["inputs"], first["outputs"])
+
+
+def test_a_manifest_of_another_date_or_computation_is_not_adopted(aws: Aws) -> None:
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{FOLDER}manifest.json",
+                      Body=json.dumps({"computation": "other", "date": "2026-03-01", "artifacts": []}).encode())
+    with pytest.raises(ComputationFailed) as err:
+        run(aws, Counting())
+    assert err.value.code == "ArtifactConflict"
