@@ -44,7 +44,7 @@ Example
 >>> from synth import synth
 >>> graph = synth("__main__.py", stack="dev")
 >>> graph.counts_by_type()["aws:lambda/function:Function"]
-6
+13
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Example
 -------
 >>> graph = synth(Path("__main__.py"), stack="dev")
 >>> graph.counts_by_type()["aws:lambda/function:Function"]
-6
+13
 """
 
 from __future__ import annotations

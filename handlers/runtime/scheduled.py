@@ -322,12 +322,6 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
         return _skip(refused.record, outcome, base, started, logger)
 
     store = ArtifactStore(settings.bucket, settings.prefix, client=s3_client)
-    published = _published(store, settings.computation, day)
-    if published is not None:  # the set was written, only the ledger update was lost: it stands
-        record = ledger.succeed(day, run_id, **published)
-        logger.info("run recovered", extra={**base, "status": SUCCESS, "artifacts": len(record.artifacts),
-                                            **_stats(started)})
-        return _response(record, "recovered")
     budget = TimeBudget.from_context(context, settings.margin_ms)
     traffic = RecordingS3(s3_client)
     ctx = RunContext(computation=settings.computation, business_date=date.fromisoformat(day), run_id=run_id,
@@ -335,21 +329,11 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
                      attempt=claim.attempts, input_uri=resolve_input_uri(settings, day), s3_client=traffic,
                      inputs=settings.inputs, outputs=settings.outputs)
     try:
-        result = run_within(budget, lambda: compute(ctx), what=settings.computation)
-        if not isinstance(result, Result):
-            raise ArtifactNameError(f"compute returned {type(result).__name__}, expected Result")
-        if RESULT in result.artifacts:
-            raise ArtifactNameError(f"{RESULT!r} is reserved for the summary; rename the artifact")
-        budget.check("artifact upload")
-        artifacts = {**result.artifacts, RESULT: {"computation": settings.computation, "date": day,
-                                                  "summary": result.summary}}
-        metadata = {"run-id": run_id, "code-hash": settings.code_hash, "computation": settings.computation,
-                    "business-date": day}
-        refs, manifest_key = store.write_set(
-            f"date={day}/", artifacts, metadata=metadata,
-            manifest_extra={"computation": settings.computation, "date": day, "run_id": run_id,
-                            "code_hash": settings.code_hash, "scheduled_time": scheduled_iso,
-                            "inputs": traffic.read, "outputs": traffic.written})
+        # a set already published means only the ledger update was lost (a crash after the manifest): it stands
+        published = _published(store, settings.computation, day)
+        outcome = "computed" if published is None else "recovered"
+        if published is None:
+            published = _compute_and_publish(compute, ctx, traffic, store, settings, scheduled_iso)
     except Exception as exc:
         code = exc.code if isinstance(exc, SciflowError) else type(exc).__name__
         message = exc.message if isinstance(exc, SciflowError) else str(exc) or type(exc).__name__
@@ -359,10 +343,35 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
         if isinstance(exc, TimeBudgetExceeded):
             raise
         raise ComputationFailed(message, code=code) from exc
-    record = ledger.succeed(day, run_id, summary=result.summary, artifacts=[ref.key for ref in refs],
-                            manifest_key=manifest_key, inputs=traffic.read, outputs=traffic.written)
-    logger.info("run finished", extra={**base, "status": SUCCESS, "artifacts": len(refs), **_stats(started)})
-    return _response(record, "computed")
+    record = ledger.succeed(day, run_id, **published)
+    logger.info(f"run {'finished' if outcome == 'computed' else outcome}",
+                extra={**base, "status": SUCCESS, "outcome": outcome, "artifacts": len(record.artifacts),
+                       **_stats(started)})
+    return _response(record, outcome)
+
+
+def _compute_and_publish(compute: Compute, ctx: RunContext, traffic: RecordingS3, store: ArtifactStore,
+                         settings: Settings, scheduled_iso: str) -> dict[str, Any]:
+    """Run ``compute`` within the budget and write its set (``result.json`` added, ``manifest.json`` last);
+    the ledger fields of the new set (``traffic``: the S3 reads and writes ``compute`` made through ``ctx``)."""
+    day = ctx.business_date.isoformat()
+    result = run_within(ctx.budget, lambda: compute(ctx), what=settings.computation)
+    if not isinstance(result, Result):
+        raise ArtifactNameError(f"compute returned {type(result).__name__}, expected Result")
+    if RESULT in result.artifacts:
+        raise ArtifactNameError(f"{RESULT!r} is reserved for the summary; rename the artifact")
+    ctx.budget.check("artifact upload")
+    artifacts = {**result.artifacts, RESULT: {"computation": settings.computation, "date": day,
+                                              "summary": result.summary}}
+    metadata = {"run-id": ctx.run_id, "code-hash": settings.code_hash, "computation": settings.computation,
+                "business-date": day}
+    refs, manifest_key = store.write_set(
+        f"date={day}/", artifacts, metadata=metadata,
+        manifest_extra={"computation": settings.computation, "date": day, "run_id": ctx.run_id,
+                        "code_hash": settings.code_hash, "scheduled_time": scheduled_iso,
+                        "inputs": traffic.read, "outputs": traffic.written})
+    return {"summary": result.summary, "artifacts": [ref.key for ref in refs], "manifest_key": manifest_key,
+            "inputs": traffic.read, "outputs": traffic.written}
 
 
 def _published(store: ArtifactStore, computation: str, day: str) -> dict[str, Any] | None:

@@ -78,7 +78,8 @@ def test_the_stack_files_parse(stack: str) -> None:
                                                                        "python-dateutil==2.9.0.post0"],
                                                          exclude=["numpy", "python-dateutil"])
     runtime = cfg.layer("runtime").args
-    assert (runtime.include_runtime_packages, list(runtime.sdk_services)) == (True, ["s3", "dynamodb"])
+    assert (runtime.include_runtime_packages, list(runtime.sdk_services)) == (
+        True, ["s3", "dynamodb", *(["ssm"] if stack == "dev" else [])])  # ssm: dev's region-fetch
 
 
 def test_the_stack_runtime_is_the_default_of_every_layer_and_function() -> None:

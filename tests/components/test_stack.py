@@ -19,6 +19,11 @@ FUNCTION = "aws:lambda/function:Function"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-layers")]
 
 
+COMPUTATIONS = {"dev": ["daily-stats", "region-fetch", "sensor-stats"], "prod": ["daily-stats"]}
+PIPELINES = {"dev": ["sensor-etl", "region-services"], "prod": ["sensor-etl"]}
+"""Each stack file's components, in config order."""
+
+
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def graph(request: pytest.FixtureRequest) -> Graph:
     return synth(REPO / "__main__.py", stack=request.param)
@@ -27,8 +32,9 @@ def graph(request: pytest.FixtureRequest) -> Graph:
 def test_components_and_dashboard(graph: Graph) -> None:
     kinds = sorted((r.type.split(":")[-1], r.name) for r in graph.components())  # registration order is async
     assert kinds == sorted([("LayerBundle", "scientific"), ("LayerBundle", "plotting"), ("LayerBundle", "runtime"),
-                     ("ScheduledComputation", "daily-stats"), ("EtlPipeline", "sensor-etl"),
-                     ("AccessLogs", f"sciflow-{graph.stack}-access-logs")])
+                            *(("ScheduledComputation", name) for name in COMPUTATIONS[graph.stack]),
+                            *(("EtlPipeline", name) for name in PIPELINES[graph.stack]),
+                            ("AccessLogs", f"sciflow-{graph.stack}-access-logs")])
     dashboard = graph.find(f"sciflow-{graph.stack}", "aws:cloudwatch/dashboard:Dashboard")
     body = json.loads(dashboard.inputs["dashboardBody"])
     assert body["widgets"][0]["properties"]["markdown"].startswith("## Estimated monthly cost: $")
@@ -63,8 +69,8 @@ def test_no_mandatory_violations(graph: Graph) -> None:
 
 def test_cost_estimate_output(graph: Graph) -> None:
     estimates = graph.outputs["cost_estimate"]
-    assert [e["name"] for e in estimates] == ["layer scientific", "layer plotting", "layer runtime", "daily-stats",
-                                              "sensor-etl", "dashboard"]
+    assert [e["name"] for e in estimates] == ["layer scientific", "layer plotting", "layer runtime",
+                                              *COMPUTATIONS[graph.stack], *PIPELINES[graph.stack], "dashboard"]
     assert graph.outputs["cost_estimate_usd_month"] == pytest.approx(sum(e["total_usd"] for e in estimates),
                                                                       abs=0.01)
 

@@ -196,3 +196,16 @@ def test_a_manifest_of_another_date_or_computation_is_not_adopted(aws: Aws) -> N
     with pytest.raises(ComputationFailed) as err:
         run(aws, Counting())
     assert err.value.code == "ArtifactConflict"
+
+
+def test_a_refused_manifest_read_is_recorded_failed_not_left_running(aws: Aws) -> None:
+    """Reading back the published set is part of the run: an error there is a FAILED record and a raise."""
+    run(aws, Counting())
+    aws.dynamodb.update_item(TableName=TABLE, Key={"computation": {"S": "daily-stats"}, "date": {"S": "2026-03-01"}},
+                             UpdateExpression="SET #s = :f", ExpressionAttributeNames={"#s": "status"},
+                             ExpressionAttributeValues={":f": {"S": "FAILED"}})
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{FOLDER}manifest.json", Body=b"{not json")
+    with pytest.raises(ComputationFailed) as err:
+        run(aws, Counting(), scheduled_event(execution_id="exec-2"))
+    item = aws.item("2026-03-01")
+    assert item is not None and (item["status"]["S"], item["error_code"]["S"]) == ("FAILED", err.value.code)
