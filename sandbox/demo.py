@@ -202,7 +202,7 @@ def run_pipeline_samples(deployment: Any, name: str, dataset: str, prefix: str) 
 
 def ledger_items(deployment: Any, pipeline: str) -> list[dict[str, Any]]:
     """Every run item of ``pipeline``'s ledger."""
-    return _scan(deployment.client("dynamodb"), deployment.output(f"{pipeline}_table_name"))
+    return scan_table(deployment.client("dynamodb"), deployment.output(f"{pipeline}_table_name"))
 
 
 def pipeline_run(name: str, item: dict[str, Any], expected: str) -> PipelineRun:
@@ -255,7 +255,8 @@ def file_runs(deployment: Any, pipeline: str) -> set[str]:
             for e in page["executions"]}
 
 
-def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of ``table``, decoded to Python values (consistent reads, every page)."""
     from boto3.dynamodb.types import TypeDeserializer
 
     de = TypeDeserializer()

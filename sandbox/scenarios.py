@@ -115,9 +115,9 @@ def dataset_samples(dataset: str) -> tuple[dict[str, bytes], dict[str, str]]:
 
 
 def _run_status(deployment: Any, pipe: Any, key: str) -> tuple[str, str]:
-    from sandbox.demo import _scan
+    from sandbox.demo import ledger_items
 
-    items = _scan(deployment.client("dynamodb"), deployment.output(f"{pipe.name}_table_name"))
+    items = ledger_items(deployment, pipe.name)
     item = next((i for i in items if i.get("key") == key), None)
     if item is None:
         return "MISSING", ""

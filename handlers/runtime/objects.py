@@ -17,6 +17,8 @@ None
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.runtime.errors import SciflowError
@@ -59,22 +61,9 @@ def object_listed(s3: Any, bucket: str, key: str) -> bool:
 
 def object_exists(s3: Any, bucket: str, key: str) -> bool:
     """``HeadObject``, with S3's 403-for-missing resolved the same way as :func:`get_object_or_none`."""
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except Exception as exc:
-        if is_missing(exc):
-            return False
-        if error_code(exc) not in DENIED_CODES:
-            raise
-        denied = exc
-    try:
-        return object_listed(s3, bucket, key)
-    except Exception as exc:
-        if error_code(exc) not in DENIED_CODES:
-            raise
-        raise ObjectAccessDenied(f"s3://{bucket}/{key}: AccessDenied, and listing the key is denied too; grant "
-                                 "s3:ListBucket with an s3:prefix condition covering the key") from denied
+    answer = _read(s3, bucket, key, lambda: s3.head_object(Bucket=bucket, Key=key),
+                   "; grant s3:ListBucket with an s3:prefix condition covering the key")
+    return answer.found or answer.denied is not None
 
 
 def get_object_or_none(s3: Any, bucket: str, key: str, **kwargs: Any) -> dict[str, Any] | None:
@@ -87,11 +76,38 @@ def get_object_or_none(s3: Any, bucket: str, key: str, **kwargs: Any) -> dict[st
     botocore.exceptions.ClientError
         Any other S3 error, unchanged.
     """
+    answer = _read(s3, bucket, key, lambda: s3.get_object(Bucket=bucket, Key=key, **kwargs),
+                   ", so a missing object cannot be told from a refused read; grant s3:ListBucket on the bucket "
+                   "with an s3:prefix condition covering the key (and s3:GetObject on it)")
+    if answer.found:
+        return dict(answer.value)
+    if answer.denied is None:
+        return None
+    if "VersionId" not in kwargs:
+        raise ObjectAccessDenied(f"s3://{bucket}/{key} exists but the read was denied (check s3:GetObject on "
+                                 "the key and kms:Decrypt on the bucket's key)") from answer.denied
+    # the key exists; the version may not: only ListBucketVersions could tell, so say both
+    raise ObjectAccessDenied(f"s3://{bucket}/{key} version {kwargs['VersionId']}: AccessDenied (the version "
+                             "was deleted, or s3:GetObjectVersion/kms:Decrypt is missing)") from answer.denied
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a read of one key found: its result, nothing (missing), or an ``AccessDenied`` for a listed key."""
+
+    value: Any = None
+    found: bool = False
+    denied: BaseException | None = None
+
+
+def _read(s3: Any, bucket: str, key: str, read: Callable[[], Any], listing_denied: str) -> _Answer:
+    """``read()``; on ``AccessDenied``, list the exact key to tell a missing object from a refused read.
+    ``listing_denied`` ends the message when the listing is refused too."""
     try:
-        return dict(s3.get_object(Bucket=bucket, Key=key, **kwargs))
+        return _Answer(read(), found=True)
     except Exception as exc:
         if is_missing(exc):
-            return None
+            return _Answer()
         if error_code(exc) not in DENIED_CODES:
             raise
         denied = exc
@@ -100,14 +116,6 @@ def get_object_or_none(s3: Any, bucket: str, key: str, **kwargs: Any) -> dict[st
     except Exception as exc:
         if error_code(exc) not in DENIED_CODES:
             raise
-        raise ObjectAccessDenied(
-            f"s3://{bucket}/{key}: AccessDenied, and listing the key is denied too, so a missing object cannot "
-            "be told from a refused read; grant s3:ListBucket on the bucket with an s3:prefix condition "
-            "covering the key (and s3:GetObject on it)") from denied
-    if listed and "VersionId" not in kwargs:
-        raise ObjectAccessDenied(f"s3://{bucket}/{key} exists but the read was denied (check s3:GetObject on "
-                                 "the key and kms:Decrypt on the bucket's key)") from denied
-    if listed:  # the key exists; the version may not: only ListBucketVersions could tell, so say both
-        raise ObjectAccessDenied(f"s3://{bucket}/{key} version {kwargs['VersionId']}: AccessDenied (the version "
-                                 "was deleted, or s3:GetObjectVersion/kms:Decrypt is missing)") from denied
-    return None
+        raise ObjectAccessDenied(f"s3://{bucket}/{key}: AccessDenied, and listing the key is denied too"
+                                 f"{listing_denied}") from denied
+    return _Answer(denied=denied if listed else None)

@@ -14,6 +14,7 @@ from handlers.etl.datasets.sensor_readings import sample_files
 from sandbox.deploy import Deployment
 from sandbox.events import executed_states, invoke_schedule, put_object_created, wait_execution
 from synth.graph import Graph
+from tests.support.ledgers import pipeline_ledger
 from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("etl-e2e")
@@ -31,15 +32,6 @@ def graph() -> Graph:
 def stack(graph: Graph) -> Iterator[Deployment]:
     with deployed(graph) as deployment:
         yield deployment
-
-
-def ledger(stack: Deployment) -> dict[str, dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    table = str(stack.get(f"{PIPELINE}-runs-table").physical_name)
-    items = stack.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
-    decoded = [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
-    return {str(item["key"]): item for item in decoded}
 
 
 def put_without_event(stack: Deployment, key: str, body: bytes) -> None:
@@ -72,7 +64,7 @@ def test_batch_runs_each_input_once_and_records_the_schedule(stack: Deployment) 
 
     batch = fire(stack, datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     assert batch["status"] == "SUCCEEDED", batch
-    items = ledger(stack)
+    items = pipeline_ledger(stack, PIPELINE)
     assert sorted(items) == ["incoming/missed.csv", "incoming/uploaded.csv"]
     assert (items["incoming/uploaded.csv"]["source"], items["incoming/uploaded.csv"]["attempts"]) == ("upload", 1)
     assert (items["incoming/missed.csv"]["source"], items["incoming/missed.csv"]["status"]) == (
@@ -84,7 +76,7 @@ def test_batch_runs_each_input_once_and_records_the_schedule(stack: Deployment) 
 
     again = fire(stack, datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
     assert again["status"] == "SUCCEEDED"
-    assert ledger(stack) == items
+    assert pipeline_ledger(stack, PIPELINE) == items
     later = [arn for arn in file_runs(stack) if arn not in runs]
     assert len(later) == 2 and all("AlreadyProcessed" in executed_states(arn, aws=stack.aws) for arn in later)
     assert_batch_roles_used_their_grants(stack)

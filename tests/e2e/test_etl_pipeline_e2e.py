@@ -16,6 +16,7 @@ from handlers.etl.datasets.sensor_readings import SAMPLE_OUTCOMES, generate_fram
 from sandbox.deploy import Deployment
 from sandbox.events import executed_states, put_object, start_execution, wait_execution
 from synth.graph import Graph
+from tests.support.ledgers import pipeline_ledger
 from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("etl-e2e")
@@ -54,14 +55,9 @@ def run(stack: Deployment, key: str, body: bytes, pipeline: str = PIPELINE) -> t
 
 
 def ledger_item(stack: Deployment, key: str, pipeline: str = PIPELINE) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    table = physical(stack, f"{pipeline}-runs-table")
-    items = stack.client("dynamodb").scan(TableName=table)["Items"]
-    found = [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
-    matching = [item for item in found if item.get("key") == key]
-    assert len(matching) == 1, [i.get("key") for i in found]
-    return matching[0]
+    items = pipeline_ledger(stack, pipeline)
+    assert key in items, sorted(items)
+    return items[key]
 
 
 def object_keys(stack: Deployment, bucket: str, prefix: str) -> list[str]:

@@ -23,6 +23,7 @@ from handlers.etl.settings import object_id, run_id
 from sandbox.deploy import Deployment
 from sandbox.events import put_object, wait_execution
 from synth.graph import Graph
+from tests.support.ledgers import pipeline_ledger
 from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("real-s3-e2e")
@@ -43,15 +44,6 @@ def stack(graph: Graph) -> Iterator[Deployment]:
         yield deployment
 
 
-def _ledger(stack: Deployment) -> dict[str, dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    table = str(stack.get(f"{PIPELINE}-runs-table").physical_name)
-    items = stack.client("dynamodb").scan(TableName=table)["Items"]
-    rows = [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
-    return {str(row["key"]): row for row in rows}
-
-
 def _invoke(stack: Deployment, step: str, payload: dict[str, Any]) -> dict[str, Any]:
     name = str(stack.function(f"{PIPELINE}-{step}-fn").physical_name)
     response = stack.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
@@ -67,7 +59,7 @@ def test_keys_with_spaces_plus_equals_and_non_ascii_run_end_to_end(stack: Deploy
     assert event["detail"]["object"]["key"] == key  # EventBridge carries the stored key, not a URL-encoded one
     described = wait_execution(str(started[0].execution_arn), 120, aws=stack.aws)
     assert described["status"] == "SUCCEEDED", described
-    row = _ledger(stack)[key]
+    row = pipeline_ledger(stack, PIPELINE)[key]
     assert row["status"] == "COMPLETED"
     bucket = str(stack.bucket(f"{PIPELINE}-processed-bucket").physical_name)
     summary = json.loads(stack.client("s3").get_object(

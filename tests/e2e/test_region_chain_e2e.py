@@ -17,6 +17,7 @@ from handlers.etl.datasets.sensor_readings import sample_files
 from sandbox.deploy import Deployment
 from sandbox.events import deliver_s3_notices, invoke_schedule, put_object_created, wait_execution
 from synth.graph import Graph
+from tests.support.ledgers import pipeline_ledger
 from tests.support.programs import deployed, synth_program
 
 pytestmark = pytest.mark.xdist_group("region-chain-e2e")
@@ -33,14 +34,6 @@ def graph() -> Graph:
 def stack(graph: Graph) -> Iterator[Deployment]:
     with deployed(graph) as deployment:
         yield deployment
-
-
-def ledger(stack: Deployment, pipeline: str) -> dict[str, dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    table = str(stack.get(f"{pipeline}-runs-table").physical_name)
-    items = stack.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
-    return {str(i["key"]["S"]): {k: TypeDeserializer().deserialize(v) for k, v in i.items()} for i in items}
 
 
 def computation(stack: Deployment, name: str, day: str) -> dict[str, Any]:
@@ -63,7 +56,7 @@ def test_the_fetcher_feeds_the_pipeline_which_publishes_the_coverage_reports(sta
     assert len(started) == 1
     assert wait_execution(started[0], TIMEOUT_S, aws=stack.aws)["status"] == "SUCCEEDED"
 
-    item = ledger(stack, "region-services")["incoming/region-fetch/date=2026-03-02/region-services.jsonl"]
+    item = pipeline_ledger(stack, "region-services")["incoming/region-fetch/date=2026-03-02/region-services.jsonl"]
     assert (item["status"], item["source"]) == ("COMPLETED", "computation:region-fetch")
     assert item["rows_published"] == json.loads(run["summary"])["pairs"] > 5000
     names = sorted(key.rsplit("/", 1)[1] for key in item["output_keys"])

@@ -198,12 +198,19 @@ def test_layers_are_on_sys_path_and_later_layers_win(aws: EmbeddedAws) -> None:
     assert "/layers/" in origin
 
 
+def destination_queue(aws: EmbeddedAws, name: str) -> tuple[str, str]:
+    """A new queue the test functions' role may send to: (URL, ARN)."""
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn})
+    return url, arn
+
+
 def test_async_failure_retries_then_sends_the_destination_record(aws: EmbeddedAws) -> None:
     arn = create(aws, "fn", APP)
     sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName="fn-dlq")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
+    queue_url, queue_arn = destination_queue(aws, "fn-dlq")
     lam = aws.client("lambda")
     lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=1,
                                          DestinationConfig={"OnFailure": {"Destination": queue_arn}})
@@ -226,9 +233,7 @@ def test_async_failure_retries_then_sends_the_destination_record(aws: EmbeddedAw
 def test_async_success_goes_to_the_on_success_destination(aws: EmbeddedAws) -> None:
     create(aws, "fn", APP)
     sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName="fn-ok")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
+    queue_url, queue_arn = destination_queue(aws, "fn-ok")
     aws.client("lambda").put_function_event_invoke_config(
         FunctionName="fn", DestinationConfig={"OnSuccess": {"Destination": queue_arn}})
     aws.client("lambda").invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")
@@ -251,9 +256,7 @@ def test_timeout_and_out_of_memory_take_the_async_retry_and_failure_destination_
         '        block[::4096] = b"x" * len(block[::4096])\n    if mode == "marshal":')}
     create(aws, "fn", files, timeout=1, memory=memory)
     sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName="fn-failures")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    allow(aws, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn})
+    queue_url, queue_arn = destination_queue(aws, "fn-failures")
     lam = aws.client("lambda")
     lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=1,
                                          DestinationConfig={"OnFailure": {"Destination": queue_arn}})
