@@ -138,7 +138,6 @@ def location_settings(locations: Sequence[Location]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps([{"bucket": loc.bucket_name, "prefix": loc.prefix} for loc in locations])
 
 
-
 # --------------------------------------------------------------------------- stack config
 def _bucket_name(value: Any) -> str:
     if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
@@ -330,8 +329,7 @@ def resolve_inputs(items: Sequence[Location | InputArgs], outputs: Callable[[str
     >>> resolve_inputs([InputArgs(bucket="data", prefix="raw/")], {}.__getitem__)[0][0].bucket_arn
     'arn:aws:s3:::data'
     """
-    return [(resolve_location(item, outputs, key="inputs", index=i),
-             True if isinstance(item, Location) else item.list_objects) for i, item in enumerate(items)]
+    return _resolve_reads(items, outputs, key="inputs")
 
 
 def resolve_outputs(items: Sequence[Location | OutputArgs], inboxes: Callable[[str], Location]) -> list[Location]:
@@ -354,7 +352,13 @@ def resolve_sources(items: Sequence[Location | InputArgs], outputs: Callable[[st
         if isinstance(item, InputArgs) and item.pipeline is not None:
             raise Invalid("a pipeline's output cannot start another pipeline (its processed bucket sends no "
                           "events); use a computation or a bucket", ("sources", i, "pipeline"))
-    return [(resolve_location(item, outputs, key="sources", index=i),
+    return _resolve_reads(items, outputs, key="sources")
+
+
+def _resolve_reads(items: Sequence[Location | InputArgs], outputs: Callable[[str], Location], *, key: str
+                   ) -> list[tuple[Location, bool]]:
+    """``(Location, list_objects)`` of each read connection (a Python Location is always listed)."""
+    return [(resolve_location(item, outputs, key=key, index=i),
              True if isinstance(item, Location) else item.list_objects) for i, item in enumerate(items)]
 
 

@@ -145,15 +145,19 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
 
 def _build_pipeline(entry: PipelineEntry, built: Stack, tags: Mapping[str, str], logs: AccessLogs,
                     opts: pulumi.ResourceOptions) -> EtlPipeline:
-    check_function_size(entry.name, [str(n) for n in entry.args.layers], built.layers)
-    layers = [built.layers[str(n)].arn for n in entry.args.layers]
+    layers = _layer_arns(entry, built)
     return EtlPipeline(entry.name, replace(entry.args, layers=layers, tags=tags, access_logs=logs), opts=opts,
                        producers=built.output)
 
 
 def _build_computation(entry: ComputationEntry, built: Stack, tags: Mapping[str, str], logs: AccessLogs,
                        opts: pulumi.ResourceOptions) -> ScheduledComputation:
-    check_function_size(entry.name, [str(n) for n in entry.args.layers], built.layers)
-    layers = [built.layers[str(n)].arn for n in entry.args.layers]
+    layers = _layer_arns(entry, built)
     return ScheduledComputation(entry.name, replace(entry.args, layers=layers, tags=tags, access_logs=logs), opts=opts,
                                 producers=built.output, inboxes=built.inbox)
+
+
+def _layer_arns(entry: PipelineEntry | ComputationEntry, built: Stack) -> list[pulumi.Output[str]]:
+    """The ARNs of the entry's stack layers, after checking they fit one function with its code."""
+    check_function_size(entry.name, [str(n) for n in entry.args.layers], built.layers)
+    return [built.layers[str(n)].arn for n in entry.args.layers]

@@ -72,16 +72,14 @@ class RunLedger:
         previous = self.get(oid)
         attempts = int(previous.get("attempts", 1)) + 1 if previous else 1
         item = {**fields, KEY: oid, "status": PENDING, "created_at": now, "updated_at": now, "attempts": attempts}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#k)",
+                                     "ExpressionAttributeNames": {"#k": KEY}}
+        if reclaim_failed:
+            condition = {"ConditionExpression": "attribute_not_exists(#k) OR #s = :failed",
+                         "ExpressionAttributeNames": {"#k": KEY, "#s": "status"},
+                         "ExpressionAttributeValues": {":failed": {"S": FAILED}}}
         try:
-            if reclaim_failed:
-                self.client.put_item(TableName=self.table, Item=self._encode(item),
-                                     ConditionExpression="attribute_not_exists(#k) OR #s = :failed",
-                                     ExpressionAttributeNames={"#k": KEY, "#s": "status"},
-                                     ExpressionAttributeValues={":failed": {"S": FAILED}})
-            else:
-                self.client.put_item(TableName=self.table, Item=self._encode(item),
-                                     ConditionExpression="attribute_not_exists(#k)",
-                                     ExpressionAttributeNames={"#k": KEY})
+            self.client.put_item(TableName=self.table, Item=self._encode(item), **condition)
             return None
         except self.client.exceptions.ConditionalCheckFailedException:
             return self.get(oid) or {}

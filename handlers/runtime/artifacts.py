@@ -28,7 +28,7 @@ from typing import Any
 
 from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
-from handlers.runtime.objects import get_object_or_none, object_exists
+from handlers.runtime.objects import get_object_or_none, is_conflict, object_exists
 from handlers.runtime.sdk import require_s3_conditional_writes
 
 MANIFEST = "manifest.json"
@@ -55,6 +55,17 @@ class ArtifactRef:
         entry = asdict(self)
         entry.pop("existed")
         return entry
+
+
+def checksum_sha256(digest: str) -> str:
+    """S3's ``ChecksumSHA256`` (base64 of the raw digest) for a hex SHA-256.
+
+    Example
+    -------
+    >>> checksum_sha256(sha256_hex(b""))
+    '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='
+    """
+    return base64.b64encode(bytes.fromhex(digest)).decode()
 
 
 def sha256_hex(body: bytes) -> str:
@@ -179,12 +190,11 @@ class ArtifactStore:
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, Metadata=meta,
-                IfNoneMatch="*", ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),
+                IfNoneMatch="*", ChecksumSHA256=checksum_sha256(digest),
             )
             return ref
         except self.client.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+            if not is_conflict(exc):
                 raise
         return self._accept_existing(key, digest, len(body), ref.name, content_type)
 
@@ -248,8 +258,7 @@ class ArtifactStore:
                                                   MultipartUpload={"Parts": parts}, IfNoneMatch="*")
         except self.client.exceptions.ClientError as exc:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
-            if exc.response.get("Error", {}).get("Code", "") not in ("PreconditionFailed", "ConditionalRequestConflict",
-                                                                     "412"):
+            if not is_conflict(exc):
                 raise
             return self._accept_existing(key, digest.hexdigest(), size, name, content_type)
         except BaseException:

@@ -25,6 +25,8 @@ from handlers.runtime.errors import SciflowError
 
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
+"""A conditional write (``IfNoneMatch="*"``) found the key already there, or raced another write to it."""
 
 
 class ObjectAccessDenied(SciflowError):
@@ -51,6 +53,11 @@ def error_code(exc: BaseException) -> str | None:
 def is_missing(exc: BaseException) -> bool:
     """True for S3's "no such key/version" answers (the 404 family)."""
     return error_code(exc) in MISSING_CODES
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True when a write-once put (``IfNoneMatch="*"``) lost to an existing object (the 412 family)."""
+    return error_code(exc) in CONFLICT_CODES
 
 
 def object_listed(s3: Any, bucket: str, key: str) -> bool:

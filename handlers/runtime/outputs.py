@@ -20,14 +20,13 @@ Example
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from handlers.runtime.artifacts import checksum_sha256, sha256_hex
 from handlers.runtime.errors import ArtifactNameError, SettingsError
 from handlers.runtime.log import get_logger
-from handlers.runtime.objects import error_code
+from handlers.runtime.objects import is_conflict
 from handlers.runtime.sdk import require_s3_conditional_writes
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 SOURCE_METADATA = "sciflow-source"
 """The object metadata key (``x-amz-meta-sciflow-source``) naming who wrote an object: ``computation:<name>``."""
-_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 _MAX_KEY_BYTES = 1024
 
 
@@ -104,7 +102,7 @@ def write_output(ctx: RunContext, name: str, body: bytes | str, *, index: int = 
         folder = f"{ctx.computation}/date={ctx.business_date.isoformat()}/"
     key = output_key(location.prefix, folder, name)
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     client = ctx.s3_client
     if client is None:
         import boto3
@@ -116,9 +114,9 @@ def write_output(ctx: RunContext, name: str, body: bytes | str, *, index: int = 
     ref = OutputRef(location.bucket, key, digest, len(data))
     try:
         client.put_object(Bucket=location.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata,
-                          IfNoneMatch="*", ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode())
+                          IfNoneMatch="*", ChecksumSHA256=checksum_sha256(digest))
     except Exception as exc:
-        if error_code(exc) not in _CONFLICT_CODES:
+        if not is_conflict(exc):
             raise
         get_logger().warning("output already exists: left as is (write-once; the role may not read it back)",
                              extra={"uri": ref.uri})

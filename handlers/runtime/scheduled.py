@@ -380,13 +380,14 @@ def _published(store: ArtifactStore, computation: str, day: str) -> dict[str, An
     and a computation whose inputs changed since (it reads another component's growing output) does not fail
     on its own write-once artifacts."""
     folder = f"date={day}/"
-    manifest = store.read_json(store.key(folder, MANIFEST))
+    manifest_key = store.key(folder, MANIFEST)
+    manifest = store.read_json(manifest_key)
     if not isinstance(manifest, dict) or (manifest.get("computation"), manifest.get("date")) != (computation, day):
         return None
     result = store.read_json(store.key(folder, RESULT))
     return {"summary": result.get("summary", {}) if isinstance(result, dict) else {},
             "artifacts": [entry["key"] for entry in manifest.get("artifacts", [])],
-            "manifest_key": store.key(folder, MANIFEST),
+            "manifest_key": manifest_key,
             "inputs": manifest.get("inputs", []), "outputs": manifest.get("outputs", [])}
 
 
