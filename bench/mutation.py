@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = ("policy/policies/",)
 TESTS = ("tests/policy/test_iamdoc.py", "tests/policy/test_edges.py", "tests/policy/test_edges_packaging.py",
-         "tests/policy/test_edges_reliability.py",
+         "tests/policy/test_edges_reliability.py", "tests/policy/test_edges_loops.py",
          "tests/policy/test_cases.py",
          "tests/policy/test_iam.py",
          "tests/policy/test_public_access_encryption.py", "tests/policy/test_packaging_sfn_hygiene.py",

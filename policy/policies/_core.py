@@ -332,21 +332,22 @@ class _Index:
 
 
 # --------------------------------------------------------------------------- JSON documents
-def parse_json(ctx: Ctx, value: Any, what: str) -> Any:
+def parse_json(ctx: Ctx, value: Any, what: str, urn: str | None = None) -> Any:
     """A JSON property (IAM policy, ASL definition) as Python data; ``None`` when absent or unknown.
 
-    A document that is already a mapping is returned as is; invalid JSON is reported."""
+    A document that is already a mapping is returned as is; invalid JSON is reported (on ``urn``, the resource that
+    holds the document, when a stack policy reads another resource's property)."""
     if value is None or value is UNKNOWN:
         return None
     if isinstance(value, Mapping):
         return value
     if not isinstance(value, str):
-        ctx.report(f"{what} is a {type(value).__name__}, not a JSON document.")
+        ctx.report(f"{what} is a {type(value).__name__}, not a JSON document.", urn)
         return None
     try:
         return json.loads(value)
     except json.JSONDecodeError as err:
-        ctx.report(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.")
+        ctx.report(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.", urn)
         return None
 
 

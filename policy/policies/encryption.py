@@ -69,7 +69,7 @@ def _policy_docs(ctx: StackCtx, owner: PolicyResource, attached: list[PolicyReso
         if raw is UNKNOWN:
             docs.append(UNKNOWN)
         elif raw:
-            docs.append(parse_json(ctx, raw, f"{res.name} policy"))
+            docs.append(parse_json(ctx, raw, f"{res.name} policy", res.urn))
     return docs
 
 

@@ -1,0 +1,108 @@
+"""Edge cases found by mutation testing (``make mutation``, run 6): loops that must judge every item after one they
+skip, invalid documents that must be reported rather than crash the policy, and layer ARNs without a version.
+Each test pins one rule a surviving mutant (``continue`` -> ``break``, ``parse_json(None, ...)``, an off-by-one
+bound) had broken unseen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy.policies.packaging import known_public_layer
+from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
+from tests.policy.props import function, policy_doc, tls_deny
+from tests.policy.test_packaging_sfn_hygiene import FUNCTION, SMALL_LIMIT, fn, layer
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key id: a credential by its shape alone
+
+
+def _text(found: list[Any]) -> list[str]:
+    return [v.message.split("\n", 1)[1] for v in found]
+
+
+# --------------------------------------------------------------------------- every item after a skipped one
+@pytest.mark.parametrize(("first", "second"), [("", ACCESS_KEY), (ACCESS_KEY, "")])
+def test_env_secrets_are_found_after_an_empty_value(first: str, second: str) -> None:
+    """Whichever order the engine's map gives the variables, an empty value does not end the scan (swapping the
+    values of the same two names puts the empty one first in one of the two cases)."""
+    env = {"environment": {"variables": {"FIRST": first, "SECOND": second}}}
+    found = run_resource("lambda-function-env-no-secrets", FUNCTION, function(**env))
+    holder = "FIRST" if first else "SECOND"
+    assert _text(found) == [f"Environment variable {holder} holds what looks like a credential. Store it in Secrets "
+                            "Manager or SSM SecureString and pass its ARN or name."]
+
+
+def test_tls_deny_found_after_a_deny_without_condition() -> None:
+    """A Deny for everyone on every S3 action without a condition (e.g. with NotResource) is not the TLS deny,
+    and the statements after it are still read."""
+    bucket = Res(BUCKET, "b", {"id": "b-1", "bucket": "b-1"})
+    blanket = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "NotResource": "arn:aws:s3:::b-1/public/*"}
+
+    def verdict(*statements: dict[str, Any]) -> list[Any]:
+        pol = Res(BUCKET_POLICY, "p", {"bucket": "b-1", "policy": policy_doc(*statements)})
+        return run_stack("s3-bucket-tls-only", [bucket, pol])
+
+    assert verdict(blanket, tls_deny("s3")) == []
+    assert [v.urn for v in verdict(blanket)] == [bucket.urn]
+
+
+@pytest.mark.parametrize("before", ["unknown-log-group", "unmanaged-log-group"])
+def test_function_log_retention_judges_every_function(before: str) -> None:
+    """A function whose log group is unknown at preview (skipped) or already reported does not end the check."""
+    first = Res(FUNCTION, "a", {"name": "a", "loggingConfig": {"logGroup": UNKNOWN_STRING_VALUE}}
+                if before == "unknown-log-group" else {"name": "a"})
+    forever = Res(LOG_GROUP, "forever", {"name": "/aws/lambda/c"})
+    unmanaged, never = Res(FUNCTION, "b", {"name": "b"}), Res(FUNCTION, "c", {"name": "c"})
+    found = run_stack("lambda-function-log-retention", [first, forever, unmanaged, never])
+    reported = [v.urn for v in found if "can't run policy" not in v.message]
+    expected = ([first.urn] if before == "unmanaged-log-group" else []) + [unmanaged.urn, never.urn]
+    assert reported == expected, messages(found)
+    assert "never expires" in found[-1].message and "is not managed by the stack" in found[-2].message
+
+
+def test_unattached_layers_are_judged_after_an_attached_one() -> None:
+    """A layer no function uses is still measured on its own when an attached layer comes before it."""
+    used, lonely = layer("used", 2), layer("lonely", 21)
+    worker = fn("worker", [used])
+    found = run_stack("lambda-function-unzipped-size", [used, lonely, worker], config=SMALL_LIMIT)
+    assert [v.urn for v in found] == [lonely.urn], messages(found)
+    assert "on its own" in found[0].message
+
+
+# --------------------------------------------------------------------------- invalid documents: reported, not crashed
+@pytest.mark.parametrize("type_", ["aws:sqs/queuePolicy:QueuePolicy", "aws:sns/topicPolicy:TopicPolicy",
+                                   "aws:kms/key:Key"])
+def test_all_actions_reports_an_invalid_resource_policy(type_: str) -> None:
+    found = run_resource("aws-resourcepolicy-no-all-actions", type_, {"policy": '{"Statement": ['})
+    assert len(found) == 1 and _text(found)[0].startswith("policy is not valid JSON: "), messages(found)
+
+
+def test_tls_reports_an_invalid_bucket_policy_and_the_missing_deny() -> None:
+    """The invalid document is reported on the policy resource that holds it, the missing deny on the bucket."""
+    bucket = Res(BUCKET, "b", {"id": "b-1", "bucket": "b-1"})
+    broken = Res(BUCKET_POLICY, "p", {"bucket": "b-1", "policy": "{not json"})
+    found = run_stack("s3-bucket-tls-only", [bucket, broken])
+    texts = _text(found)
+    assert len(found) == 2 and texts[0].startswith("p policy is not valid JSON: "), messages(found)
+    assert texts[1].startswith("The bucket policy does not deny requests without TLS.")
+    assert [v.urn for v in found] == [broken.urn, bucket.urn]
+
+
+# --------------------------------------------------------------------------- layer ARNs
+@pytest.mark.parametrize(("arn", "name"), [
+    ("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312", "AWS SDK for pandas (awswrangler)"),
+    ("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16", "AWS SDK for pandas (awswrangler)"),
+    ("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPython", "Powertools for AWS Lambda (Python) v1"),
+    ("arn:aws:lambda:eu-west-1:336392948345:layer", None),
+    ("arn:aws:lambda:eu-west-1:336392948345:function:AWSSDKPandas-Python312", None),
+    ("arn:aws:lambda:eu-west-1:111122223333:layer:AWSSDKPandas-Python312:16", None),
+])
+def test_known_public_layer_by_layer_arn_with_or_without_version(arn: str, name: str | None) -> None:
+    """A layer ARN (``...:layer:<name>``, 7 fields) and a layer version ARN (8 fields) name the same publisher's
+    layer; fewer fields, another resource type or another account are not a known layer."""
+    entry = known_public_layer(arn)
+    assert (entry["name"] if entry else None) == name
