@@ -10,7 +10,7 @@ PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
 #: checkout; SCIFLOW_FULL_SUITE=1 fails a run that deselected or ran nothing (see tests/conftest.py)
 PYTEST := SCIFLOW_FULL_SUITE=1 $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install test lint test-concurrent demo preview policy bench clean mutation layer-proof bench-etl bench-etl-sweep test-etl-large lock
+.PHONY: install test lint test-concurrent demo preview policy bench clean mutation mutation-authz layer-proof bench-etl bench-etl-sweep test-etl-large lock
 
 install: $(STAMP)
 
@@ -43,9 +43,16 @@ policy: install
 	$(PY) -m policy.check __main__.py --stack dev
 
 # Mutation testing of the policy pack (mutmut, pinned; tens of minutes, not part of `make test`).
+MUTMUT := mutmut==3.8.1
+
 mutation: install
-	$(PY) -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
+	$(PY) -m pip install --quiet --disable-pip-version-check $(MUTMUT)
 	$(PY) -m bench.mutation
+
+# The same for the embedded AWS's IAM engine (sandbox/authz/, with its direct tests).
+mutation-authz: install
+	$(PY) -m pip install --quiet --disable-pip-version-check $(MUTMUT)
+	$(PY) -m bench.mutation --target authz
 
 demo: install
 	$(PY) -m sandbox demo --stack dev $(if $(RUNTIME),--runtime $(RUNTIME),)

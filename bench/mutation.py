@@ -1,11 +1,17 @@
-"""Mutation-test the policy pack: ``python -m bench.mutation [--paths ...] [--json]`` (``make mutation``).
+"""Mutation-test the security logic: ``python -m bench.mutation [--target policy|authz] [--json]``.
 
-Runs mutmut (pinned in requirements.txt) over ``policy/policies/`` in a private copy of the repository's
-tracked files (a fresh temporary directory, so two runs never collide and the work tree gets no
-``mutants/`` folder), with the policy unit tests (the awsguard-style cases, the direct tests of the
-document semantics, the stack cases; not the subprocess tests of ``policy.check``). Prints the survivors
-and, last, one JSON object: ``mutants``, ``killed``, ``survived``, ``timeout``, ``suspicious``,
-``no_tests``, ``kill_rate`` (killed + timeout over all tested mutants), ``seconds``, ``cpu_seconds``.
+Runs mutmut (pinned in the Makefile's ``mutation`` targets) over one target's source paths in a private copy of
+the repository's tracked files (a fresh temporary directory, so two runs never collide and the work tree gets no
+``mutants/`` folder), with that target's own fast unit tests (:data:`TARGETS`):
+
+* ``policy`` (``make mutation``): ``policy/policies/`` with the policy unit tests (the awsguard-style cases, the
+  direct tests of the document semantics, the stack cases; not the subprocess tests of ``policy.check``);
+* ``authz`` (``make mutation-authz``): ``sandbox/authz/`` (the embedded AWS's IAM engine) with the tests that
+  call it directly (``tests/sandbox/authz/`` and the missing-key answers of ``tests/handlers/test_runtime_objects.py``).
+
+Prints the survivors and, last, one JSON object: ``target``, ``mutants``, ``killed``, ``survived``, ``timeout``,
+``suspicious``, ``no_tests``, ``kill_rate`` (killed + timeout over all tested mutants), ``seconds``,
+``cpu_seconds``, ``modules`` (the same counts per module).
 
 Not part of ``make test``: a full run takes tens of minutes on two cores; results go in docs/BENCHMARKS.md.
 """
@@ -21,18 +27,36 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PATHS = ("policy/policies/",)
-TESTS = ("tests/policy/test_iamdoc.py", "tests/policy/test_edges.py", "tests/policy/test_edges_packaging.py",
-         "tests/policy/test_edges_reliability.py", "tests/policy/test_edges_loops.py",
-         "tests/policy/test_cases.py",
-         "tests/policy/test_iam.py",
-         "tests/policy/test_public_access_encryption.py", "tests/policy/test_packaging_sfn_hygiene.py",
-         "tests/policy/test_cost.py")
-#: Mutants mutmut may not judge: the module docstrings and the docs metadata do not change a verdict.
-DO_NOT_MUTATE = ("policy/policies/_sdk.py",)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one mutation run mutates and which tests judge the mutants."""
+
+    paths: tuple[str, ...]
+    tests: tuple[str, ...]
+    #: files mutmut may not mutate (their mutants cannot change a verdict)
+    do_not_mutate: tuple[str, ...] = ()
+
+
+TARGETS: dict[str, Target] = {
+    "policy": Target(
+        paths=("policy/policies/",),
+        tests=("tests/policy/test_iamdoc.py", "tests/policy/test_edges.py", "tests/policy/test_edges_packaging.py",
+               "tests/policy/test_edges_reliability.py", "tests/policy/test_edges_loops.py",
+               "tests/policy/test_cases.py", "tests/policy/test_iam.py",
+               "tests/policy/test_public_access_encryption.py", "tests/policy/test_packaging_sfn_hygiene.py",
+               "tests/policy/test_cost.py"),
+        # the module docstrings and the docs metadata do not change a verdict
+        do_not_mutate=("policy/policies/_sdk.py",)),
+    "authz": Target(
+        paths=("sandbox/authz/",),
+        tests=("tests/sandbox/authz/", "tests/handlers/test_runtime_objects.py")),
+}
 
 
 def _tracked_copy(dest: Path) -> None:
@@ -47,26 +71,28 @@ def _tracked_copy(dest: Path) -> None:
             shutil.copy2(src, target)
 
 
-def _config(paths: list[str], max_children: int) -> str:
+def _config(paths: list[str], target: Target) -> str:
     def toml_list(items: list[str] | tuple[str, ...]) -> str:
         return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
     return (
         "\n[tool.mutmut]\n"
         f"source_paths = {toml_list(paths)}\n"
-        f"pytest_add_cli_args_test_selection = {toml_list(TESTS)}\n"
+        f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         'pytest_add_cli_args = ["-p", "no:xdist", "-q", "-x"]\n'
-        f"do_not_mutate = {toml_list(DO_NOT_MUTATE)}\n"
+        f"do_not_mutate = {toml_list(target.do_not_mutate)}\n"
         'also_copy = ["policy", "components", "handlers", "synth", "sandbox", "pyproject.toml"]\n'
     )
 
 
-def run(paths: list[str], max_children: int, keep: bool) -> dict[str, object]:
+def run(target_name: str, paths: list[str] | None, max_children: int, keep: bool) -> dict[str, object]:
+    target = TARGETS[target_name]
+    paths = paths or list(target.paths)
     work = Path(tempfile.mkdtemp(prefix="sciflow-mutation-"))
     try:
         _tracked_copy(work)
         with (work / "pyproject.toml").open("a", encoding="utf-8") as fh:
-            fh.write(_config(paths, max_children))
+            fh.write(_config(paths, target))
         env = {**os.environ, "PYTHONPATH": str(work / "mutants")}  # mutmut runs the tests in mutants/
         started, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
@@ -79,12 +105,15 @@ def run(paths: list[str], max_children: int, keep: bool) -> dict[str, object]:
         results = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
                                  capture_output=True, text=True)
         counts: dict[str, int] = {}
+        modules: dict[str, dict[str, int]] = {}
         survivors: list[str] = []
         for line in results.stdout.splitlines():
             name, sep, status = line.strip().rpartition(": ")
             if not sep:
                 continue
             counts[status] = counts.get(status, 0) + 1
+            per_module = modules.setdefault(name.rsplit(".", 1)[0], {})  # module.x_function__mutmut_N
+            per_module[status] = per_module.get(status, 0) + 1
             if status == "survived":
                 survivors.append(name)
         tested_any = any(counts.get(k) for k in ("killed", "survived", "timeout", "suspicious"))
@@ -97,12 +126,13 @@ def run(paths: list[str], max_children: int, keep: bool) -> dict[str, object]:
         for name in survivors:
             print(f"survived: {name}")
         return {
-            "paths": paths, "mutants": sum(counts.values()), "killed": killed, "survived": survived,
-            "timeout": timeout, "suspicious": counts.get("suspicious", 0),
+            "target": target_name, "paths": paths, "mutants": sum(counts.values()), "killed": killed,
+            "survived": survived, "timeout": timeout, "suspicious": counts.get("suspicious", 0),
             "no_tests": counts.get("no tests", 0), "skipped": counts.get("skipped", 0),
             "kill_rate": round((killed + timeout) / tested, 4) if tested else None,
             "seconds": round(seconds, 1),
             "cpu_seconds": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 1),
+            "modules": dict(sorted(modules.items())),
             "work_dir": str(work) if keep else None,
         }
     finally:
@@ -112,13 +142,14 @@ def run(paths: list[str], max_children: int, keep: bool) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", nargs="+", default=list(DEFAULT_PATHS),
-                        help="source paths to mutate (default: policy/policies/)")
+    parser.add_argument("--target", choices=sorted(TARGETS), default="policy",
+                        help="what to mutate, with its own tests (default: policy)")
+    parser.add_argument("--paths", nargs="+", help="only these source paths of the target (default: all of them)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (mutmut show NAME there)")
     parser.add_argument("--json", action="store_true", help="print only the JSON object after the survivors")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.paths, args.max_children, args.keep)))
+    print(json.dumps(run(args.target, args.paths, args.max_children, args.keep)))
     return 0
 
 

@@ -82,11 +82,13 @@ def service_data(prefix: str) -> dict[str, Any]:
     return found
 
 
-@functools.lru_cache(maxsize=64)
-def iam_prefix(boto_service: str) -> str:
+def _iam_prefix(boto_service: str) -> str:
     """The IAM prefix of a boto3 service name (``stepfunctions`` -> ``states``), from botocore's model."""
     model = _service_model(boto_service)
     return str(model.metadata.get("signingName") or model.metadata.get("endpointPrefix") or boto_service)
+
+
+iam_prefix = functools.lru_cache(maxsize=64)(_iam_prefix)
 
 
 @functools.lru_cache(maxsize=64)
@@ -96,14 +98,16 @@ def _service_model(boto_service: str) -> Any:
     return botocore.session.get_session().get_service_model(boto_service)
 
 
-@functools.lru_cache(maxsize=64)
-def _operations_by_link(prefix: str) -> dict[str, list[str]]:
+def _index_operations_by_link(prefix: str) -> dict[str, list[str]]:
     by_link: dict[str, list[str]] = defaultdict(list)
     for name, privilege in service_data(prefix)["privileges"].items():
         match = re.search(r"API_([A-Za-z0-9]+)\.html", privilege.get("api_documentation_link") or "")
         if match:
             by_link[match.group(1)].append(name)
     return dict(by_link)
+
+
+_operations_by_link = functools.lru_cache(maxsize=64)(_index_operations_by_link)
 
 
 def privileges_for(prefix: str, operation: str, params: Mapping[str, Any]) -> list[str]:
@@ -133,8 +137,7 @@ def _versioned(name: str, privileges: Mapping[str, Any]) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=1024)
-def _template_regex(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+def _compile_template(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     variables: list[str] = []
     out: list[str] = []
     for part in re.split(r"(\$\{[^}]+\})", template):
@@ -145,6 +148,9 @@ def _template_regex(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
         else:
             out.append(re.escape(part))
     return re.compile("".join(out)), tuple(variables)
+
+
+_template_regex = functools.lru_cache(maxsize=1024)(_compile_template)
 
 
 def _stem(name: str) -> str:
@@ -210,8 +216,7 @@ def _fill_fixed(template: str, region: str, account: str) -> str:
     return template.replace("${Partition}", PARTITION).replace("${Region}", region).replace("${Account}", account)
 
 
-@functools.lru_cache(maxsize=512)
-def _input_wire_names(boto_service: str, operation: str) -> dict[str, str]:
+def _wire_names(boto_service: str, operation: str) -> dict[str, str]:
     """member name -> lower-cased wire name (header/querystring name) of an operation's input."""
     try:
         shape = _service_model(boto_service).operation_model(operation).input_shape
@@ -220,6 +225,16 @@ def _input_wire_names(boto_service: str, operation: str) -> dict[str, str]:
     if shape is None:
         return {}
     return {name: str(member.serialization.get("name") or name).lower() for name, member in shape.members.items()}
+
+
+_input_wire_names = functools.lru_cache(maxsize=512)(_wire_names)
+
+
+def clear_caches() -> None:
+    """Forget the memoized lookups (mutation testing clears them per test: a memo filled before mutmut's fork would
+    hide the mutant behind it). The loaded data and botocore models stay: they are read, not computed."""
+    for cached in (iam_prefix, _operations_by_link, _template_regex, _input_wire_names):
+        cached.cache_clear()
 
 
 def request_condition_keys(boto_service: str, operation: str, action: str,

@@ -166,34 +166,93 @@ def _ip(policy: str, value: str) -> bool:
 
 Comparison = Callable[[str, str], bool]
 
+
+# one comparison each: (policy value, request value) -> bool; named functions, not lambdas, so mutation testing
+# reaches them (docs/BENCHMARKS.md, "Sandbox authorization: mutation testing")
+def _string_equals(policy: str, value: str) -> bool:
+    return _literal(policy) == value
+
+
+def _string_equals_ignore_case(policy: str, value: str) -> bool:
+    return _literal(policy).lower() == value.lower()
+
+
+def _string_like(policy: str, value: str) -> bool:
+    return wildcard_match(policy, value)
+
+
+def _numeric_equals(policy: str, value: str) -> bool:
+    return _number(value) == _number(policy)
+
+
+def _numeric_less_than(policy: str, value: str) -> bool:
+    return _number(value) < _number(policy)
+
+
+def _numeric_less_than_equals(policy: str, value: str) -> bool:
+    return _number(value) <= _number(policy)
+
+
+def _numeric_greater_than(policy: str, value: str) -> bool:
+    return _number(value) > _number(policy)
+
+
+def _numeric_greater_than_equals(policy: str, value: str) -> bool:
+    return _number(value) >= _number(policy)
+
+
+def _date_equals(policy: str, value: str) -> bool:
+    return _date(value) == _date(policy)
+
+
+def _date_less_than(policy: str, value: str) -> bool:
+    return _date(value) < _date(policy)
+
+
+def _date_less_than_equals(policy: str, value: str) -> bool:
+    return _date(value) <= _date(policy)
+
+
+def _date_greater_than(policy: str, value: str) -> bool:
+    return _date(value) > _date(policy)
+
+
+def _date_greater_than_equals(policy: str, value: str) -> bool:
+    return _date(value) >= _date(policy)
+
+
+def _binary_equals(policy: str, value: str) -> bool:
+    return policy == value
+
+
 # base operator -> (compare(policy_value, request_value), negated, resolves variables)
 _BASE: dict[str, tuple[Comparison, bool, bool]] = {
-    "StringEquals": (lambda p, v: _literal(p) == v, False, True),
-    "StringNotEquals": (lambda p, v: _literal(p) == v, True, True),
-    "StringEqualsIgnoreCase": (lambda p, v: _literal(p).lower() == v.lower(), False, True),
-    "StringNotEqualsIgnoreCase": (lambda p, v: _literal(p).lower() == v.lower(), True, True),
-    "StringLike": (lambda p, v: wildcard_match(p, v), False, True),
-    "StringNotLike": (lambda p, v: wildcard_match(p, v), True, True),
-    "NumericEquals": (lambda p, v: _number(v) == _number(p), False, False),
-    "NumericNotEquals": (lambda p, v: _number(v) == _number(p), True, False),
-    "NumericLessThan": (lambda p, v: _number(v) < _number(p), False, False),
-    "NumericLessThanEquals": (lambda p, v: _number(v) <= _number(p), False, False),
-    "NumericGreaterThan": (lambda p, v: _number(v) > _number(p), False, False),
-    "NumericGreaterThanEquals": (lambda p, v: _number(v) >= _number(p), False, False),
-    "DateEquals": (lambda p, v: _date(v) == _date(p), False, False),
-    "DateNotEquals": (lambda p, v: _date(v) == _date(p), True, False),
-    "DateLessThan": (lambda p, v: _date(v) < _date(p), False, False),
-    "DateLessThanEquals": (lambda p, v: _date(v) <= _date(p), False, False),
-    "DateGreaterThan": (lambda p, v: _date(v) > _date(p), False, False),
-    "DateGreaterThanEquals": (lambda p, v: _date(v) >= _date(p), False, False),
-    "Bool": (lambda p, v: _literal(p).lower() == v.lower(), False, True),
-    "BinaryEquals": (lambda p, v: p == v, False, False),
+    "StringEquals": (_string_equals, False, True),
+    "StringNotEquals": (_string_equals, True, True),
+    "StringEqualsIgnoreCase": (_string_equals_ignore_case, False, True),
+    "StringNotEqualsIgnoreCase": (_string_equals_ignore_case, True, True),
+    "StringLike": (_string_like, False, True),
+    "StringNotLike": (_string_like, True, True),
+    "NumericEquals": (_numeric_equals, False, False),
+    "NumericNotEquals": (_numeric_equals, True, False),
+    "NumericLessThan": (_numeric_less_than, False, False),
+    "NumericLessThanEquals": (_numeric_less_than_equals, False, False),
+    "NumericGreaterThan": (_numeric_greater_than, False, False),
+    "NumericGreaterThanEquals": (_numeric_greater_than_equals, False, False),
+    "DateEquals": (_date_equals, False, False),
+    "DateNotEquals": (_date_equals, True, False),
+    "DateLessThan": (_date_less_than, False, False),
+    "DateLessThanEquals": (_date_less_than_equals, False, False),
+    "DateGreaterThan": (_date_greater_than, False, False),
+    "DateGreaterThanEquals": (_date_greater_than_equals, False, False),
+    "Bool": (_string_equals_ignore_case, False, True),
+    "BinaryEquals": (_binary_equals, False, False),
     "IpAddress": (_ip, False, False),
     "NotIpAddress": (_ip, True, False),
-    "ArnEquals": (lambda p, v: _arn_like(p, v), False, True),
-    "ArnLike": (lambda p, v: _arn_like(p, v), False, True),
-    "ArnNotEquals": (lambda p, v: _arn_like(p, v), True, True),
-    "ArnNotLike": (lambda p, v: _arn_like(p, v), True, True),
+    "ArnEquals": (_arn_like, False, True),
+    "ArnLike": (_arn_like, False, True),
+    "ArnNotEquals": (_arn_like, True, True),
+    "ArnNotLike": (_arn_like, True, True),
 }
 
 
