@@ -48,7 +48,7 @@ TARGETS: dict[str, Target] = {
         paths=("policy/policies/",),
         tests=("tests/policy/test_iamdoc.py", "tests/policy/test_edges.py", "tests/policy/test_edges_packaging.py",
                "tests/policy/test_edges_reliability.py", "tests/policy/test_edges_loops.py",
-               "tests/policy/test_cases.py", "tests/policy/test_iam.py",
+               "tests/policy/test_edges_iam_scope.py", "tests/policy/test_cases.py", "tests/policy/test_iam.py",
                "tests/policy/test_public_access_encryption.py", "tests/policy/test_packaging_sfn_hygiene.py",
                "tests/policy/test_cost.py"),
         # the module docstrings and the docs metadata do not change a verdict

@@ -34,6 +34,7 @@ from handlers.runtime.validators import Invalid
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,27 @@ class Location:
     role: str = "output"
     """What the location is to its producer, for error messages: ``output`` (what it publishes) or ``inbox``
     (where writers put files that start it)."""
+    account: pulumi.Input[str] | None = None
+    """External data only: the AWS account that owns the bucket; writes are pinned to it (``s3:ResourceAccount``,
+    see :func:`write_statements`). ``None``: the stack's own account."""
 
     def __post_init__(self) -> None:
         v.s3_prefix(self.prefix)
 
     @classmethod
-    def external(cls, bucket: str, prefix: str = "", kms_key_arn: str | None = None) -> Location:
-        """Data in a bucket no sciflow component of this stack owns.
+    def external(cls, bucket: str, prefix: str = "", kms_key_arn: str | None = None,
+                 account: str | None = None) -> Location:
+        """Data in a bucket no sciflow component of this stack owns (``account``: its owner, default the stack's).
 
         >>> Location.external("data", "raw/").bucket_arn
         'arn:aws:s3:::data'
         """
-        return cls(bucket, f"arn:aws:s3:::{bucket}", prefix, kms_key_arn)
+        return cls(bucket, f"arn:aws:s3:::{bucket}", prefix, kms_key_arn, account=account)
+
+    @property
+    def is_external(self) -> bool:
+        """No component of this stack produces it (:meth:`external`, or a Location built by hand)."""
+        return self.producer == ""
 
     def under(self, prefix: str) -> Location:
         """The same location narrowed to ``prefix``, which must lie inside this one's.
@@ -79,7 +89,8 @@ class Location:
         if not prefix.startswith(self.prefix):
             whose = f" of {self.producer.replace(':', ' ')!s}" if self.producer else ""
             raise Invalid(f"{prefix!r} is outside the {self.role}{whose} {self.prefix!r}")
-        return Location(self.bucket_name, self.bucket_arn, prefix, self.kms_key_arn, self.producer, self.role)
+        return Location(self.bucket_name, self.bucket_arn, prefix, self.kms_key_arn, self.producer, self.role,
+                        self.account)
 
 
 def _objects(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Input[str]:
@@ -112,20 +123,29 @@ def read_statements(location: Location, *, index: int, list_objects: bool = True
     return out
 
 
-def write_statements(location: Location, *, index: int) -> list[Statement]:
+def write_statements(location: Location, *, index: int, account: pulumi.Input[str] | None = None
+                     ) -> list[Statement]:
     """Write access to one output: ``s3:PutObject`` under the prefix only (no read, no list, no delete) and
     ``kms:GenerateDataKey`` on the output's own key (what an SSE-KMS ``PutObject`` needs; a multipart upload
     would need ``kms:Decrypt`` too, which :func:`handlers.runtime.outputs.write_output` never does).
 
+    An external bucket's name is global: the write is pinned to its owner with ``s3:ResourceAccount`` (the
+    location's ``account``, else ``account``, the stack's own), so a bucket of that name in another account (a
+    deleted one claimed again, a typo) never receives the data (policy ``iam-policy-foreign-bucket-owner-pinned``).
+
     Example
     -------
-    >>> [s.to_dict() for s in write_statements(Location.external("d", "in/", "arn:k"), index=0)]
+    >>> [s.to_dict() for s in write_statements(Location.external("d", "in/", "arn:k"), index=0,
+    ...                                        account="123456789012")]
     ... # doctest: +NORMALIZE_WHITESPACE
-    [{'Sid': 'WriteOutput0', 'Effect': 'Allow', 'Action': 's3:PutObject', 'Resource': 'arn:aws:s3:::d/in/*'},
+    [{'Sid': 'WriteOutput0', 'Effect': 'Allow', 'Action': 's3:PutObject', 'Resource': 'arn:aws:s3:::d/in/*',
+      'Condition': {'StringEquals': {'s3:ResourceAccount': '123456789012'}}},
      {'Sid': 'EncryptOutput0', 'Effect': 'Allow', 'Action': 'kms:GenerateDataKey', 'Resource': 'arn:k'}]
     """
+    owner = location.account if location.account is not None else account
+    pin = (Condition("StringEquals", "s3:ResourceAccount", (owner,)),) if location.is_external and owner else ()
     out = [Statement(sid=f"WriteOutput{index}", actions=("s3:PutObject",),
-                     resources=(_objects(location.bucket_arn, location.prefix),))]
+                     resources=(_objects(location.bucket_arn, location.prefix),), conditions=pin)]
     if location.kms_key_arn is not None:
         out.append(Statement(sid=f"EncryptOutput{index}", actions=("kms:GenerateDataKey",),
                              resources=(location.kms_key_arn,)))
@@ -142,6 +162,12 @@ def location_settings(locations: Sequence[Location]) -> pulumi.Output[str]:
 def _bucket_name(value: Any) -> str:
     if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
         raise Invalid(f"{v.show(value)} is not an S3 bucket name")
+    return value
+
+
+def _account_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ACCOUNT.match(value):
+        raise Invalid(f"{v.show(value)} is not an AWS account id (12 digits)")
     return value
 
 
@@ -196,10 +222,15 @@ class OutputArgs:
                               doc="narrow to this key prefix (inside the pipeline's inbox); default: all of it")
     kms_key_arn: str | None = knob(None, check=v.optional(v.arn),
                                    doc="key of an external bucket (GenerateDataKey only)")
+    account: str | None = knob(None, check=v.optional(_account_id),
+                               doc="AWS account that owns the external bucket (writes are pinned to it with "
+                                   "`s3:ResourceAccount`); default: the stack's own account")
 
     def __post_init__(self) -> None:
         validate(self)
         _exactly_one(self, ("pipeline", "bucket"))
+        if self.account is not None and self.bucket is None:
+            raise Invalid("only for an external bucket (a pipeline's inbox is in this stack)", ("account",))
 
     @property
     def producer(self) -> str:
@@ -311,7 +342,8 @@ def resolve_location(item: Location | InputArgs | OutputArgs, lookup: Callable[[
         return item
     try:
         if item.bucket is not None:
-            return Location.external(item.bucket, item.prefix or "", item.kms_key_arn)
+            owner = item.account if isinstance(item, OutputArgs) else None  # reads are not pinned
+            return Location.external(item.bucket, item.prefix or "", item.kms_key_arn, owner)
         produced = lookup(item.producer)
         return produced if item.prefix is None else produced.under(item.prefix)
     except KeyError:

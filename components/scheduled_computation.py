@@ -161,10 +161,12 @@ def artifact_prefix(name: str, args: ScheduledComputationArgs) -> str:
 
 def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: pulumi.Input[str], *,
                         inputs: Sequence[tuple[Location, bool]] = (), outputs: Sequence[Location] = (),
-                        grants: Sequence[GrantArgs] = ()) -> list[Statement]:
+                        grants: Sequence[GrantArgs] = (), account: pulumi.Input[str] | None = None
+                        ) -> list[Statement]:
     """What the function may do beyond logs/tracing/key/DLQ: write-once artifacts, the ledger, read its inputs
     (``(location, list_objects)``, see :func:`components.connections.read_statements`), write its outputs
-    (:func:`components.connections.write_statements`) and the user's grants.
+    (:func:`components.connections.write_statements`; writes into external buckets pinned to their owner, by default
+    ``account``, the stack's own) and the user's grants.
 
     Example
     -------
@@ -180,7 +182,7 @@ def function_statements(bucket_arn: pulumi.Input[str], prefix: str, table_arn: p
                   resources=(table_arn,)),
         *(st for i, (location, listing) in enumerate(inputs)
           for st in read_statements(location, index=i, list_objects=listing)),
-        *(st for i, location in enumerate(outputs) for st in write_statements(location, index=i)),
+        *(st for i, location in enumerate(outputs) for st in write_statements(location, index=i, account=account)),
         *(grant.statement(i) for i, grant in enumerate(grants)),
     ]
 
@@ -348,7 +350,8 @@ class ScheduledComputation(pulumi.ComponentResource):
         resources = create_function(
             name, spec, statements=function_statements(self.bucket_arn, artifact_prefix(name, args), self.table_arn,
                                                        inputs=self.inputs, outputs=self.outputs,
-                                                       grants=args.grants),
+                                                       grants=args.grants,
+                                                       account=aws.get_caller_identity_output().account_id),
             kms_key=self.kms_key, dlq=self.dlq, parent=self, tags=self.tags)
         self.function = resources.function
         self.function_alias = resources.alias

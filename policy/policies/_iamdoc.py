@@ -13,7 +13,10 @@ Service Authorization Reference per service and is refreshed daily upstream; pin
   ``${BucketName}/${ObjectName}`` makes ``arn:aws:s3:::*/*`` wide and ``arn:aws:s3:::data/*`` scoped. A
   wildcard after a literal name prefix (``sciflow-dev-*``, a secret's ``name-??????`` suffix) scopes by the
   name prefix and is not wide. A wildcard account (``arn:aws:logs:*:*:*``) is wide; a wildcard region alone is
-  not (a named resource in every region is one logical resource, e.g. global tables).
+  not (a named resource in every region is one logical resource, e.g. global tables). Two SSM rules: AWS's
+  public parameters (``parameter/aws/service/...``, names customers cannot create) are public data, so a
+  wildcard account or name under that path is not wide; the hierarchy root (``parameter/``) is wide, because
+  ``GetParametersByPath`` on a path reads every parameter below it.
 - **Whether an action exists only on "*"**: no resource types in the Service Authorization Reference.
 - **Whether a statement is public**: ``Principal: "*"`` / ``{"AWS": "*"}`` / ``NotPrincipal`` in an Allow,
   unless a condition *really* restricts it (see :func:`restricting_condition`).
@@ -38,6 +41,10 @@ from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from typing import Any
 
+#: Condition keys that pin the *resource* of a request to one account or organization (a data perimeter).
+RESOURCE_OWNER_CONDITION_KEYS = frozenset(k.lower() for k in (
+    "aws:ResourceAccount", "aws:ResourceOrgID", "aws:ResourceOrgPaths", "s3:ResourceAccount",
+))
 #: Condition keys that can pin a '*' principal to one account, organization, source or network.
 RESTRICTING_CONDITION_KEYS = frozenset(k.lower() for k in (
     "aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths",
@@ -54,6 +61,12 @@ _ARN_KEYS = frozenset(("aws:sourcearn", "aws:principalarn", "lambda:functionarn"
 _MIN_PREFIX = {4: 8, 6: 16}
 _WILD = re.compile(r"[*?]")
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+#: Resource parts, per ARN service, that only AWS-owned public data can match (customers cannot create a parameter
+#: whose name starts with "aws" or "ssm"; AWS publishes its public parameters under /aws/service/).
+_PUBLIC_DATA = {"ssm": re.compile(r"^parameter/aws/service/")}
+#: Resource parts, per ARN service, that name a hierarchy's root: everything below it (GetParametersByPath is
+#: recursive: access to a path is access to every level under it).
+_ROOTS = {"ssm": ("parameter", "parameter/")}
 
 
 # --------------------------------------------------------------------------- Service Authorization data
@@ -160,6 +173,11 @@ def resource_wideness(pattern: str) -> str | None:
         return "the service is a wildcard"
     if _WILD.search(partition) and _literal_prefix(partition) == "":
         pass  # aws / aws-cn / aws-us-gov: the same resource in another partition is not a widening
+    public = _PUBLIC_DATA.get(service.lower())
+    if public is not None and public.match(_literal_prefix(resource)):
+        return None  # AWS's own public data in any account and region
+    if resource in _ROOTS.get(service.lower(), ()):
+        return "the path is the root of the hierarchy (every parameter below it)"
     templates = arn_templates(service)
     if account and _segment_wide(account) and any("${Account}" in t[1] for t in templates):
         return "the account is a wildcard"
@@ -220,9 +238,10 @@ def _restricting_value(key: str, operator: str, value: Any) -> bool:
     return True
 
 
-def restricting_condition(condition: Any) -> bool:
+def restricting_condition(condition: Any, keys: frozenset[str] = RESTRICTING_CONDITION_KEYS) -> bool:
     """Whether a Condition really narrows who may use an Allow: a restricting key (account, organization,
-    source ARN, VPC, network) under a positive operator, every value of which is specific.
+    source ARN, VPC, network; ``keys``, lower case, e.g. :data:`RESOURCE_OWNER_CONDITION_KEYS` for whose resources)
+    under a positive operator, every value of which is specific.
 
     Not restricting: ``*`` values, ``StringLike`` patterns that start with a wildcard, ``aws:SourceIp``
     ``0.0.0.0/0`` / ``::/0`` (or any network wider than IPv4 /8, IPv6 /16), an ARN pattern that is wide,
@@ -238,7 +257,7 @@ def restricting_condition(condition: Any) -> bool:
         for key, values in block.items():
             k = str(key).lower()
             vals = values if isinstance(values, list | tuple) else [values]
-            if k in RESTRICTING_CONDITION_KEYS and vals and all(_restricting_value(k, op, v) for v in vals):
+            if k in keys and vals and all(_restricting_value(k, op, v) for v in vals):
                 return True
     return False
 

@@ -10,23 +10,31 @@ The semantics (which actions a pattern grants, which resources are "wide", which
 wide resource (``"*"``, ``NotResource``, ``arn:aws:s3:::*/*``, ``...:table/*``, ``secret:*``,
 ``arn:aws:logs:*:*:*``) unless every action the statement grants has no resource types, i.e. AWS grants it
 only on ``"*"`` (X-Ray trace upload, log delivery, list calls). Users extend that with ``allowedActions``.
+
+``iam-policy-foreign-bucket-owner-pinned`` (a stack policy) looks at where data may be written: an S3 bucket name
+is global, so ``s3:PutObject`` on ``arn:aws:s3:::partner/*`` for a bucket this stack does not create sends data to
+whoever owns (or later claims) that name, unless the statement pins the owner with ``s3:ResourceAccount`` /
+``aws:ResourceAccount`` / ``aws:ResourceOrgID``.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Rules, SciflowResourcePolicy, parse_json, schema
+from ._core import MANDATORY, UNKNOWN, AnyPolicy, Ctx, Rules, SciflowResourcePolicy, StackCtx, parse_json, schema
 from ._iamdoc import (
+    RESOURCE_OWNER_CONDITION_KEYS,
     Statement,
     account_roots,
     action_matches,
     expand_action,
     parse_statements,
+    resource_wideness,
     restricting_condition,
     star_only,
 )
@@ -38,6 +46,7 @@ POLICY_DOCUMENT_TYPES = (
     "aws:iam/userPolicy:UserPolicy",
     "aws:iam/groupPolicy:GroupPolicy",
 )
+BUCKET = "aws:s3/bucket:Bucket"
 ATTACHMENT_TYPES = (
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/policyAttachment:PolicyAttachment",
@@ -75,19 +84,23 @@ EXFILTRATION_ACTIONS: tuple[str, ...] = (
     "kms:Decrypt",
 )
 
+#: Actions that put data into a bucket: on a bucket outside the stack, its owner receives the data.
+BUCKET_WRITE_ACTIONS: tuple[str, ...] = ("s3:PutObject", "s3:ReplicateObject")
+
 _MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+_S3_OBJECTS = re.compile(r"^arn:aws[a-z-]*:s3:::([^/]+)/")
 _ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
 
 
 # --------------------------------------------------------------------------- documents
-def documents(ctx: Ctx, args: ResourceValidationArgs) -> list[tuple[str, list[Statement]]]:
-    """The identity-policy documents of a resource as ``(label, statements)``."""
+def documents(ctx: Ctx, resource_type: str) -> list[tuple[str, list[Statement]]]:
+    """The identity-policy documents of a resource (``ctx``'s props) as ``(label, statements)``."""
     out: list[tuple[str, list[Statement]]] = []
-    if args.resource_type in POLICY_DOCUMENT_TYPES:
+    if resource_type in POLICY_DOCUMENT_TYPES:
         doc = parse_json(ctx, ctx.get("policy"), "policy")
         if doc is not None:
             out.append(("policy", parse_statements(doc)))
-    elif args.resource_type == ROLE:
+    elif resource_type == ROLE:
         for i, inline in enumerate(ctx.items(ctx.get("inlinePolicies"))):
             if inline is UNKNOWN or not isinstance(inline, Mapping):
                 continue
@@ -99,7 +112,7 @@ def documents(ctx: Ctx, args: ResourceValidationArgs) -> list[tuple[str, list[St
 
 
 def _each_allow(ctx: Ctx, args: ResourceValidationArgs) -> Iterable[tuple[str, Statement]]:
-    for label, sts in documents(ctx, args):
+    for label, sts in documents(ctx, args.resource_type):
         for st in sts:
             if st.allows:
                 yield f"{label} {st.where}", st
@@ -217,6 +230,62 @@ def _no_admin_attachment(ctx: Ctx, args: ResourceValidationArgs) -> None:
                        "workload calls.")
 
 
+def foreign_bucket_writes(st: Statement, own: Callable[[str], bool]) -> list[str]:
+    """The object ARNs an Allow lets its holder write into (:data:`BUCKET_WRITE_ACTIONS`) in buckets for which
+    ``own(name pattern)`` is false, unless a condition pins the resource owner (``s3:ResourceAccount`` ...).
+    Wide resources are left to ``iam-policy-no-star-resource``.
+
+    >>> st = parse_statements({"Statement": {"Effect": "Allow", "Action": "s3:PutObject",
+    ...                                      "Resource": ["arn:aws:s3:::partner/*", "arn:aws:s3:::mine/out/*"]}})[0]
+    >>> foreign_bucket_writes(st, lambda name: name == "mine")
+    ['arn:aws:s3:::partner/*']
+    """
+    if not st.allows or st.not_resources is not None or not st.granted(BUCKET_WRITE_ACTIONS):
+        return []
+    if restricting_condition(st.condition, RESOURCE_OWNER_CONDITION_KEYS):
+        return []
+    out = []
+    for r in st.resources:
+        match = _S3_OBJECTS.match(r)
+        if match and resource_wideness(r) is None and not own(match.group(1)):
+            out.append(r)
+    return out
+
+
+def _ignore(message: str, urn: str | None = None) -> None:
+    """Invalid documents are reported by the resource policies; the stack policy reads what parses."""
+
+
+def _foreign_writes(ctx: StackCtx) -> None:
+    quiet = Ctx({}, _ignore, ctx.config)
+    names: list[str] = []
+    unknown: list[Any] = []
+    for bucket in ctx.of_type(BUCKET):
+        name = quiet.get("bucket", props=bucket.props, default=quiet.get("id", props=bucket.props))
+        if isinstance(name, str) and name is not UNKNOWN:
+            names.append(name)
+        else:
+            unknown.append(bucket)
+
+    def own(pattern: str) -> bool:
+        return any(action_matches(pattern, name) for name in names)
+
+    for res in ctx.of_type(*_DOC_TYPES):
+        view = Ctx(res.props, _ignore, ctx.config, res.urn)
+        for label, sts in documents(view, res.resource_type):
+            for st in sts:
+                foreign = foreign_bucket_writes(st, own)
+                if foreign and unknown:
+                    ctx.prop(unknown[0], "bucket")  # a bucket of the stack may have that name: not decidable
+                elif foreign:
+                    actions = ", ".join(st.granted(BUCKET_WRITE_ACTIONS))
+                    ctx.report(f"{label} {st.where} lets its holder write ({actions}) into {', '.join(foreign)}: no "
+                               "bucket of this stack has that name and no condition pins the bucket's owner, so the "
+                               "data goes to whoever owns or later claims the name. Add Condition StringEquals "
+                               "s3:ResourceAccount '<owner account id>' (sciflow outputs: `account`), or write to a "
+                               "bucket of this stack.", res.urn)
+
+
 _DOC_TYPES = (*POLICY_DOCUMENT_TYPES, ROLE)
 _REPORTED = ("Unknown at preview (the document embeds ARNs of resources not yet created): the engine reports "
              "'can't run policy ... during preview' for the resource; the policy is enforced during "
@@ -297,6 +366,19 @@ IAM_ROLE_TRUST_NO_WILDCARD = _rules.resource(
     fix="Trust one service principal (e.g. lambda.amazonaws.com) with aws:SourceAccount / aws:SourceArn conditions "
         "(components/iam.py trust_policy), or name role ARNs.", refs=("checkov CKV_AWS_60", "checkov CKV_AWS_61"))
 
+IAM_POLICY_FOREIGN_BUCKET_OWNER_PINNED = _rules.stack(
+    "iam-policy-foreign-bucket-owner-pinned", "IAM policies may write into a bucket the stack does not create only "
+    "with a condition that pins the bucket's owner account.", (*_DOC_TYPES, BUCKET), _foreign_writes, Severity.HIGH,
+    why="S3 bucket names are global: s3:PutObject on arn:aws:s3:::<name>/* for a bucket outside the stack writes into "
+        "whichever account owns that name, including one that claimed it after the original was deleted (bucket "
+        "squatting) or a typo. A grant pinned with s3:ResourceAccount / aws:ResourceAccount / aws:ResourceOrgID only "
+        "reaches buckets of the named owner. Checked actions: " + ", ".join(BUCKET_WRITE_ACTIONS) + ".",
+    fix="Add Condition StringEquals s3:ResourceAccount '<owner account id>' (sciflow outputs to an external bucket do, "
+        "with the output's `account`, default the stack's own), or write to a bucket of this stack.",
+    unknown_doc="A bucket name unknown at preview might be the written one: the check is then not decidable and the "
+                "engine reports 'can't run policy'; documents unknown at preview are left to the other IAM policies.",
+    refs=("sciflow", "AWS data perimeters (aws:ResourceAccount)"))
+
 IAM_NO_AWS_MANAGED_POLICIES = _rules.resource(
     "iam-no-aws-managed-policies", "Roles, users and groups must not use AWS managed policies.",
     (*ATTACHMENT_TYPES, ROLE), _no_managed, Severity.MEDIUM, unknown="ignore",
@@ -325,6 +407,7 @@ POLICIES: list[AnyPolicy] = [
     IAM_POLICY_NO_DATA_EXFILTRATION,
     IAM_POLICY_NO_PASSROLE_STAR,
     IAM_ROLE_TRUST_NO_WILDCARD,
+    IAM_POLICY_FOREIGN_BUCKET_OWNER_PINNED,
     IAM_NO_AWS_MANAGED_POLICIES,
     IAM_NO_ADMINISTRATOR_ACCESS,
 ]

@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 
 from components.config import build_sequence, parse_stack_config
-from components.connections import Location, OutputArgs, write_statements
+from components.connections import Location, OutputArgs, resolve_location, write_statements
 from handlers.runtime import env
 from handlers.runtime.scheduled import InputLocation, Settings
+from handlers.runtime.validators import Invalid
 from policy.check import evaluate
 from synth.graph import Graph
 from tests.support.programs import synth_program
 
 EXT_KEY = "arn:aws:kms:ap-south-1:123456789012:key/ext"
+ACCOUNT = "123456789012"  # the mocks' caller identity
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
@@ -29,6 +31,29 @@ def test_write_statements_are_put_only() -> None:
          "Resource": "arn:aws:kms:ap-south-1:1:key/k"}]
     assert [s.to_dict() for s in write_statements(Location.external("x", "in/"), index=0)] == [
         {"Sid": "WriteOutput0", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::x/in/*"}]
+    inbox = Location("b", "arn:aws:s3:::b", "incoming/", producer="pipeline:sensor-etl", role="inbox")
+    assert write_statements(inbox, index=2, account=ACCOUNT)[0].conditions == ()  # a component's bucket
+
+
+@pytest.mark.parametrize(("location", "account", "owner"), [
+    (Location.external("x", "in/"), ACCOUNT, ACCOUNT),  # default: the stack's own account
+    (Location.external("x", "in/", account="210987654321"), ACCOUNT, "210987654321"),
+    (Location.external("x", "in/").under("in/daily/"), ACCOUNT, ACCOUNT),
+])
+def test_writes_into_an_external_bucket_are_pinned_to_its_owner(location: Location, account: str, owner: str
+                                                                 ) -> None:
+    statement = write_statements(location, index=0, account=account)[0].to_dict()
+    assert statement["Condition"] == {"StringEquals": {"s3:ResourceAccount": owner}}
+
+
+def test_output_account_is_for_external_buckets_only() -> None:
+    no_components: dict[str, Location] = {}
+    assert resolve_location(OutputArgs(bucket="drop-zone", account="210987654321"), no_components.__getitem__,
+                            key="outputs", index=0).account == "210987654321"
+    with pytest.raises(Invalid, match=r"account: only for an external bucket"):
+        OutputArgs(pipeline="sensor-etl", account="210987654321")
+    with pytest.raises(Invalid, match=r"account: '12345' is not an AWS account id \(12 digits\)"):
+        OutputArgs(bucket="drop-zone", account="12345")
 
 
 def test_config_outputs_parse() -> None:
@@ -65,7 +90,8 @@ def test_writer_may_only_put_into_its_outputs(graph: Graph) -> None:
         "EncryptOutput0": {"Sid": "EncryptOutput0", "Effect": "Allow", "Action": "kms:GenerateDataKey",
                            "Resource": pipe_key},
         "WriteOutput1": {"Sid": "WriteOutput1", "Effect": "Allow", "Action": "s3:PutObject",
-                         "Resource": "arn:aws:s3:::drop-zone/in/*"},
+                         "Resource": "arn:aws:s3:::drop-zone/in/*",
+                         "Condition": {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}},  # the stack's own
         "EncryptOutput1": {"Sid": "EncryptOutput1", "Effect": "Allow", "Action": "kms:GenerateDataKey",
                            "Resource": EXT_KEY},
     }

@@ -1,18 +1,19 @@
-"""Edge cases found by mutation testing (``make mutation``, run 6): loops that must judge every item after one they
-skip, invalid documents that must be reported rather than crash the policy, and layer ARNs without a version.
-Each test pins one rule a surviving mutant (``continue`` -> ``break``, ``parse_json(None, ...)``, an off-by-one
-bound) had broken unseen."""
+"""Edge cases found by mutation testing (``make mutation``, runs 6 and 7): loops that must judge every item after one
+they skip, invalid documents that must be reported rather than crash the policy, layer ARNs without a version, and
+the guards in front of a value's type or presence. Each test pins one rule a surviving mutant (``continue`` ->
+``break``, ``parse_json(None, ...)``, an off-by-one bound, ``or`` -> ``and`` in a guard) had broken unseen."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 
 from policy.policies.packaging import known_public_layer
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
 from tests.policy.props import function, policy_doc, tls_deny
-from tests.policy.test_packaging_sfn_hygiene import FUNCTION, SMALL_LIMIT, fn, layer
+from tests.policy.test_packaging_sfn_hygiene import FUNCTION, MIB, SMALL_LIMIT, fn, layer, layer_zip
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -106,3 +107,43 @@ def test_known_public_layer_by_layer_arn_with_or_without_version(arn: str, name:
     layer; fewer fields, another resource type or another account are not a known layer."""
     entry = known_public_layer(arn)
     assert (entry["name"] if entry else None) == name
+
+
+# --------------------------------------------------------------------------- guards
+def test_env_secrets_skip_values_that_are_not_text() -> None:
+    """A number (the engine sends ints as floats) is not scanned as text; the variables after it still are."""
+    env = {"environment": {"variables": {"WORKERS": 4, "RETRIES": 3.0, "KEY": ACCESS_KEY}}}
+    found = run_resource("lambda-function-env-no-secrets", FUNCTION, function(**env))
+    assert [t.split(" holds")[0] for t in _text(found)] == ["Environment variable KEY"], messages(found)
+
+
+def test_runtime_absent_is_not_judged_against_the_allowed_list() -> None:
+    config = {"allowedRuntimes": ["python3.12"]}
+    assert run_resource("lambda-function-runtime-supported", FUNCTION, function(runtime=None), config=config) == []
+    found = run_resource("lambda-function-runtime-supported", FUNCTION, function(runtime="python3.13"), config=config)
+    assert len(found) == 1 and "Runtime python3.13 is deprecated or not allowed" in found[0].message
+
+
+def test_layers_linked_by_dependency_when_the_whole_list_is_unknown() -> None:
+    """``layers`` computed as a whole (``arn.apply(lambda a: [a])``) is unknown at preview: the layers the function
+    depends on are still counted."""
+    sci = layer("sci", 12)
+    sci.props["arn"] = UNKNOWN_STRING_VALUE
+    over = Res(FUNCTION, "over", function(name="over", layers=UNKNOWN_STRING_VALUE,
+                                          code=pulumi.FileArchive(layer_zip("over", 9))), deps={"layers": ["sci"]})
+    found = run_stack("lambda-function-unzipped-size", [sci, over], config=SMALL_LIMIT)
+    assert [v.urn for v in found if "can't run policy" not in v.message] == [over.urn], messages(found)
+    assert f"sci {12 * MIB / MIB:.1f} MiB" in found[0].message
+
+
+def test_an_unknown_layer_arn_takes_an_unnamed_dependency_only() -> None:
+    """Two unknown ARNs and one known: the dependency named by its ARN does not fill an unknown place, so one
+    unknown stays unresolved and is reported by lambda-function-external-layers."""
+    named, unnamed = layer("named", 1), layer("unnamed", 1)
+    unnamed.props["arn"] = UNKNOWN_STRING_VALUE
+    refs = [UNKNOWN_STRING_VALUE, UNKNOWN_STRING_VALUE, str(named.props["arn"])]
+    worker = Res(FUNCTION, "worker", function(name="worker", layers=refs, code=pulumi.FileArchive(layer_zip("w", 1))),
+                 deps={"layers": ["named", "unnamed"]})
+    found = run_stack("lambda-function-external-layers", [named, unnamed, worker])
+    assert [v.urn for v in found] == [worker.urn], messages(found)
+    assert "1 layer ARN(s) unknown at preview and not linked to a layer in the stack" in found[0].message
