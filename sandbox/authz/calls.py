@@ -100,11 +100,14 @@ class ApiCall:
 
 
 def global_context(call: ApiCall) -> dict[str, str]:
-    """Global condition keys present in every request."""
+    """Global condition keys present in every request. Every resource of the sandbox is in its one account, so
+    that account owns the resource (``aws:ResourceAccount``, and S3's own ``s3:ResourceAccount``)."""
     return {
         "aws:SecureTransport": "true" if call.secure_transport else "false",
         "aws:RequestedRegion": call.region,
         "aws:SourceIp": call.source_ip,
+        "aws:ResourceAccount": call.account,
+        **({"s3:ResourceAccount": call.account} if call.service == "s3" else {}),
         **now_context(),
         **call.extra_context,
     }

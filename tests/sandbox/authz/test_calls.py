@@ -11,6 +11,7 @@ from requests.structures import CaseInsensitiveDict
 
 from sandbox.authz import catalog
 from sandbox.authz.calls import ApiCall, NoFacts, authorizations
+from sandbox.authz.conditions import condition_block_holds
 from sandbox.authz.errors import denial_message, error_response
 from sandbox.authz.policy import AuthRequest, Decision, Principal
 
@@ -73,6 +74,18 @@ def test_request_condition_keys_from_the_model() -> None:
     assert request.context["aws:RequestedRegion"] == R
     put = authorizations(ApiCall("s3", "PutObject", {"Bucket": "b", "Key": "k", "IfNoneMatch": "*"}, R, A), ROLE)
     assert put[0].context["s3:if-none-match"] == "*"
+
+
+def test_the_sandbox_account_owns_every_resource() -> None:
+    """A write pinned to its bucket's owner (s3:ResourceAccount, as sciflow outputs into external buckets are) holds
+    for the sandbox's account and fails for another."""
+    [put] = authorizations(ApiCall("s3", "PutObject", {"Bucket": "drop-zone", "Key": "in/a.csv"}, R, A), ROLE)
+    assert put.context["s3:ResourceAccount"] == put.context["aws:ResourceAccount"] == A
+    assert condition_block_holds({"StringEquals": {"s3:ResourceAccount": A}}, put.context)
+    assert not condition_block_holds({"StringEquals": {"s3:ResourceAccount": "210987654321"}}, put.context)
+    [send] = authorizations(ApiCall("sqs", "SendMessage", {"QueueUrl": f"https://sqs.{R}.amazonaws.com/{A}/q",
+                                                            "MessageBody": "x"}, R, A), ROLE)
+    assert send.context["aws:ResourceAccount"] == A and "s3:ResourceAccount" not in send.context
 
 
 class Facts(NoFacts):
