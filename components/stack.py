@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -91,13 +92,18 @@ def stack_tags(cfg: StackConfig, *, project: str, stack: str) -> dict[str, str]:
     return {"project": project, "stack": stack, **dict(cfg.tags)}
 
 
-def provided_by(layer: LayerEntry, earlier: Mapping[str, LayerBundle]) -> list[LayerBundle]:
-    """The layers a layer is smoke-tested with: for a layer that excludes packages, the earlier layers of the
-    same runtime and architecture, which are the ones expected to provide them."""
+def provided_by(layer: LayerEntry, earlier: Sequence[LayerEntry]) -> list[str]:
+    """The names of the layers a layer is smoke-tested with: for a layer that excludes packages, the earlier
+    layers of the same runtime and architecture, which are the ones expected to provide them."""
     if not layer.args.exclude:
         return []
-    return [bundle for bundle in earlier.values()
-            if (bundle.build.runtime, bundle.build.architecture) == (layer.args.runtime, layer.args.architecture)]
+    return [entry.name for entry in earlier
+            if (entry.args.runtime, entry.args.architecture) == (layer.args.runtime, layer.args.architecture)]
+
+
+def layer_lock(layer: LayerEntry) -> Path:
+    """The lock file a stack layer installs from: its own ``lockFile``, else ``locks/<name>-<runtime>-<arch>.txt``."""
+    return layer.args.lock_file or lock_file_for(layer.name, layer.args.runtime, layer.args.architecture)
 
 
 def check_function_size(name: str, layer_names: Sequence[str], layers: Mapping[str, LayerBundle]) -> None:
@@ -116,10 +122,9 @@ def build_stack(cfg: StackConfig, *, project: str, stack: str) -> Stack:
     built = Stack(provider=provider)
     # every bucket of the stack logs its server access here (one log bucket per stack)
     logs = AccessLogs(f"sciflow-{stack}-access-logs", AccessLogsArgs(tags=tags), opts=opts)
-    for layer in cfg.layers:
-        lock = layer.args.lock_file or lock_file_for(layer.name, layer.args.runtime, layer.args.architecture)
-        args = replace(layer.args, provided_by=provided_by(layer, built.layers), tags=tags, lock_file=lock,
-                       access_logs=logs)
+    for index, layer in enumerate(cfg.layers):
+        providers = [built.layers[name] for name in provided_by(layer, cfg.layers[:index])]
+        args = replace(layer.args, provided_by=providers, tags=tags, lock_file=layer_lock(layer), access_logs=logs)
         built.layers[layer.name] = LayerBundle(layer.name, args, opts=opts)
     watched = Watched()
     pipelines = {entry.name: entry for entry in cfg.pipelines}

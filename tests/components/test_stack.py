@@ -9,7 +9,7 @@ import pytest
 
 from components.config import LayerEntry, StackConfig
 from components.layer_bundle import LayerBundleArgs
-from components.stack import stack_tags
+from components.stack import layer_lock, provided_by, stack_tags
 from policy.check import evaluate
 from synth import synth
 from synth.graph import Graph
@@ -90,3 +90,15 @@ def test_functions_take_runtime_and_architecture_from_stack_config() -> None:
     functions = {r.name: (r.inputs["runtime"], *r.inputs["architectures"]) for r in graph.by_type(FUNCTION)}
     assert functions.pop("daily-stats-fn") == ("python3.12", "arm64")
     assert set(functions.values()) == {("python3.13", "x86_64")} and len(functions) == 5
+
+
+def test_a_layer_with_exclusions_is_provided_by_the_earlier_layers_of_its_runtime_and_architecture() -> None:
+    def entry(name: str, runtime: str = "python3.11", **args: object) -> LayerEntry:
+        return LayerEntry(name, LayerBundleArgs(requirements=["numpy==2.2.6"], runtime=runtime, **args))  # type: ignore[arg-type]
+
+    sci, sci12, arm = entry("sci"), entry("sci12", "python3.12"), entry("arm", architecture="arm64")
+    plot = entry("plot", exclude=["numpy"])
+    assert provided_by(plot, [sci, sci12, arm]) == ["sci"]
+    assert provided_by(sci, []) == [] and provided_by(entry("alone"), [sci]) == []  # nothing excluded: none
+    assert layer_lock(plot) == REPO / "locks" / "plot-python3.11-x86_64.txt"
+    assert layer_lock(entry("own", lock_file=Path("x.txt"))) == Path("x.txt")

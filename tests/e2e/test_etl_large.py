@@ -2,8 +2,9 @@
 partitions) in the embedded AWS: every row is accounted for and nothing is lost between partitions.
 
 In ``make test`` the file has 300,000 rows (two partitions, about a minute on a busy 2-core machine);
-``make test-etl-large`` runs the same test on 2,000,000 rows (``SCIFLOW_ETL_LARGE_ROWS``). Memory per step is
-measured by ``python -m bench.etl`` (the embedded AWS runs handlers in-process, so it cannot measure it)."""
+``make test-etl-large`` runs the same test on 2,000,000 rows (``SCIFLOW_ETL_LARGE_ROWS``). The deployment is
+isolated (worker processes on the dev stack's layers), so each step runs within the function's 1,024 MB or is
+killed as ``Runtime.OutOfMemory``; memory per step is measured by ``python -m bench.etl``."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ ROWS = int(os.environ.get("SCIFLOW_ETL_LARGE_ROWS", "300000"))
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Deployment]:
     graph: Graph = synth_program("etl_large", stack=None, sandbox=True)
-    with deployed(graph) as deployment:
+    with deployed(graph, isolated=True) as deployment:
         yield deployment
 
 

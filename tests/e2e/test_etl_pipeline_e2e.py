@@ -16,6 +16,7 @@ from handlers.etl.datasets.sensor_readings import SAMPLE_OUTCOMES, generate_fram
 from sandbox.deploy import Deployment
 from sandbox.events import executed_states, put_object, start_execution, wait_execution
 from synth.graph import Graph
+from tests.support.layers import cold_starts
 from tests.support.ledgers import pipeline_ledger
 from tests.support.programs import deployed, synth_program
 
@@ -32,7 +33,7 @@ def graph() -> Graph:
 
 @pytest.fixture(scope="module")
 def stack(graph: Graph) -> Iterator[Deployment]:
-    with deployed(graph) as deployment:
+    with deployed(graph, isolated=True) as deployment:
         yield deployment
 
 
@@ -218,6 +219,23 @@ def test_same_object_version_delivered_twice_is_processed_once(stack: Deployment
     assert executed_states(second_arn, aws=stack.aws) == ["Ingest", "IsDuplicate", "AlreadyProcessed"]
     assert object_keys(stack, f"{PIPELINE}-processed-bucket", f"{PIPELINE}/published/") == before
     assert ledger_item(stack, "incoming/twice.csv")["execution_id"] == first_arn
+
+
+def test_the_same_event_started_twice_at_once_is_processed_once(stack: Deployment) -> None:
+    """Two executions of one object version started together: each Ingest can run in its own worker process (the
+    deployment is isolated), and the ledger's conditional claim lets exactly one of them through."""
+    body = to_csv(generate_frame(120, seed=37))
+    arn, event = drop_file(stack, "incoming/raced.csv", body)
+    twin = start_execution(stack, f"{PIPELINE}-sfn", event, name="redelivered-raced")
+    assert {wait_execution(a, TIMEOUT_S, aws=stack.aws)["status"] for a in (arn, twin)} == {"SUCCEEDED"}
+    paths = {a: executed_states(a, aws=stack.aws) for a in (arn, twin)}
+    skipped = [a for a, states in paths.items() if states == ["Ingest", "IsDuplicate", "AlreadyProcessed"]]
+    assert len(skipped) == 1, paths
+    [winner] = set(paths) - set(skipped)
+    assert paths[winner][-1] != "AlreadyProcessed"
+    assert ledger_item(stack, "incoming/raced.csv")["execution_id"] == winner
+    assert cold_starts(stack, physical(stack, f"{PIPELINE}-ingest-fn")) >= 1
+    assert stack.aws.shadowed_layer_packages == {}
 
 
 def test_object_outside_the_prefix_starts_nothing(stack: Deployment) -> None:

@@ -17,6 +17,7 @@ from sandbox.deploy import Deployment
 from sandbox.events import invoke_schedule
 from synth.graph import Graph
 from tests.support.lambda_context import LambdaContext
+from tests.support.layers import cold_starts
 from tests.support.programs import deployed, synth_program
 
 KOLKATA_1600 = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
@@ -33,7 +34,7 @@ def graph() -> Graph:
 @pytest.fixture(scope="module")
 def stack(graph: Graph) -> Iterator[Deployment]:
     """One deployment for the module (deploying is the slow part); every test uses its own dates."""
-    with deployed(graph) as deployment:
+    with deployed(graph, isolated=True) as deployment:
         yield deployment
 
 
@@ -76,6 +77,15 @@ def test_scheduled_event_at_1600_kolkata_writes_the_date_folder_and_success(stac
     row = ledger(stack, "2026-03-01")
     assert (row["status"]["S"], row["attempts"]["N"]) == ("SUCCESS", "1")
     assert json.loads(row["summary"]["S"])["anomalies"] == 3
+
+
+def test_the_handler_runs_in_a_worker_on_the_dev_layers_alone(stack: Deployment) -> None:
+    """The deployment is isolated: daily_stats imports pandas and matplotlib from the dev stack's layers in a worker
+    process (its cold start reports the init phase), nothing from this venv shadows them."""
+    result = invoke_schedule(stack, "daily-stats-schedule", datetime(2026, 3, 4, 10, 30, tzinfo=UTC))
+    assert result.succeeded, result.payload
+    assert cold_starts(stack, stack.function("daily-stats-fn").physical_name) >= 1
+    assert stack.aws.shadowed_layer_packages == {}
 
 
 def test_run_logs_start_and_finish_with_duration_and_peak_memory_as_json(stack: Deployment) -> None:

@@ -45,14 +45,21 @@ def synth_program(name: str, *, stack: str | None = "test", config: Mapping[str,
 
 
 @contextmanager
-def deployed(graph: Graph) -> Iterator[Deployment]:
+def deployed(graph: Graph, *, isolated: bool = False) -> Iterator[Deployment]:
     """``graph`` deployed into a fresh embedded AWS with IAM enforced, alive for the block.
 
-    The programs under test attach no layers, so their Lambda code runs in this process (with the venv's
-    numpy/pandas); ``make demo`` (tests/e2e/test_demo.py) runs the dev stack's real layers in worker processes.
+    By default the Lambda code runs in this process, with the venv's packages (the programs under test attach no
+    layers). ``isolated=True`` runs it as ``make demo`` does: in worker processes whose ``sys.path`` is the
+    function's code, its layers and the runtime's boto3, with memory, timeout and concurrency enforced; every
+    function gets the dev stack's real layers (:func:`tests.support.layers.attach_stack_layers`).
     """
     from sandbox.aws import embedded_aws  # moto: imported by the tests that deploy, not by every synth
     from sandbox.deploy import deploy
 
-    with embedded_aws(graph.region, iam=True) as aws:
-        yield deploy(graph, aws)
+    with embedded_aws(graph.region, iam=True, isolated=isolated) as aws:
+        deployment = deploy(graph, aws)
+        if isolated:
+            from tests.support.layers import attach_stack_layers
+
+            attach_stack_layers(deployment)
+        yield deployment
