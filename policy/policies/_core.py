@@ -96,7 +96,6 @@ class Ctx:
         self.config = config
         self.urn = urn
         self.unknowns: list[UnknownValueError] = []
-        self.reported = 0
 
     def get(self, *path: str | int, default: Any = None, props: Any = None) -> Any:
         """The value at ``path`` (keys / list indexes), ``default`` if absent, :data:`UNKNOWN` if unknown."""
@@ -136,7 +135,6 @@ class Ctx:
         return {k: self.get(k, props=value) for k in value}
 
     def report(self, message: str, urn: str | None = None) -> None:
-        self.reported += 1
         self._report(message, urn if urn is not None else self.urn)
 
 

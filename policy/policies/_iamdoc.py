@@ -107,8 +107,7 @@ def star_only(action: str) -> bool:
     return action_resource_types(action) == ()
 
 
-@functools.lru_cache(maxsize=256)
-def arn_templates(arn_service: str) -> tuple[tuple[str, str, str], ...]:
+def _arn_templates(arn_service: str) -> tuple[tuple[str, str, str], ...]:
     """``(region, account, resource)`` templates of the resource types whose ARNs name ``arn_service``."""
     out: list[tuple[str, str, str]] = []
     candidates = [arn_service.lower()]
@@ -120,6 +119,10 @@ def arn_templates(arn_service: str) -> tuple[tuple[str, str, str], ...]:
             if len(parts) == 6 and parts[2].lower() == arn_service.lower():
                 out.append((parts[3], parts[4], parts[5]))
     return tuple(out)
+
+
+# Memoized as wrappers of plain functions: mutmut never mutates a decorated function, and these hold the verdicts.
+arn_templates = functools.lru_cache(maxsize=256)(_arn_templates)
 
 
 def expand_action(pattern: str) -> list[str]:
@@ -137,12 +140,14 @@ def expand_action(pattern: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- wildcards
-@functools.lru_cache(maxsize=8192)
-def _matcher(pattern: str) -> Callable[[str], Any]:
+def _compile_matcher(pattern: str) -> Callable[[str], Any]:
     lowered = pattern.lower()
     if not _WILD.search(lowered):
         return lowered.__eq__
     return re.compile(fnmatch.translate(lowered).replace("\\Z", "$"), re.DOTALL).match
+
+
+_matcher = functools.lru_cache(maxsize=8192)(_compile_matcher)
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -160,8 +165,7 @@ def _segment_wide(value: str) -> bool:
     return bool(_WILD.search(value)) and _literal_prefix(value) == ""
 
 
-@functools.lru_cache(maxsize=8192)
-def resource_wideness(pattern: str) -> str | None:
+def _resource_wideness(pattern: str) -> str | None:
     """Why a ``Resource`` entry reaches beyond named resources, or ``None`` when it is scoped."""
     if pattern == "*" or (_WILD.search(pattern) and _literal_prefix(pattern) in ("", "a", "ar", "arn", "arn:")):
         return "'*' is every resource"
@@ -194,6 +198,9 @@ def resource_wideness(pattern: str) -> str | None:
         if tp.startswith(lp) and (lp or not tp):  # the wildcard starts at or before the scoping name
             return f"the {_noun(first.group(1))} ({first.group(1)}) is a wildcard"
     return "the whole resource part is a wildcard" if lp == "" else None
+
+
+resource_wideness = functools.lru_cache(maxsize=8192)(_resource_wideness)
 
 
 def _fits(value: str, template: str) -> bool:
@@ -294,12 +301,10 @@ class Statement:
     not_principal: Any
     condition: Any
 
-    @property
-    def where(self) -> str:
+    def _where(self) -> str:
         return f"statement {self.sid!r}" if self.sid else f"statement #{self.index}"
 
-    @property
-    def allows(self) -> bool:
+    def _allows(self) -> bool:
         return self.effect == "Allow"
 
     def grants(self, action: str) -> bool:
@@ -311,21 +316,18 @@ class Statement:
     def granted(self, candidates: Iterable[str]) -> list[str]:
         return [a for a in candidates if self.grants(a)]
 
-    @property
-    def all_actions(self) -> bool:
+    def _all_actions(self) -> bool:
         """Every action of every service (``Action: "*"`` or an Allow with ``NotAction``)."""
         return self.not_actions is not None or "*" in self.actions
 
-    @property
-    def wildcard_actions(self) -> list[str]:
+    def _wildcard_actions(self) -> list[str]:
         return [a for a in self.actions if _WILD.search(a)]
 
     def expanded_actions(self) -> list[str]:
         """The real actions the ``Action`` patterns grant (patterns of unknown services kept as written)."""
         return [a for pattern in self.actions for a in expand_action(pattern)]
 
-    @property
-    def on_every_resource(self) -> bool:
+    def _on_every_resource(self) -> bool:
         """``Resource: "*"`` or ``NotResource`` (every resource but the listed ones)."""
         return self.not_resources is not None or "*" in self.resources
 
@@ -340,17 +342,24 @@ class Statement:
                 out.append((r, why))
         return out
 
-    @property
-    def principals(self) -> tuple[str, ...]:
+    def _principals(self) -> tuple[str, ...]:
         return _principal_values(self.principal)
 
-    @property
-    def public(self) -> bool:
+    def _public(self) -> bool:
         """An Allow anyone can use: ``*`` principal or ``NotPrincipal``, without a restricting condition."""
         if not self.allows:
             return False
         anyone = self.not_principal is not None or "*" in self.principals
         return anyone and not restricting_condition(self.condition)
+
+    # Properties as plain methods wrapped by ``property``: mutmut never mutates a decorated function.
+    where = property(_where)
+    allows = property(_allows)
+    all_actions = property(_all_actions)
+    wildcard_actions = property(_wildcard_actions)
+    on_every_resource = property(_on_every_resource)
+    principals = property(_principals)
+    public = property(_public)
 
 
 def parse_statements(doc: Any) -> list[Statement]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
@@ -257,26 +256,24 @@ def _ignore(message: str, urn: str | None = None) -> None:
 
 
 def _foreign_writes(ctx: StackCtx) -> None:
-    quiet = Ctx({}, _ignore, ctx.config)
+    quiet = Ctx({}, _ignore, {})  # reads that record unknowns here, not on the stack
     names: list[str] = []
-    unknown: list[Any] = []
     for bucket in ctx.of_type(BUCKET):
-        name = quiet.get("bucket", props=bucket.props, default=quiet.get("id", props=bucket.props))
-        if isinstance(name, str) and name is not UNKNOWN:
+        name = quiet.get("bucket", props=bucket.props)  # known at preview (autonamed at check); the id is not
+        if name is None:
+            name = quiet.get("id", props=bucket.props)
+        if isinstance(name, str):
             names.append(name)
-        else:
-            unknown.append(bucket)
 
     def own(pattern: str) -> bool:
         return any(action_matches(pattern, name) for name in names)
 
     for res in ctx.of_type(*_DOC_TYPES):
-        view = Ctx(res.props, _ignore, ctx.config, res.urn)
-        for label, sts in documents(view, res.resource_type):
+        for label, sts in documents(Ctx(res.props, _ignore, {}), res.resource_type):
             for st in sts:
                 foreign = foreign_bucket_writes(st, own)
-                if foreign and unknown:
-                    ctx.prop(unknown[0], "bucket")  # a bucket of the stack may have that name: not decidable
+                if foreign and quiet.unknowns:
+                    ctx.unknowns.append(quiet.unknowns[0])  # a bucket of the stack may have that name
                 elif foreign:
                     actions = ", ".join(st.granted(BUCKET_WRITE_ACTIONS))
                     ctx.report(f"{label} {st.where} lets its holder write ({actions}) into {', '.join(foreign)}: no "

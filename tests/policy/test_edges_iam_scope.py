@@ -124,6 +124,17 @@ def test_an_unknown_bucket_name_makes_a_foreign_write_undecidable() -> None:
                   bucket={"bucket": UNKNOWN_STRING_VALUE}) == []  # nothing to decide: no note
 
 
+@pytest.mark.parametrize(("bucket", "flagged"), [
+    ({"bucket": "data-1", "id": UNKNOWN_STRING_VALUE}, False),  # real preview: a new bucket's id is unknown
+    ({"bucket": "other", "id": "data-1"}, True),  # the name is the bucket's, not its id
+    ({"tags": {"a": "b"}}, True),  # no name at all (not a real engine's bucket): it owns nothing
+])
+def test_bucket_names_read_from_the_bucket_then_the_id(bucket: dict[str, Any], flagged: bool) -> None:
+    found = _stack(_write("arn:aws:s3:::data-1/out/*"), bucket=bucket)
+    assert [v.urn.rsplit("::", 1)[1] for v in found] == (["fn-policy"] if flagged else []), messages(found)
+    assert all("can't run policy" not in v.message for v in found)
+
+
 def test_invalid_documents_are_left_to_the_resource_policies() -> None:
     data = Res(BUCKET, "data", {"id": "data-1", "bucket": "data-1"})
     assert run_stack(FOREIGN, [data, Res(ROLE_POLICY, "p", {"policy": "{"})]) == []

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from policy.policies._core import Ctx
 from policy.policies.packaging import known_public_layer
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
 from tests.policy.props import function, policy_doc, tls_deny
@@ -91,6 +92,23 @@ def test_tls_reports_an_invalid_bucket_policy_and_the_missing_deny() -> None:
     assert len(found) == 2 and texts[0].startswith("p policy is not valid JSON: "), messages(found)
     assert texts[1].startswith("The bucket policy does not deny requests without TLS.")
     assert [v.urn for v in found] == [broken.urn, bucket.urn]
+
+
+def test_tls_reports_a_policy_of_the_wrong_type_on_its_resource() -> None:
+    bucket = Res(BUCKET, "b", {"id": "b-1", "bucket": "b-1"})
+    number = Res(BUCKET_POLICY, "p", {"bucket": "b-1", "policy": 5})
+    found = run_stack("s3-bucket-tls-only", [bucket, number])
+    assert [v.urn for v in found] == [number.urn, bucket.urn], messages(found)
+    assert [text.split(".")[0] for text in _text(found)] == [
+        "p policy is a float, not a JSON document", "The bucket policy does not deny requests without TLS"]
+
+
+def test_ctx_reads_past_the_end_or_into_text_give_the_default() -> None:
+    ctx = Ctx({"layers": ["a"], "name": "fn", "memory": None}, lambda *_: None, {})
+    assert ctx.get("layers", 0) == "a"
+    assert ctx.get("layers", 1, default="none") == "none"  # one past the end
+    assert ctx.get("name", 0, default="none") == "none"  # text is not a list of characters
+    assert ctx.get("memory", default=128) == 128  # an explicit null is absent
 
 
 # --------------------------------------------------------------------------- layer ARNs
