@@ -7,7 +7,9 @@ not ours) and runs the pipeline's handlers in the order the state machine does: 
 transform per partition, then output. Each step kind runs in its own process (a warm Lambda of that function),
 so ``peak_rss_bytes`` is the maximum over the steps of ``VmHWM`` minus the step's resident set right after
 its imports; ``seconds`` and ``cpu_seconds`` add up the steps' own time (partitions one after another, as
-with ``MaxConcurrency`` 1; S3's own work is not counted, the client side of every request is).
+with ``MaxConcurrency`` 1; S3's own work is not counted, the client side of every request is). A step's
+imports (boto3 and the SDK clients' module-level setup included: a Lambda's init phase) are not in
+``cpu_seconds``, as the peers' imports are not in theirs; ``init_cpu_seconds`` reports them, summed over the steps.
 
 The peers (``bench/etl_peers.py``, installed by ``make bench-etl`` from ``requirements-bench.txt`` into
 ``.venv-bench``) read the same file from local disk and write their outputs locally; each must report the same
@@ -158,7 +160,7 @@ class StepWorker:
         final = self._read()
         self.process.wait(timeout=60)
         return {"seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3), "calls": self.calls,
-                "peak_rss_bytes": final["peak_rss_bytes"]}
+                "init_cpu_seconds": round(self.ready["init_cpu_seconds"], 3), "peak_rss_bytes": final["peak_rss_bytes"]}
 
 
 def step_worker(step: str) -> None:
@@ -167,10 +169,12 @@ def step_worker(step: str) -> None:
 
     from bench.etl_peers import rss_bytes
 
+    cpu = time.process_time()
     handler = importlib.import_module(f"handlers.etl.{step}").handler
+    init = time.process_time() - cpu
     gc.collect()
     baseline = rss_bytes("VmRSS")
-    print(json.dumps({"ready": step, "baseline_rss_bytes": baseline}), flush=True)
+    print(json.dumps({"ready": step, "baseline_rss_bytes": baseline, "init_cpu_seconds": init}), flush=True)
     for line in sys.stdin:
         started, cpu = time.perf_counter(), time.process_time()
         try:
@@ -199,6 +203,7 @@ def run_ours(path: Path, partition_rows: int) -> dict[str, Any]:
     return {**result["counts"], "status": result["status"], "partitions": len(plan["partitions"]),
             "seconds": round(sum(s["seconds"] for s in steps.values()), 3),
             "cpu_seconds": round(sum(s["cpu_seconds"] for s in steps.values()), 3),
+            "init_cpu_seconds": round(sum(s["init_cpu_seconds"] for s in steps.values()), 3),
             "peak_rss_bytes": max(s["peak_rss_bytes"] for s in steps.values()), "steps": steps}
 
 
@@ -226,7 +231,8 @@ def benchmark(rows: int = DEFAULT_ROWS, *, partition_rows: int | None = None, sw
             if ours["published"] + ours["rejected"] + ours["duplicates"] != n:
                 raise RuntimeError(f"{n} rows: counts {ours} do not account for every row")
             if n == rows:
-                out.update(input_bytes=size, **{k: ours[k] for k in ("seconds", "cpu_seconds", "peak_rss_bytes",
+                out.update(input_bytes=size, **{k: ours[k] for k in ("seconds", "cpu_seconds", "init_cpu_seconds",
+                                                                      "peak_rss_bytes",
                                                                       "partitions", "status", "steps", *COUNTED)})
                 out["peers"] = {}
                 for kind in peers:

@@ -22,6 +22,17 @@ SAMPLE_PROGRAM = Path(__file__).resolve().parent / "fixtures" / "sample_program"
 collect_ignore = ["fixtures", "programs"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_sdk_clients() -> Iterator[None]:
+    """Each test starts without the process's cached SDK clients (:mod:`handlers.runtime.clients`), so no test
+    talks to the embedded AWS of an earlier one."""
+    from handlers.runtime import clients
+
+    clients.clear()
+    yield
+    clients.clear()
+
+
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region, so no test can reach a real AWS account through the environment."""

@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.runtime import clients
 from handlers.runtime.errors import SciflowError
 from handlers.runtime.scheduled import Result, RunContext, scheduled_handler
 
@@ -280,9 +281,7 @@ def compute(ctx: RunContext, *, ssm: Any = None) -> Result:
     Without an output (``outputs`` not configured) the JSON Lines are kept as an artifact instead.
     """
     if ssm is None:
-        import boto3
-
-        ssm = boto3.client("ssm", config=client_config())
+        ssm = clients.client("ssm", config=client_config())
     inventory = fetch(ssm, check=ctx.budget.check)
     body = jsonl_bytes(inventory)
     summary: dict[str, Any] = {**inventory.summary(), "bytes": len(body)}

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from handlers.etl.aggregates import Aggregates
+from handlers.runtime import clients
 from handlers.runtime.errors import SciflowError
 from handlers.runtime.objects import get_object_or_none
 from handlers.runtime.scheduled import InputLocation, Result, RunContext, scheduled_handler
@@ -135,9 +136,7 @@ def compute(ctx: RunContext) -> Result:
         raise SciflowError("sensor_stats needs an input (inputs: [{pipeline: sensor-etl}])", code="InvalidSettings")
     s3 = ctx.s3_client
     if s3 is None:
-        import boto3
-
-        s3 = boto3.client("s3")
+        s3 = clients.client("s3")
     acc, runs = Accumulator(), []
     for location in ctx.inputs:
         for folder in published_runs(s3, location):

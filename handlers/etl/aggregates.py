@@ -59,14 +59,16 @@ class Aggregates:
 
     def partial(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The mergeable partial table of one partition: group columns plus count, mean, m2, min, max."""
-        keys = {name: frame[name].astype(object) for name in self.by}  # group by value, not category order
+        keys = {name: frame[name] for name in self.by}  # a categorical groups by its codes (observed only)
         data = pd.DataFrame({**keys, "_v": pd.to_numeric(frame[self.value], errors="coerce").astype("float64")})
         data = data[data["_v"].notna()]
         if data.empty:
             return pd.DataFrame({**{k: pd.Series(dtype=object) for k in self.by},
                                  **{s: pd.Series(dtype="float64") for s in _PARTIAL}})
-        grouped = data.groupby(list(self.by), sort=False)["_v"]
+        grouped = data.groupby(list(self.by), sort=False, observed=True)["_v"]
         out = grouped.agg(count="count", mean="mean", min="min", max="max", var="var").reset_index()
+        for name in self.by:  # keys as values, whatever the column's dtype was (merging compares values)
+            out[name] = pd.Series(np.asarray(out[name], dtype=object)).infer_objects()
         out["m2"] = out.pop("var").fillna(0.0) * (out["count"] - 1)
         out["count"] = out["count"].astype("float64")
         return out[[*self.by, *_PARTIAL]]

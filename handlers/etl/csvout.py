@@ -152,7 +152,10 @@ def format_floats(values: np.ndarray) -> np.ndarray:
 
 def _byte_table(texts: list[str]) -> np.ndarray:
     """``texts`` + an empty entry as a fixed-width UTF-8 byte table (``len + 1`` x ``width``, zero-padded)."""
-    encoded = np.array([t.encode("utf-8") for t in texts] + [b""], dtype="S")
+    try:
+        encoded = np.array([*texts, ""], dtype="S")  # numpy encodes ASCII itself (numbers, dates, most ids)
+    except UnicodeEncodeError:
+        encoded = np.array([t.encode("utf-8") for t in texts] + [b""], dtype="S")
     width = max(encoded.dtype.itemsize, 1)
     return encoded.view(np.uint8).reshape(len(encoded), width)
 
@@ -168,19 +171,20 @@ def _assemble(columns: list[Cells]) -> bytes:
     real = sum(float(np.mean(length[codes])) for length, (codes, _) in zip(lengths, columns, strict=True))
     if width > 4 * (real + len(tables)) + 64:  # a few very long values: padding every row to them costs more
         return _joined(columns)
+    # One record per row: each column's text as one opaque field (a row of its table), then its separator, so
+    # taking a column's texts by the row codes copies whole fields, not bytes.
+    line = np.dtype([(f, t) for n, table in enumerate(tables)
+                     for f, t in ((f"v{n}", f"V{table.shape[1]}"), (f"s{n}", "u1"))])
+    fields = [np.ascontiguousarray(table).view(f"V{table.shape[1]}").reshape(-1) for table in tables]
     block = max(1, MATRIX_BYTES // width)
     out = []
     for start in range(0, rows, block):
         stop = min(rows, start + block)
-        matrix = np.empty((stop - start, width), dtype=np.uint8)  # every byte is written below
-        offset = 0
-        for n, (table, (codes, _)) in enumerate(zip(tables, columns, strict=True)):
-            w = table.shape[1]
-            matrix[:, offset:offset + w] = table[codes[start:stop]]  # code -1 takes the empty last entry
-            offset += w
-            matrix[:, offset] = 10 if n == len(tables) - 1 else 44  # "\n" or ","
-            offset += 1
-        flat = matrix.reshape(-1)
+        matrix = np.empty(stop - start, dtype=line)  # every byte is written below
+        for n, (field, (codes, _)) in enumerate(zip(fields, columns, strict=True)):
+            matrix[f"v{n}"] = field[codes[start:stop]]  # code -1 takes the empty last entry
+            matrix[f"s{n}"] = 10 if n == len(tables) - 1 else 44  # "\n" or ","
+        flat = matrix.view(np.uint8)
         out.append(flat[flat != 0].tobytes())
     return b"".join(out)
 

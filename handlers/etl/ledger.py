@@ -20,6 +20,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from handlers.runtime import clients
+
 PENDING, RUNNING, FAILED = "PENDING", "RUNNING", "FAILED"
 COMPLETED, COMPLETED_WITH_REJECTS = "COMPLETED", "COMPLETED_WITH_REJECTS"
 STATUSES = (PENDING, RUNNING, COMPLETED, COMPLETED_WITH_REJECTS, FAILED)
@@ -44,9 +46,7 @@ class RunLedger:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = clients.client("dynamodb")
         return self._client
 
     def _encode(self, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,16 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handlers.runtime import clients
 from handlers.runtime.artifacts import ArtifactStore
 
 
 def s3_client(client: Any = None) -> Any:
-    """``client`` or a new boto3 S3 client."""
-    if client is not None:
-        return client
-    import boto3
-
-    return boto3.client("s3")
+    """``client``, or the process's S3 client (:mod:`handlers.runtime.clients`)."""
+    return client if client is not None else clients.client("s3")
 
 
 def read_range(s3: Any, bucket: str, key: str, start: int, end: int, *, version: str | None = None) -> bytes:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from handlers.runtime import clients
 from handlers.runtime.cells import csv_bytes
 from handlers.runtime.errors import ArtifactConflictError, ArtifactNameError
 from handlers.runtime.objects import get_object_or_none, is_conflict, object_exists
@@ -165,9 +166,7 @@ class ArtifactStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
+            self._client = clients.client("s3")
         return self._client
 
     def key(self, folder: str, name: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.runtime import clients
 from handlers.runtime.errors import LedgerError
 
 PENDING, RUNNING, SUCCESS, FAILED = "PENDING", "RUNNING", "SUCCESS", "FAILED"
@@ -124,9 +125,7 @@ class Ledger:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = clients.client("dynamodb")
         return self._client
 
     def key(self, date: str) -> dict[str, Any]:

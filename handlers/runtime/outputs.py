@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from handlers.runtime import clients
 from handlers.runtime.artifacts import checksum_sha256, sha256_hex
 from handlers.runtime.errors import ArtifactNameError, SettingsError
 from handlers.runtime.log import get_logger
@@ -105,9 +106,7 @@ def write_output(ctx: RunContext, name: str, body: bytes | str, *, index: int = 
     digest = sha256_hex(data)
     client = ctx.s3_client
     if client is None:
-        import boto3
-
-        client = boto3.client("s3")
+        client = clients.client("s3")
     require_s3_conditional_writes(client)
     metadata = {SOURCE_METADATA: f"computation:{ctx.computation}", "run-id": ctx.run_id,
                 "business-date": ctx.business_date.isoformat(), "sha256": digest}

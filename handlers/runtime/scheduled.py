@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from handlers.runtime import env, validators
+from handlers.runtime import clients, env, validators
 from handlers.runtime.artifacts import MANIFEST, ArtifactStore
 from handlers.runtime.budget import DEFAULT_MARGIN_MS, TimeBudget, run_within
 from handlers.runtime.env import SCHEDULER_INPUT
@@ -301,11 +301,8 @@ def run_scheduled(compute: Compute, event: Any, context: Any, *, settings: Setti
     logger = get_logger(settings.computation)
     base = {"computation": settings.computation, "date": day, "run_id": run_id,
             "execution_id": parsed.execution_id, "attempt": parsed.attempt}
-    if s3_client is None or dynamodb_client is None:
-        import boto3
-
-        s3_client = s3_client or boto3.client("s3")
-        dynamodb_client = dynamodb_client or boto3.client("dynamodb")
+    s3_client = s3_client or clients.client("s3")
+    dynamodb_client = dynamodb_client or clients.client("dynamodb")
     ledger = Ledger(settings.table, settings.computation, client=dynamodb_client, clock=clock)
     scheduled_iso = parsed.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     logger.info("run started", extra={**base, "scheduled_time": scheduled_iso})

@@ -46,8 +46,8 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     [[100.0, '2026-03-01']]
     """
     value = frame["value"].to_numpy(dtype="float64")
-    unit = frame["unit"].to_numpy(dtype=object)
-    value_c = np.select([unit == "C", unit == "F", unit == "K"],
+    unit = frame["unit"]  # compared as a Series: a categorical compares its few categories, not every row
+    value_c = np.select([(unit == u).to_numpy(dtype=bool) for u in ("C", "F", "K")],
                         [value, (value - 32.0) * (5.0 / 9.0), value - 273.15], default=np.nan)
     out = frame.copy()
     out["value_c"] = np.round(value_c, 6)

@@ -61,6 +61,13 @@ def test_values_the_byte_matrix_cannot_pad_fall_back_to_joined_lines(value: str)
     assert cells(render(frame)) == [[value, "1"], ["'-y", "2"], ["z", "3"]]
 
 
+def test_non_ascii_text_is_utf8_in_the_byte_matrix() -> None:
+    frame = pd.DataFrame({"city": ["Zürich", "東京", "Zürich", "Oslo"], "t": [1.5, 2.0, 1.5, -0.25]})
+    data = render(frame, header=True)
+    assert data == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert cells(data) == [["city", "t"], ["Zürich", "1.5"], ["東京", "2.0"], ["Zürich", "1.5"], ["Oslo", "-0.25"]]
+
+
 def test_render_assembles_big_frames_in_blocks_identically(monkeypatch: pytest.MonkeyPatch) -> None:
     from handlers.etl import csvout
 
