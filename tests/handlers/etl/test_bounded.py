@@ -111,6 +111,20 @@ def test_partial_aggregates_merge_to_the_whole_file_statistics(pieces: int) -> N
         np.testing.assert_allclose(merged[ours], expected[theirs], rtol=0, atol=2e-6)
 
 
+@pytest.mark.parametrize("keys", [
+    pd.Categorical(["b", "a", None, "b", "c"], categories=["c", "b", "a", "unused"]),
+    [2, 1, 1, 2, 3], [1.5, float("nan"), 1.5, 2.5, 2.5], [True, False, True, True, False],
+    pd.to_datetime([0, 1, 1, 0, 2], unit="D", utc=True)])
+def test_partials_group_by_value_whatever_the_key_dtype(keys: object) -> None:
+    """A categorical key groups by its codes (observed only), yet the partial table equals the one of the same
+    keys as plain objects: values, not codes or category order, are what partitions merge on."""
+    agg = Aggregates(by=("g",), value="x", columns={"n": "count", "mean": "mean", "max": "max"})
+    frame = pd.DataFrame({"g": keys, "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    as_objects = pd.DataFrame({"g": pd.Series(frame["g"].astype(object).tolist(), dtype=object), "x": frame["x"]})
+    pd.testing.assert_frame_equal(agg.partial(frame), agg.partial(as_objects))
+    assert agg.partial(frame)["g"].dtype != "category"
+
+
 def test_aggregates_of_nothing_are_an_empty_table_with_the_columns() -> None:
     out = AGG.finish(AGG.merge([]))
     assert list(out.columns) == ["g", "n", "mean", "std", "lo", "hi", "total"] and out.empty
