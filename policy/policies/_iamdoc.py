@@ -167,16 +167,16 @@ def _segment_wide(value: str) -> bool:
 
 def _resource_wideness(pattern: str) -> str | None:
     """Why a ``Resource`` entry reaches beyond named resources, or ``None`` when it is scoped."""
-    if pattern == "*" or (_WILD.search(pattern) and _literal_prefix(pattern) in ("", "a", "ar", "arn", "arn:")):
+    if pattern == "*" or (_WILD.search(pattern) and _literal_prefix(pattern) in ("", "a", "ar", "arn", "arn:")
+                          and pattern.count(":") < 5):  # with all six fields, each field is judged on its own
         return "'*' is every resource"
     parts = pattern.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":
         return None  # not an ARN (a name, or a service's own resource syntax): nothing to judge
-    _, partition, service, region, account, resource = parts
+    _, _partition, service, region, account, resource = parts
     if _WILD.search(service):
         return "the service is a wildcard"
-    if _WILD.search(partition) and _literal_prefix(partition) == "":
-        pass  # aws / aws-cn / aws-us-gov: the same resource in another partition is not a widening
+    # A wildcard partition (aws / aws-cn / aws-us-gov) names the same resource in another partition: not a widening.
     public = _PUBLIC_DATA.get(service.lower())
     if public is not None and public.match(_literal_prefix(resource)):
         return None  # AWS's own public data in any account and region

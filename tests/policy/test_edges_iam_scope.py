@@ -41,6 +41,13 @@ STATES = f"arn:aws:states:ap-south-1:{ACCT}"
     (f"{STATES}:execution:*", True),
     (f"{STATES}:execution:fanout/*", False),  # a Distributed Map's child executions of one machine
     (f"{STATES}:*", True),
+    ("arn:aws:catalog:ap-south-1:123456789012:portfolio/*", True),  # an ARN service that is not an action prefix
+    ("arn:aws:dynamodb::123456789012:table/*", False),  # no region: the pattern matches no table at all
+    ("arn:aws:iam:ap-south-1:123456789012:role/*", False),  # IAM ARNs have no region: matches no role
+    ("arn:*:s3:::data-1/*", False),  # the same bucket in every partition
+    ("arn:*:*:*:*", True),  # fewer than six fields: the wildcard runs over service and resource
+    ("arn:aws:s3", False),  # not an ARN (too few fields): nothing to judge
+    ("xyz:aws:s3:::*", False),
 ])
 def test_resource_scope(arn: str, wide: bool) -> None:
     assert (resource_wideness(arn) is not None) is wide, resource_wideness(arn)
