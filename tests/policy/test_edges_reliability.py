@@ -291,6 +291,24 @@ def test_visibility_equal_to_the_timeout_is_enough(visibility: int, flagged: boo
     assert bool(run_stack("sqs-queue-visibility-timeout", [queue, job, mapping])) is flagged
 
 
+@pytest.mark.parametrize("visibility", [UNKNOWN_STRING_VALUE, "60", True])
+def test_a_visibility_that_is_not_a_number_is_not_judged(visibility: Any) -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": visibility})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"})
+    assert run_stack("sqs-queue-visibility-timeout", [queue, job, mapping]) == []
+
+
+def test_a_dependency_that_is_no_queue_is_skipped() -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": 1})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    # an ARN computed from two outputs depends on both: the function is no queue
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"},
+                  deps={"eventSourceArn": ["job", "jobs"]})
+    found = run_stack("sqs-queue-visibility-timeout", [queue, job, mapping])
+    assert [v.urn for v in found] == [mapping.urn], messages(found)
+
+
 def test_a_mapping_to_an_unknown_function_is_not_judged() -> None:
     queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": 1})
     job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
