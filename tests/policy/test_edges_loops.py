@@ -14,6 +14,7 @@ from policy.policies._core import UNKNOWN, Ctx
 from policy.policies.cost import estimate_and_budget
 from policy.policies.packaging import known_public_layer
 from policy.policies.reliability import _redrive_target
+from policy.policies.stepfunctions import tasks_missing_handlers
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
 from tests.policy.props import function, policy_doc, tls_deny
 from tests.policy.test_packaging_sfn_hygiene import FUNCTION, MIB, SMALL_LIMIT, fn, layer, layer_zip
@@ -183,3 +184,11 @@ def test_a_dashboard_body_that_states_no_cost(body: str) -> None:
 ])
 def test_redrive_target_of_any_redrive_policy(raw: Any, target: str | None) -> None:
     assert _redrive_target(raw) == target
+
+
+@pytest.mark.parametrize(("machine", "missing"), [
+    ({"States": {"a": "not a state", "b": {"Type": "Task"}}}, [("b", ["Retry", "Catch"])]),  # judged after a skip
+    ({"States": 5}, []), (["not a machine"], []),
+])
+def test_tasks_missing_handlers_of_any_definition(machine: Any, missing: list[Any]) -> None:
+    assert tasks_missing_handlers(machine) == missing

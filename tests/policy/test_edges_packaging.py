@@ -256,6 +256,9 @@ def test_snapstart_off_is_not_judged() -> None:
     found = run_resource("lambda-function-snapstart-prerequisites", FUNCTION, props)
     assert len(found) == 4, messages(found)
 
+    props = function(runtime="python3.11", snapStart={"applyOn": UNKNOWN_STRING_VALUE}, publish=False)
+    found = run_resource("lambda-function-snapstart-prerequisites", FUNCTION, props)  # off or on: undecided
+    assert len(found) == 1 and "can't be known during preview" in found[0].message, messages(found)
 
 # --------------------------------------------------------------------------- limits: the limit itself is allowed
 def _stored_zip(path: Path, payload: int) -> str:

@@ -153,6 +153,16 @@ def test_synchronous_and_other_subscriptions_do_not_count() -> None:
     assert run_stack("lambda-function-dlq", [job, api, account, sqs_sub]) == []
 
 
+
+def test_every_function_is_judged_after_one_with_a_dead_letter_queue() -> None:
+    guarded = Res(FUNCTION, "guarded", {"name": "guarded", "arn": FN_ARN + "-guarded",
+                                        "deadLetterConfig": {"targetArn": DLQ_ARN}})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    users = [Res(PERMISSION, f"p-{r.name}", {"principal": "s3.amazonaws.com", "function": r.props["arn"]})
+             for r in (guarded, job)]
+    found = run_stack("lambda-function-dlq", [guarded, job, *users])
+    assert [v.urn for v in found] == [job.urn], messages(found)
+
 # --------------------------------------------------------------------------- S3 side resources and inline blocks
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
