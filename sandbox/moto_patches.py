@@ -186,12 +186,7 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
     kept = [st for st in statements if not st.get("Condition") or _condition_holds(st["Condition"]) is True]
     if not kept:
         return PermissionResult.NEUTRAL
-    result = IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
-    if result == PermissionResult.DENIED:  # AWS's error, not moto's bare 403
-        from moto.s3.exceptions import S3ClientError
-
-        raise S3ClientError("AccessDenied", "Access Denied")
-    return result
+    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
 
 
 _SEQUENCER_LOCK = threading.Lock()

@@ -121,11 +121,22 @@ def authorizations(call: ApiCall, principal: Principal, facts: ResourceFacts | N
     requests: list[AuthRequest] = []
     for action in catalog.privileges_for(prefix, call.operation, call.params):
         context = {**base, **catalog.request_condition_keys(call.service, call.operation, action, call.params)}
-        for resource in ssm_parameter_arns(call, action) if prefix == "ssm" else [_resource(call, prefix, action)]:
+        for resource in _resources(call, prefix, action):
             requests.append(AuthRequest(principal, action, resource, context))
     requests.extend(_copy_source(call, principal, base))
     requests.extend(_implicit_kms(call, principal, facts, base))
     return requests
+
+
+def _resources(call: ApiCall, prefix: str, action: str) -> list[str]:
+    """The resources one action of ``call`` is authorized on: one per parameter (SSM) or per table (DynamoDB's
+    batch calls name their tables in ``RequestItems``), else the one the authorization data's template gives."""
+    if prefix == "ssm":
+        return ssm_parameter_arns(call, action)
+    if prefix == "dynamodb" and call.operation in ("BatchGetItem", "BatchWriteItem"):
+        return [f"arn:{catalog.PARTITION}:dynamodb:{call.region}:{call.account}:table/{table}"
+                for table in _dynamodb_tables(call.params)]
+    return [_resource(call, prefix, action)]
 
 
 def _resource(call: ApiCall, prefix: str, action: str) -> str:
