@@ -186,7 +186,12 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
     kept = [st for st in statements if not st.get("Condition") or _condition_holds(st["Condition"]) is True]
     if not kept:
         return PermissionResult.NEUTRAL
-    return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+    result = IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+    if result == PermissionResult.DENIED:  # AWS's error, not moto's bare 403
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError("AccessDenied", "Access Denied")
+    return result
 
 
 _SEQUENCER_LOCK = threading.Lock()

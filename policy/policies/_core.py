@@ -138,10 +138,6 @@ class Ctx:
         self._report(message, urn if urn is not None else self.urn)
 
 
-def tags_of(ctx: Ctx) -> Any:
-    return ctx.get("tags")
-
-
 class _Documented:
     """The sciflow attributes both policy kinds carry (read by the check, ``policy.docs`` and the analyzer)."""
 

@@ -476,8 +476,9 @@ def _DeniedHttp(denied: Denied) -> Exception:
 
 def _bucket_permission(bucket: Any, action: str, resource: str) -> Any:
     """moto's own bucket-policy check (S3 object requests, before the authorization hook), decided by this
-    engine: conditions are evaluated (the sandbox's requests are TLS) and only an explicit deny counts here;
-    role sessions are left to the hook, which evaluates identity and bucket policy together."""
+    engine: conditions are evaluated (the sandbox's requests are TLS) and only an explicit deny counts here (it
+    answers S3's ``AccessDenied``, as AWS does; moto would send an empty 403); role sessions are left to the
+    hook, which evaluates identity and bucket policy together."""
     from moto.iam.access_control import PermissionResult
 
     if bucket.policy is None or _ACTIVE is None or getattr(_REQUEST, "access_key", None) in _ACTIVE.sessions:
@@ -486,8 +487,11 @@ def _bucket_permission(bucket: Any, action: str, resource: str) -> Any:
     policy = PolicyDocument.parse(f"bucket-policy:{bucket.name}", text)
     root = Principal(f"arn:{PARTITION}:iam::{_ACTIVE.account_id}:root")
     request = AuthRequest(root, action, resource, {"aws:SecureTransport": "true"})
-    decision = evaluate(request, [], policy)
-    return PermissionResult.DENIED if decision.outcome == "explicit-deny" else PermissionResult.NEUTRAL
+    if evaluate(request, [], policy).outcome == "explicit-deny":  # AWS's error, not moto's bare 403
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError("AccessDenied", "Access Denied")
+    return PermissionResult.NEUTRAL
 
 
 def _state_machine_arn_from_stack() -> str | None:

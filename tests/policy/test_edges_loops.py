@@ -10,8 +10,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from policy.policies._core import Ctx
+from policy.policies._core import UNKNOWN, Ctx
+from policy.policies.cost import estimate_and_budget
 from policy.policies.packaging import known_public_layer
+from policy.policies.reliability import _redrive_target
+from policy.policies.stepfunctions import tasks_missing_handlers
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
 from tests.policy.props import function, policy_doc, tls_deny
 from tests.policy.test_packaging_sfn_hygiene import FUNCTION, MIB, SMALL_LIMIT, fn, layer, layer_zip
@@ -165,3 +168,27 @@ def test_an_unknown_layer_arn_takes_an_unnamed_dependency_only() -> None:
     found = run_stack("lambda-function-external-layers", [named, unnamed, worker])
     assert [v.urn for v in found] == [worker.urn], messages(found)
     assert "1 layer ARN(s) unknown at preview and not linked to a layer in the stack" in found[0].message
+
+
+# --------------------------------------------------------------------------- malformed documents
+@pytest.mark.parametrize("body", ["{}", '{"widgets": ["text"]}', '{"widgets": [{"properties": {"markdown": 7}}]}',
+                                  "[]", "not JSON"])
+def test_a_dashboard_body_that_states_no_cost(body: str) -> None:
+    assert estimate_and_budget(body) == (None, None)
+
+
+@pytest.mark.parametrize(("raw", "target"), [
+    ({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}, "arn:aws:sqs:eu-west-1:1:dlq"),  # already an object
+    ('{"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}', "arn:aws:sqs:eu-west-1:1:dlq"),
+    ('{"deadLetterTargetArn": 5}', None), ("5", None), ("{", None), (None, None), (UNKNOWN, None),
+])
+def test_redrive_target_of_any_redrive_policy(raw: Any, target: str | None) -> None:
+    assert _redrive_target(raw) == target
+
+
+@pytest.mark.parametrize(("machine", "missing"), [
+    ({"States": {"a": "not a state", "b": {"Type": "Task"}}}, [("b", ["Retry", "Catch"])]),  # judged after a skip
+    ({"States": 5}, []), (["not a machine"], []),
+])
+def test_tasks_missing_handlers_of_any_definition(machine: Any, missing: list[Any]) -> None:
+    assert tasks_missing_handlers(machine) == missing

@@ -89,7 +89,8 @@ def test_relative_archive_paths_resolve_against_the_base_dirs(tmp_path: Path) ->
 def test_functions_without_a_zip_package() -> None:
     image = Res(FUNCTION, "image", {"name": "image", "packageType": "Image", "imageUri": "1.dkr.ecr/x:1"})
     image_uri_only = Res(FUNCTION, "uri", {"name": "uri", "imageUri": "1.dkr.ecr/x:1"})
-    assert run_stack("lambda-function-unzipped-size", [image, image_uri_only]) == []
+    package_type_only = Res(FUNCTION, "typed", {"name": "typed", "packageType": "Image"})  # the URI not known yet
+    assert run_stack("lambda-function-unzipped-size", [image, image_uri_only, package_type_only]) == []
     empty = Res(FUNCTION, "empty", {"name": "empty"})
     found = run_stack("lambda-function-unzipped-size", [empty])
     assert _text(found) == ["The function package cannot be measured: it has no code, s3Key or imageUri."]
@@ -256,6 +257,9 @@ def test_snapstart_off_is_not_judged() -> None:
     found = run_resource("lambda-function-snapstart-prerequisites", FUNCTION, props)
     assert len(found) == 4, messages(found)
 
+    props = function(runtime="python3.11", snapStart={"applyOn": UNKNOWN_STRING_VALUE}, publish=False)
+    found = run_resource("lambda-function-snapstart-prerequisites", FUNCTION, props)  # off or on: undecided
+    assert len(found) == 1 and "can't be known during preview" in found[0].message, messages(found)
 
 # --------------------------------------------------------------------------- limits: the limit itself is allowed
 def _stored_zip(path: Path, payload: int) -> str:

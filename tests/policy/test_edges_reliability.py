@@ -153,6 +153,16 @@ def test_synchronous_and_other_subscriptions_do_not_count() -> None:
     assert run_stack("lambda-function-dlq", [job, api, account, sqs_sub]) == []
 
 
+
+def test_every_function_is_judged_after_one_with_a_dead_letter_queue() -> None:
+    guarded = Res(FUNCTION, "guarded", {"name": "guarded", "arn": FN_ARN + "-guarded",
+                                        "deadLetterConfig": {"targetArn": DLQ_ARN}})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN})
+    users = [Res(PERMISSION, f"p-{r.name}", {"principal": "s3.amazonaws.com", "function": r.props["arn"]})
+             for r in (guarded, job)]
+    found = run_stack("lambda-function-dlq", [guarded, job, *users])
+    assert [v.urn for v in found] == [job.urn], messages(found)
+
 # --------------------------------------------------------------------------- S3 side resources and inline blocks
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
@@ -289,6 +299,24 @@ def test_visibility_equal_to_the_timeout_is_enough(visibility: int, flagged: boo
     job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
     mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"})
     assert bool(run_stack("sqs-queue-visibility-timeout", [queue, job, mapping])) is flagged
+
+
+@pytest.mark.parametrize("visibility", [UNKNOWN_STRING_VALUE, "60", True])
+def test_a_visibility_that_is_not_a_number_is_not_judged(visibility: Any) -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": visibility})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"})
+    assert run_stack("sqs-queue-visibility-timeout", [queue, job, mapping]) == []
+
+
+def test_a_dependency_that_is_no_queue_is_skipped() -> None:
+    queue = Res(QUEUE, "jobs", {"arn": DLQ_ARN + "-jobs", "visibilityTimeoutSeconds": 1})
+    job = Res(FUNCTION, "job", {"name": "job", "arn": FN_ARN, "timeout": 120})
+    # an ARN computed from two outputs depends on both: the function is no queue
+    mapping = Res(MAPPING, "m", {"eventSourceArn": DLQ_ARN + "-jobs", "functionName": "job"},
+                  deps={"eventSourceArn": ["job", "jobs"]})
+    found = run_stack("sqs-queue-visibility-timeout", [queue, job, mapping])
+    assert [v.urn for v in found] == [mapping.urn], messages(found)
 
 
 def test_a_mapping_to_an_unknown_function_is_not_judged() -> None:

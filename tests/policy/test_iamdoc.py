@@ -26,6 +26,10 @@ ACCT = "123456789012"
 @pytest.mark.parametrize(("pattern", "why"), [
     ("*", "'*' is every resource"),
     ("arn:*", "'*' is every resource"),
+    ("a*", "'*' is every resource"),  # a prefix of "arn:" before the wildcard is no scope either
+    ("ar*", "'*' is every resource"),
+    ("arn*", "'*' is every resource"),
+    ("*/*", "'*' is every resource"),
     ("arn:aws:s3:::*/*", "bucket name"),
     ("arn:aws:s3:::*", "bucket name"),
     ("arn:aws:s3:::?ucket/*", "bucket name"),
@@ -143,6 +147,10 @@ def test_not_action_grants_everything_else() -> None:
     st = _one(Effect="Allow", NotAction="iam:*", Resource="*")
     assert st.all_actions and st.grants("s3:GetObject") and not st.grants("iam:PassRole")
     assert st.granted(["s3:GetObject", "iam:PassRole"]) == ["s3:GetObject"]
+
+
+def test_resource_star_is_every_resource() -> None:
+    assert _one(Effect="Allow", Action="s3:GetObject", Resource=["arn:aws:s3:::d/*", "*"]).on_every_resource
 
 
 def test_not_resource_is_as_wide_as_it_gets() -> None:

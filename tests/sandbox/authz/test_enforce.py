@@ -152,3 +152,27 @@ def test_enforcement_off_records_but_allows(world: dict[str, Any]) -> None:
     session = grant(world, {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::raw-bucket/*"})
     as_session("s3", session).get_object(Bucket="raw-bucket", Key="in/a.csv")
     assert [r.action for r in enforcer.denied()] == ["s3:GetObject", "kms:Decrypt"]
+
+
+@pytest.mark.parametrize(("statement", "allowed"), [
+    ({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-bucket/in/*"},
+     False),
+    ({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-bucket/in/*",
+      "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),  # the sandbox's requests count as TLS
+    ({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-bucket/out/*"},
+     True),
+    ({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::raw-bucket/*"}, True),
+    ({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject",
+      "Resource": "arn:aws:s3:::raw-bucket/*"}, True),  # an allow for someone else denies no one
+])
+def test_an_explicit_bucket_policy_deny_binds_callers_without_a_role_session(
+        world: dict[str, Any], statement: dict[str, Any], allowed: bool) -> None:
+    """Requests signed with plain credentials (the demo's own setup calls) are not authorized as a role, but a
+    bucket policy's explicit deny still stops them, as it stops every principal on AWS."""
+    world["s3"].put_bucket_policy(Bucket="raw-bucket", Policy=json.dumps({"Version": VERSION,
+                                                                          "Statement": [statement]}))
+    if allowed:
+        assert world["s3"].get_object(Bucket="raw-bucket", Key="in/a.csv")["Body"].read() == b"a,b\n"
+    else:
+        error = denied(lambda: world["s3"].get_object(Bucket="raw-bucket", Key="in/a.csv"))
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
