@@ -119,10 +119,13 @@ def authorizations(call: ApiCall, principal: Principal, facts: ResourceFacts | N
     prefix = catalog.iam_prefix(call.service)
     base = global_context(call)
     requests: list[AuthRequest] = []
-    for action in catalog.privileges_for(prefix, call.operation, call.params):
-        context = {**base, **catalog.request_condition_keys(call.service, call.operation, action, call.params)}
-        for resource in _resources(call, prefix, action):
-            requests.append(AuthRequest(principal, action, resource, context))
+    if prefix == "dynamodb" and call.operation in _DYNAMODB_MULTI_TABLE:
+        requests.extend(AuthRequest(principal, action, resource, base) for action, resource in _dynamodb_items(call))
+    else:
+        for action in catalog.privileges_for(prefix, call.operation, call.params):
+            context = {**base, **catalog.request_condition_keys(call.service, call.operation, action, call.params)}
+            for resource in _resources(call, prefix, action):
+                requests.append(AuthRequest(principal, action, resource, context))
     requests.extend(_copy_source(call, principal, base))
     requests.extend(_implicit_kms(call, principal, facts, base))
     return requests
@@ -271,6 +274,34 @@ def _implicit_kms(call: ApiCall, principal: Principal, facts: ResourceFacts,
 
 _DYNAMODB_ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
                              "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+
+
+_DYNAMODB_MULTI_TABLE = {"BatchGetItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+_TRANSACT_ACTIONS = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem"}
+"""A transaction is authorized item by item, each as its own action (AWS has no ``dynamodb:Transact*`` action)."""
+
+
+def _dynamodb_items(call: ApiCall) -> list[tuple[str, str]]:
+    """(action, table ARN) pairs of a batch or transaction call, once each, in table order: a batch is authorized
+    as itself on every table it names, a transaction as each item's own action on its table.
+
+    >>> for pair in _dynamodb_items(ApiCall("dynamodb", "TransactWriteItems", {"TransactItems": [
+    ...         {"Put": {"TableName": "b"}}, {"ConditionCheck": {"TableName": "a"}}]}, "r", "1")):
+    ...     print(*pair)
+    dynamodb:ConditionCheckItem arn:aws:dynamodb:r:1:table/a
+    dynamodb:PutItem arn:aws:dynamodb:r:1:table/b
+    """
+    def arn(table: str) -> str:
+        return table if table.startswith("arn:") else f"arn:aws:dynamodb:{call.region}:{call.account}:table/{table}"
+
+    if call.operation.startswith("Batch"):
+        pairs = {(f"dynamodb:{call.operation}", arn(str(t))) for t in (call.params.get("RequestItems") or {})}
+    else:
+        pairs = {(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", arn(str(item["TableName"])))
+                 for entry in call.params.get("TransactItems") or [] for kind, item in entry.items()
+                 if kind in _TRANSACT_ACTIONS and isinstance(item, Mapping) and item.get("TableName")}
+    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
 
 
 def _dynamodb_tables(params: Mapping[str, Any]) -> list[str]:

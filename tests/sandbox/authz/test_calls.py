@@ -36,6 +36,20 @@ def pairs(service: str, operation: str, params: dict[str, Any], facts: Any = Non
      [("s3:PutObject", "arn:aws:s3:::d/k"), ("s3:GetObject", "arn:aws:s3:::s/src.csv")]),
     ("dynamodb", "UpdateItem", {"TableName": "ledger"},
      [("dynamodb:UpdateItem", f"arn:aws:dynamodb:{R}:{A}:table/ledger")]),
+    ("dynamodb", "BatchGetItem", {"RequestItems": {"b": {}, f"arn:aws:dynamodb:{R}:{A}:table/a": {}}},
+     [("dynamodb:BatchGetItem", f"arn:aws:dynamodb:{R}:{A}:table/a"),
+      ("dynamodb:BatchGetItem", f"arn:aws:dynamodb:{R}:{A}:table/b")]),
+    ("dynamodb", "BatchWriteItem", {"RequestItems": {"runs": []}},
+     [("dynamodb:BatchWriteItem", f"arn:aws:dynamodb:{R}:{A}:table/runs")]),
+    ("dynamodb", "TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "t"}}, {"Update": {"TableName": "t"}}, {"Delete": {"TableName": "u"}},
+        {"ConditionCheck": {"TableName": "t"}}, {"Put": {"TableName": "t"}}]},
+     [("dynamodb:ConditionCheckItem", f"arn:aws:dynamodb:{R}:{A}:table/t"),
+      ("dynamodb:PutItem", f"arn:aws:dynamodb:{R}:{A}:table/t"),
+      ("dynamodb:UpdateItem", f"arn:aws:dynamodb:{R}:{A}:table/t"),
+      ("dynamodb:DeleteItem", f"arn:aws:dynamodb:{R}:{A}:table/u")]),
+    ("dynamodb", "TransactGetItems", {"TransactItems": [{"Get": {"TableName": "t"}}]},
+     [("dynamodb:GetItem", f"arn:aws:dynamodb:{R}:{A}:table/t")]),
     ("lambda", "Invoke", {"FunctionName": "f"}, [("lambda:InvokeFunction", f"arn:aws:lambda:{R}:{A}:function:f")]),
     ("lambda", "Invoke", {"FunctionName": f"arn:aws:lambda:{R}:{A}:function:f:live"},
      [("lambda:InvokeFunction", f"arn:aws:lambda:{R}:{A}:function:f:live")]),
@@ -98,6 +112,12 @@ class Facts(NoFacts):
     def object_kms_key(self, bucket: str, key: str, version_id: str | None) -> str | None:
         return "1234" if bucket in ("enc", "bk") else None
 
+    def table_kms_key(self, table: str, region: str) -> str | None:
+        return "alias/data" if table.startswith("sealed") and region == R else None
+
+    def topic_kms_key(self, topic_arn: str) -> str | None:
+        return KEY if topic_arn.endswith(":sealed") else None
+
     def queue_kms_key(self, queue_url: str) -> str | None:
         return KEY if queue_url.endswith("/dlq") else None
 
@@ -126,6 +146,43 @@ def test_encrypted_queue_send_needs_both_kms_actions() -> None:
     url = f"https://sqs.{R}.amazonaws.com/{A}/dlq"
     assert pairs("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "x"}, Facts())[1:] == [
         ("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)]
+
+
+TABLE_ARN = f"arn:aws:dynamodb:{R}:{A}:table/sealed-runs"
+
+
+@pytest.mark.parametrize(("operation", "params", "tables"), [
+    ("GetItem", {"TableName": "sealed-runs"}, ["sealed-runs"]),
+    ("UpdateItem", {"TableName": TABLE_ARN}, ["sealed-runs"]),  # a table named by its ARN
+    ("PutItem", {"TableName": "plain"}, []),
+    ("BatchGetItem", {"RequestItems": {"plain": {}, "sealed-b": {}, "sealed-a": {}}}, ["sealed-a", "sealed-b"]),
+    ("BatchWriteItem", {"RequestItems": {TABLE_ARN: []}}, ["sealed-runs"]),
+    ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "sealed-a"}}, {"Update": {"TableName": "plain"}},
+                                              {"ConditionCheck": {"TableName": TABLE_ARN}}]},
+     ["sealed-a", "sealed-runs"]),
+    ("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "sealed-x"}}, {"Get": {"TableName": "sealed-x"}}]},
+     ["sealed-x"]),
+    ("DescribeTable", {"TableName": "sealed-runs"}, []),  # not an item call: no data key used
+])
+def test_items_of_a_table_under_a_customer_key_need_kms_decrypt_per_table(
+        operation: str, params: dict[str, Any], tables: list[str]) -> None:
+    requests = authorizations(ApiCall("dynamodb", operation, params, R, A), ROLE, Facts())
+    kms = [r for r in requests if r.action.startswith("kms:")]
+    assert [(r.action, r.resource) for r in kms] == [("kms:Decrypt", KEY)] * len(tables)
+    assert [r.context["kms:EncryptionContext:aws:dynamodb:tableName"] for r in kms] == tables
+    for request in kms:
+        assert request.context["kms:EncryptionContext:aws:dynamodb:subscriberId"] == A
+        assert request.context["kms:ViaService"] == f"dynamodb.{R}.amazonaws.com"
+        assert request.context["kms:CallerAccount"] == A
+
+
+def test_a_topic_under_a_customer_key_needs_both_kms_actions() -> None:
+    topic = f"arn:aws:sns:{R}:{A}:sealed"
+    requests = authorizations(ApiCall("sns", "Publish", {"TopicArn": topic, "Message": "m"}, R, A), ROLE, Facts())
+    assert [(r.action, r.resource) for r in requests[1:]] == [("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)]
+    assert requests[1].context["kms:EncryptionContext:aws:sns:topicArn"] == topic
+    assert pairs("sns", "Publish", {"TopicArn": f"arn:aws:sns:{R}:{A}:plain", "Message": "m"}, Facts()) == [
+        ("sns:Publish", f"arn:aws:sns:{R}:{A}:plain")]
 
 
 def _decision(service_action: str = "s3:GetObject") -> Decision:

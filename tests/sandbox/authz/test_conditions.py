@@ -63,6 +63,30 @@ def test_variables_resolve_default_and_literal_specials() -> None:
     ("ArnEquals", "arn:aws:sqs:r:1:q", "arn:aws:sqs:r:1:q2", False),
     ("ArnLike", "arn:aws:logs:r:1:*", "arn:aws:logs:r:1:log-group:/aws/x", True),
     ("ArnNotLike", "arn:aws:logs:r:1:*", "arn:aws:logs:r:2:log-group:g", True),
+    # each limit itself: strict operators exclude it, the -Equals ones include it
+    ("NumericLessThan", "5", "5", False), ("NumericLessThanEquals", "5", "5", True),
+    ("NumericGreaterThan", "5", "5", False), ("NumericGreaterThanEquals", "5", "5", True),
+    ("DateLessThan", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", False),
+    ("DateLessThanEquals", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", True),
+    ("DateGreaterThan", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", False),
+    ("DateGreaterThanEquals", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", True),
+    # a date without an offset is UTC; a request date keeps its own offset
+    ("DateLessThan", "2026-01-01T00:00:00", "2026-01-01T00:30:00+01:00", True),
+    ("DateLessThan", "2026-01-01T00:00:00", "2026-01-01T00:30:00Z", False),
+    # a network written with host bits still names the network; a value that is no address matches none
+    ("IpAddress", "10.0.0.1/8", "10.2.3.4", True),
+    ("IpAddress", "10.0.0.0/8", "not-an-ip", False),
+    ("NotIpAddress", "10.0.0.0/8", "not-an-ip", True),
+    # ARNs are compared part by part: a wildcard never spans the colon between region and account
+    ("ArnLike", "arn:aws:sqs:*:1:q", "arn:aws:sqs:r:x:1:q", False),
+    ("ArnLike", "arn:aws:sqs:*:1:q", "arn:aws:sqs:r:1:q", True),
+    ("ArnLike", "arn:aws:s3:::b/*", "not-an-arn", False),
+    ("ArnLike", "x*", "xyz", True),  # neither side an ARN: one wildcard match of the whole text
+    ("ArnEquals", "ARN:aws:sqs:r:1:q", "arn:aws:sqs:r:1:q", False),
+    # ${*} in a policy value is a literal star, not a wildcard
+    ("StringEquals", "a${*}", "a*", True),
+    ("StringLike", "a${*}", "ab", False),
+    ("StringLike", "a${*}", "a*", True),
 ])
 def test_operators(operator: str, policy: object, value: str, expected: bool) -> None:
     assert operator_holds(operator, "k", policy, {"k": value}) is expected
