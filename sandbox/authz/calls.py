@@ -132,13 +132,10 @@ def authorizations(call: ApiCall, principal: Principal, facts: ResourceFacts | N
 
 
 def _resources(call: ApiCall, prefix: str, action: str) -> list[str]:
-    """The resources one action of ``call`` is authorized on: one per parameter (SSM) or per table (DynamoDB's
-    batch calls name their tables in ``RequestItems``), else the one the authorization data's template gives."""
+    """The resources one action of ``call`` is authorized on: one per parameter (SSM), else the one the
+    authorization data's template gives (DynamoDB's batches and transactions: :func:`_dynamodb_items`)."""
     if prefix == "ssm":
         return ssm_parameter_arns(call, action)
-    if prefix == "dynamodb" and call.operation in ("BatchGetItem", "BatchWriteItem"):
-        return [f"arn:{catalog.PARTITION}:dynamodb:{call.region}:{call.account}:table/{table}"
-                for table in _dynamodb_tables(call.params)]
     return [_resource(call, prefix, action)]
 
 
