@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from policy.policies._archives import ArchiveError, Size, measure, resolve
+from policy.policies._archives import PROGRAM_DIR_ENV, ArchiveError, Size, measure, resolve
 from policy.policies.stepfunctions import asl_errors
 from tests.policy.helpers import UNKNOWN_STRING_VALUE, Res, messages, run_resource, run_stack
 from tests.policy.props import function, state_machine
@@ -83,6 +83,17 @@ def test_relative_archive_paths_resolve_against_the_base_dirs(tmp_path: Path) ->
     assert measure(pulumi.FileArchive("layer"), (str(tmp_path),)) == Size(None, 9)
     assert measure(pulumi.FileAsset("layer/x.py"), (str(tmp_path),)) == Size(9, 9)
     assert resolve("nowhere/else", (str(tmp_path),)) == Path("nowhere/else")
+
+
+def test_relative_archive_paths_then_the_working_directory_then_its_parent(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PROGRAM_DIR_ENV, str(tmp_path / "elsewhere"))  # a program directory without these files
+    (tmp_path / "policy").mkdir()  # the analyzer runs in the pack's directory, the program is its parent
+    for rel in ("code.zip", "both.zip", "policy/both.zip"):
+        (tmp_path / rel).write_bytes(b"x")
+    monkeypatch.chdir(tmp_path / "policy")
+    assert resolve("code.zip") == Path("..") / "code.zip"
+    assert resolve("both.zip") == Path("both.zip")  # the working directory first
 
 
 # --------------------------------------------------------------------------- unzipped size and layers
