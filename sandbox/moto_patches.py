@@ -26,6 +26,7 @@ from typing import Any
 from sandbox import moto_sfn, ssm_paths
 from sandbox.async_invoke import invoke_async
 from sandbox.authz import missing_keys
+from sandbox.authz.errors import s3_access_denied
 from sandbox.core import MOTO_CONFIG, PATCHED_SYMBOL, PINNED_MOTO, EmbeddedAws, S3Notice, SandboxError
 from sandbox.runtime import run_invocation
 
@@ -187,10 +188,8 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
     if not kept:
         return PermissionResult.NEUTRAL
     result = IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
-    if result == PermissionResult.DENIED:  # AWS's error, not moto's bare 403
-        from moto.s3.exceptions import S3ClientError
-
-        raise S3ClientError("AccessDenied", "Access Denied")
+    if result == PermissionResult.DENIED:
+        raise s3_access_denied()
     return result
 
 

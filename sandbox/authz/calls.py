@@ -257,7 +257,7 @@ def _implicit_kms(call: ApiCall, principal: Principal, facts: ResourceFacts,
         return [_kms(principal, a, key_arn, base, f"sns.{call.region}.amazonaws.com", {"aws:sns:topicArn": topic})
                 for a in ("kms:GenerateDataKey", "kms:Decrypt")]
     if call.service == "dynamodb" and call.operation in _DYNAMODB_ITEM_OPERATIONS:
-        tables = _dynamodb_tables(params)
+        tables = _dynamodb_tables(call)
         out = []
         for table in tables:
             key_id = facts.table_kms_key(table, call.region)
@@ -301,13 +301,8 @@ def _dynamodb_items(call: ApiCall) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
 
 
-def _dynamodb_tables(params: Mapping[str, Any]) -> list[str]:
+def _dynamodb_tables(call: ApiCall) -> list[str]:
     """The table names one DynamoDB item call touches (batch and transaction calls name several)."""
-    if params.get("TableName"):
-        return [str(params["TableName"]).rsplit("/", 1)[-1]]
-    names: set[str] = set(map(str, (params.get("RequestItems") or {}).keys()))
-    for item in params.get("TransactItems") or []:
-        for operation in item.values():
-            if isinstance(operation, Mapping) and operation.get("TableName"):
-                names.add(str(operation["TableName"]))
-    return sorted(name.rsplit("/", 1)[-1] for name in names)
+    if call.params.get("TableName"):
+        return [str(call.params["TableName"]).rsplit("/", 1)[-1]]
+    return sorted({arn.rsplit("/", 1)[-1] for _action, arn in _dynamodb_items(call)})

@@ -28,7 +28,7 @@ from typing import Any
 
 from sandbox.authz import catalog
 from sandbox.authz.calls import ApiCall, authorizations
-from sandbox.authz.errors import denial_message, error_response
+from sandbox.authz.errors import denial_message, error_response, s3_access_denied
 from sandbox.authz.policy import AuthRequest, Decision, PolicyDocument, Principal, StatementRef, evaluate
 from sandbox.authz.reasons import RoleFacts
 
@@ -487,10 +487,8 @@ def _bucket_permission(bucket: Any, action: str, resource: str) -> Any:
     policy = PolicyDocument.parse(f"bucket-policy:{bucket.name}", text)
     root = Principal(f"arn:{PARTITION}:iam::{_ACTIVE.account_id}:root")
     request = AuthRequest(root, action, resource, {"aws:SecureTransport": "true"})
-    if evaluate(request, [], policy).outcome == "explicit-deny":  # AWS's error, not moto's bare 403
-        from moto.s3.exceptions import S3ClientError
-
-        raise S3ClientError("AccessDenied", "Access Denied")
+    if evaluate(request, [], policy).outcome == "explicit-deny":
+        raise s3_access_denied()
     return PermissionResult.NEUTRAL
 
 

@@ -75,3 +75,11 @@ def error_response(boto_service: str, protocol: str, message: str) -> tuple[int,
         headers["Content-Type"] = "application/json"
         payload = {"Type": "User", "message": message}
     return status, headers, json.dumps(payload).encode()
+
+
+def s3_access_denied() -> Exception:
+    """S3's ``AccessDenied`` (403 with AWS's error document) for moto's bucket-policy check to raise: moto itself
+    answers a denial there with an empty 403, which botocore reports as code ``"403"``."""
+    from moto.s3.exceptions import S3ClientError
+
+    return S3ClientError("AccessDenied", "Access Denied")
